@@ -1,0 +1,84 @@
+// The embedded default config: a small demo site on 127.0.0.1:8080 that shows what sluice does.
+// `sluice -c FILE` replaces it; examples/ has more configs.
+
+import { defineConfig } from './http/config.js';
+import type { Request } from './http/request.js';
+
+const page = `<!DOCTYPE html>
+<html>
+<head><meta charset="utf-8"><title>sluice</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em}code{background:#f3f3f3;padding:0 .2em}</style>
+</head>
+<body>
+<h1>sluice is running</h1>
+<p>An nginx-style HTTP/1.1 server for Node.js: an llparse-built parser, nginx's locations and
+phases, filter chains and OpenResty-style handlers. This page comes from a <code>content</code>
+handler in the embedded default config (<code>src/default-config.ts</code>).</p>
+<ul>
+<li><a href="/hello">/hello</a> — nginx's <code>return 200 "hello"</code></li>
+<li><a href="/hi?name=you">/hi?name=you</a> — a content handler (<code>r.say</code>, <code>r.var.arg_name</code>)</li>
+<li><a href="/vars?a=1&amp;b=2">/vars?a=1&amp;b=2</a> — nginx variables through <code>r.var</code></li>
+<li><a href="/args?x=1&amp;x=2&amp;flag">/args?x=1&amp;x=2&amp;flag</a> — <code>r.uriArgs()</code> (ngx.req.get_uri_args)</li>
+<li><code>curl -d 'some body' http://127.0.0.1:8080/echo</code> — <code>r.readBody()</code> and <code>r.body()</code></li>
+<li><a href="/go">/go</a> — <code>r.exec()</code> into an <code>internal</code> location (<a href="/internal/">/internal/</a> itself is 404 for clients)</li>
+<li><a href="/away">/away</a> — <code>r.redirect('/')</code></li>
+<li><a href="/img/logo.PNG">/img/logo.PNG</a> — a <code>~*</code> regex location</li>
+<li><a href="/oops">/oops</a> — a handler that throws: 500, and the server goes on</li>
+</ul>
+</body>
+</html>
+`;
+
+export default defineConfig({
+  servers: [{
+    listen: '127.0.0.1:8080',
+    serverName: 'localhost',
+    locations: {
+      '= /': {
+        content: (r: Request) => {
+          r.header['Content-Type'] = 'text/html; charset=utf-8';
+          r.print(page);
+        },
+      },
+      '/hello': { return: [200, 'hello\n'] },
+      '= /hi': {
+        content: (r: Request) => {
+          r.say('hello, ', r.var.arg_name ?? 'world', ' (from a content handler)');
+        },
+      },
+      '= /vars': {
+        content: (r: Request) => {
+          for (const v of ['request_method', 'uri', 'args', 'arg_a', 'request_uri', 'host', 'remote_addr', 'server_protocol', 'http_user_agent']) {
+            r.say(`$${v} = ${r.var[v] ?? '(not set)'}`);
+          }
+        },
+      },
+      '= /args': {
+        content: (r: Request) => {
+          r.header.content_type = 'application/json';
+          r.say(JSON.stringify(r.uriArgs()));
+        },
+      },
+      '= /echo': {
+        content: async (r: Request) => {
+          await r.readBody();
+          const body = r.body();
+          r.say(`${r.method} ${r.uri}: ${body === null ? 0 : body.length} bytes`);
+          if (body !== null) r.print(body);
+        },
+      },
+      '= /go': { content: (r: Request) => r.exec('/internal/page', 'from=go') },
+      '/internal/': {
+        internal: true,
+        content: (r: Request) => { r.say(`internal location reached with uri=${r.uri} args=${r.args}`); },
+      },
+      '= /away': { content: (r: Request) => r.redirect('/') },
+      '~* \\.(png|jpe?g|gif)$': {
+        content: (r: Request) => { r.say(`an image location (regex, case-insensitive) for ${r.uri}`); },
+      },
+      '= /oops': {
+        content: () => { throw new Error('this handler fails on purpose'); },
+      },
+    },
+  }],
+});

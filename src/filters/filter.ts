@@ -1,0 +1,73 @@
+// cf. ngx_http_core_module.h (ngx_http_output_header_filter_pt, ngx_http_output_body_filter_pt)
+//
+// A header filter and a body filter are objects linked to the next one through `next`. Each
+// filter is its own class, so every `this.next.x()` call site sees one class and stays
+// monomorphic. Filters are synchronous; a null chain means "flush what you hold".
+
+import type { Chain } from './buf.js';
+import type { HeadersOut } from './headers-out.js';
+import type { Conn } from '../net/conn.js';
+
+/** Return codes (ngx_int_t: NGX_OK, NGX_ERROR, NGX_AGAIN). */
+export const OK = 0;
+export const ERROR = -1;
+export const AGAIN = -2;
+
+/** Per-location switches the filters read; the http layer's Directives satisfy it. */
+export interface FilterConf {
+  chunkedTransferEncoding: boolean;
+  serverTokens: boolean;
+  filterTrace: boolean;
+  keepaliveTimeout: number;
+  sendTimeout: number;
+}
+
+/** What filters see of a request (implemented by http's Request). */
+export interface FilterRequest {
+  readonly conn: Conn | null;
+  readonly main: FilterRequest;
+  readonly parent: FilterRequest | null;
+  readonly headersOut: HeadersOut;
+  readonly conf: FilterConf;
+  /** Request method name. */
+  readonly method: string;
+  /** 1000 * major + minor, as nginx's r->http_version (1001 for HTTP/1.1). */
+  readonly httpVersion: number;
+  /** The response carries no body (HEAD, 204, 304). */
+  headerOnly: boolean;
+  headerSent: boolean;
+  keepalive: boolean;
+  chunked: boolean;
+  /** A filter needs bodies in memory: the copy filter reads file bufs into memory. */
+  filterNeedInMemory: boolean;
+  mainFilterNeedInMemory: boolean;
+  /** Output held by the write filter until a flush, the last buf or enough bytes (r->out). */
+  out: Chain | null;
+  /** Per-filter state, one slot per registered filter (r->ctx[module.ctx_index]). */
+  readonly filterCtx: unknown[];
+  /** Trace tag for the filter trace ("r1", "r1.s2"). */
+  readonly traceId: string;
+  /** Called by the write side when the connection can take more output (ngx write event). */
+  onWritable(): void;
+}
+
+export abstract class HeaderFilter {
+  next: HeaderFilter | null = null;
+  abstract readonly name: string;
+  abstract header(r: FilterRequest): number;
+}
+
+export abstract class BodyFilter {
+  next: BodyFilter | null = null;
+  abstract readonly name: string;
+  abstract body(r: FilterRequest, cl: Chain | null): number;
+}
+
+let ctxSlots = 0;
+/** A slot in FilterRequest.filterCtx for a filter module's per-request state. */
+export function allocCtxSlot(): number {
+  return ctxSlots++;
+}
+export function ctxSlotCount(): number {
+  return ctxSlots;
+}

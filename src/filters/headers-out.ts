@@ -1,0 +1,171 @@
+// cf. ngx_http_request.h (ngx_http_headers_out_t)
+//
+// Response headers. The ones filters reason about are typed fields (like nginx's content_length_n
+// or last_modified_time); the rest is an ordered list of name/value pairs. Names keep the case
+// they were given; lookups are case-insensitive through the lower-cased `keys`.
+
+export class HeadersOut {
+  status: number;
+  /** Overrides the reason phrase of the status line. */
+  statusLine: string | null;
+  contentType: string | null;
+  /** -1 when unknown (the chunked filter then frames the body). */
+  contentLength: number;
+  /** ms since the epoch, -1 when absent. */
+  lastModified: number;
+  etag: string | null;
+  location: string | null;
+  contentEncoding: string | null;
+  /** Other headers, in order; `keys` holds the lower-cased names. */
+  names: string[];
+  keys: string[];
+  values: string[];
+
+  constructor() {
+    this.status = 0;
+    this.statusLine = null;
+    this.contentType = null;
+    this.contentLength = -1;
+    this.lastModified = -1;
+    this.etag = null;
+    this.location = null;
+    this.contentEncoding = null;
+    this.names = [];
+    this.keys = [];
+    this.values = [];
+  }
+
+  /** Set a header, replacing every previous value; null or undefined removes it. */
+  set(name: string, value: string | number | readonly (string | number)[] | null | undefined): void {
+    const key = normalizeKey(name);
+    if (this.setKnown(key, value)) return;
+    this.removeKey(key);
+    if (value === null || value === undefined) return;
+    const n = displayName(name);
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) this.push(n, key, String(value[i]));
+    } else {
+      this.push(n, key, String(value));
+    }
+  }
+
+  /** Add one more value (a repeated header such as Set-Cookie). */
+  add(name: string, value: string | number): void {
+    const key = normalizeKey(name);
+    if (this.setKnown(key, value)) return;
+    this.push(displayName(name), key, String(value));
+  }
+
+  /** The value, an array for a repeated header, or undefined. */
+  get(name: string): string | string[] | undefined {
+    const key = normalizeKey(name);
+    switch (key) {
+      case 'content-type': return this.contentType ?? undefined;
+      case 'content-length': return this.contentLength >= 0 ? String(this.contentLength) : undefined;
+      case 'last-modified': return this.lastModified >= 0 ? new Date(this.lastModified).toUTCString() : undefined;
+      case 'etag': return this.etag ?? undefined;
+      case 'location': return this.location ?? undefined;
+      case 'content-encoding': return this.contentEncoding ?? undefined;
+    }
+    let first: string | undefined;
+    let all: string[] | undefined;
+    for (let i = 0; i < this.keys.length; i++) {
+      if (this.keys[i] !== key) continue;
+      if (first === undefined) first = this.values[i];
+      else (all ??= [first]).push(this.values[i]);
+    }
+    return all ?? first;
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  remove(name: string): void {
+    const key = normalizeKey(name);
+    if (!this.setKnown(key, null)) this.removeKey(key);
+  }
+
+  /** Every header as [name, value] pairs, typed fields included (for captures and tests). */
+  entries(): [string, string][] {
+    const out: [string, string][] = [];
+    if (this.contentType !== null) out.push(['Content-Type', this.contentType]);
+    if (this.contentLength >= 0) out.push(['Content-Length', String(this.contentLength)]);
+    if (this.lastModified >= 0) out.push(['Last-Modified', new Date(this.lastModified).toUTCString()]);
+    if (this.etag !== null) out.push(['ETag', this.etag]);
+    if (this.location !== null) out.push(['Location', this.location]);
+    if (this.contentEncoding !== null) out.push(['Content-Encoding', this.contentEncoding]);
+    for (let i = 0; i < this.names.length; i++) out.push([this.names[i], this.values[i]]);
+    return out;
+  }
+
+  /** Forget everything (an error page replaces the response). */
+  reset(): void {
+    this.status = 0;
+    this.statusLine = null;
+    this.contentType = null;
+    this.contentLength = -1;
+    this.lastModified = -1;
+    this.etag = null;
+    this.location = null;
+    this.contentEncoding = null;
+    this.names.length = 0;
+    this.keys.length = 0;
+    this.values.length = 0;
+  }
+
+  private push(name: string, key: string, value: string): void {
+    if (/[\r\n\0]/.test(value)) throw new TypeError(`invalid value for header "${name}"`);
+    this.names.push(name);
+    this.keys.push(key);
+    this.values.push(value);
+  }
+
+  private removeKey(key: string): void {
+    let j = 0;
+    for (let i = 0; i < this.keys.length; i++) {
+      if (this.keys[i] === key) continue;
+      this.names[j] = this.names[i];
+      this.keys[j] = this.keys[i];
+      this.values[j] = this.values[i];
+      j++;
+    }
+    this.names.length = j;
+    this.keys.length = j;
+    this.values.length = j;
+  }
+
+  private setKnown(key: string, value: unknown): boolean {
+    const v = Array.isArray(value) ? value[value.length - 1] : value;
+    const s = v === null || v === undefined ? null : String(v);
+    if (s !== null && /[\r\n\0]/.test(s)) throw new TypeError(`invalid value for header "${key}"`);
+    switch (key) {
+      case 'content-type': this.contentType = s; return true;
+      case 'content-length': {
+        if (s === null) { this.contentLength = -1; return true; }
+        if (!/^\d{1,15}$/.test(s)) throw new TypeError(`invalid Content-Length "${s}"`);
+        this.contentLength = Number(s);
+        return true;
+      }
+      case 'last-modified': {
+        if (s === null) { this.lastModified = -1; return true; }
+        const t = typeof v === 'number' ? v : Date.parse(s);
+        this.lastModified = Number.isFinite(t) ? t : -1;
+        return true;
+      }
+      case 'etag': this.etag = s; return true;
+      case 'location': this.location = s; return true;
+      case 'content-encoding': this.contentEncoding = s; return true;
+    }
+    return false;
+  }
+}
+
+/** OpenResty's ngx.header accepts `content_type` for `Content-Type`. */
+function normalizeKey(name: string): string {
+  return name.toLowerCase().replace(/_/g, '-');
+}
+
+function displayName(name: string): string {
+  return name.indexOf('_') >= 0 ? name.replace(/_/g, '-') : name;
+}

@@ -1,0 +1,525 @@
+// cf. ngx_http_request.c — a client connection: reading heads, bodies, keep-alive, pipelining,
+// discarding unread bodies, the read and write timeouts.
+//
+// One request at a time, as nginx does: the parser pauses after each message, the request runs,
+// and only when its response has been handed to the socket is the next pipelined request
+// parsed (from the same chunk, without waiting for another read).
+
+import type { Socket } from 'node:net';
+import { Conn } from '../net/conn.js';
+import type { FilterChains } from '../filters/index.js';
+import type { ResolvedConfig, ResolvedServer } from './config.js';
+import { finalizeRequest, runRequest } from './core.js';
+import { HeadersIn } from './headers-in.js';
+import { logError } from './log.js';
+import { HttpParser } from './parser/index.js';
+import {
+  E_OK, E_PAUSED, E_URI_TOO_LONG, E_HEADER_TOO_LARGE, E_UNSUPPORTED_TE, E_UPGRADE,
+  F_EXPECT_CONTINUE, H_HOST, METHODS, M_CONNECT, PARSER_REQUEST, SINK_OK, SINK_PAUSE,
+  type MessageHead, type ParserSink,
+} from './parser/types.js';
+import { Request, type HttpConnectionLike } from './request.js';
+import { findServer } from './server-name.js';
+import { parseRequestTarget } from './uri.js';
+
+/** What all connections of one listening socket share. */
+export class ListenContext {
+  readonly config: ResolvedConfig;
+  readonly servers: ResolvedServer[];
+  readonly chains: FilterChains;
+  readonly connections: Set<HttpConnection>;
+  constructor(config: ResolvedConfig, servers: ResolvedServer[], chains: FilterChains) {
+    this.config = config;
+    this.servers = servers;
+    this.chains = chains;
+    this.connections = new Set();
+  }
+}
+
+// connection states
+const ST_HEAD = 0;      // between requests or reading a head
+const ST_BODY = 1;      // a request runs; its body may still be arriving
+const ST_WAIT = 2;      // the message is complete; waiting for its response to finish
+const ST_DISCARD = 3;   // the response is done; reading and dropping the rest of the body
+const ST_DRAIN = 4;     // the response is done; waiting for the socket to drain first
+const ST_CLOSED = 5;
+
+// read timer kinds
+const T_NONE = 0, T_HEADER = 1, T_BODY = 2, T_KEEPALIVE = 3;
+
+/** Data queued while a request runs; past this we stop reading the socket. */
+const QUEUE_MAX = 64 * 1024;
+
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
+
+let connectionSerial = 0;
+
+export class HttpConnection implements ParserSink, HttpConnectionLike {
+  readonly id: number;
+  readonly ctx: ListenContext;
+  readonly conn: Conn;
+  readonly socket: Socket;
+  readonly parser: HttpParser;
+  readonly server0: ResolvedServer;
+  state: number;
+  r: Request | null;
+  /** Unparsed bytes after a pause: rest[restPos..]. */
+  rest: Buffer | null;
+  restPos: number;
+  queue: Buffer[];
+  queued: number;
+  inFeed: boolean;
+  requests: number;
+  eof: boolean;
+  continueSent: boolean;
+  /** The current request asked for "100 Continue". */
+  expectContinue: boolean;
+  readTimer: NodeJS.Timeout | null;
+  readTimerKind: number;
+  readTimerMs: number;
+  writeTimer: NodeJS.Timeout | null;
+  writeMark: number;
+
+  constructor(socket: Socket, ctx: ListenContext) {
+    this.id = ++connectionSerial;
+    this.ctx = ctx;
+    this.socket = socket;
+    this.conn = new Conn(socket);
+    (this.conn as unknown as { id: number }).id = this.id;
+    this.server0 = ctx.servers[0];
+    const conf = this.server0.conf;
+    const hb = conf.largeClientHeaderBuffers;
+    this.parser = new HttpParser(PARSER_REQUEST, this, {
+      maxRequestLine: hb.size,
+      maxFieldLine: hb.size,
+      maxHead: hb.size * hb.number,
+    });
+    this.state = ST_HEAD;
+    this.r = null;
+    this.rest = null;
+    this.restPos = 0;
+    this.queue = [];
+    this.queued = 0;
+    this.inFeed = false;
+    this.requests = 0;
+    this.eof = false;
+    this.continueSent = false;
+    this.expectContinue = false;
+    this.readTimer = null;
+    this.readTimerKind = T_NONE;
+    this.readTimerMs = 0;
+    this.writeTimer = null;
+    this.writeMark = 0;
+
+    ctx.connections.add(this);
+    (socket as unknown as { _hc: HttpConnection })._hc = this;
+    socket.setNoDelay(conf.tcpNodelay);
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('drain', onSocketDrain);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+    this.conn.onFull = onConnFull;
+    this.setReadTimer(T_HEADER, conf.clientHeaderTimeout);
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  onData(chunk: Buffer): void {
+    if (this.state === ST_CLOSED) return;
+    if (this.rest === null && this.queue.length === 0 && this.canParse()) {
+      this.parse(chunk, 0);
+      if (this.state !== ST_CLOSED) this.pump();
+      return;
+    }
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+    if (this.queued > QUEUE_MAX) this.socket.pause();
+  }
+
+  private canParse(): boolean {
+    return this.state === ST_HEAD || this.state === ST_BODY || this.state === ST_DISCARD;
+  }
+
+  /** Parse what is waiting: the rest of a paused chunk, then queued chunks. */
+  pump(): void {
+    while (this.canParse()) {
+      let chunk: Buffer;
+      let from = 0;
+      if (this.rest !== null) {
+        chunk = this.rest;
+        from = this.restPos;
+        this.rest = null;
+      } else if (this.queue.length > 0) {
+        chunk = this.queue.shift()!;
+        this.queued -= chunk.length;
+      } else {
+        break;
+      }
+      this.parse(chunk, from);
+    }
+    if (this.state === ST_CLOSED) return;
+    if (this.queued <= QUEUE_MAX && this.socket.isPaused()) this.socket.resume();
+    if (this.state === ST_HEAD && this.rest === null && this.queue.length === 0) {
+      if (this.parser.messageInProgress()) {
+        if (this.readTimerKind !== T_HEADER) this.setReadTimer(T_HEADER, this.server0.conf.clientHeaderTimeout);
+      } else if (this.eof) {
+        this.close();
+      } else if (this.requests > 0 && this.readTimerKind !== T_KEEPALIVE) {
+        this.setReadTimer(T_KEEPALIVE, this.server0.conf.keepaliveTimeout);
+      }
+    }
+  }
+
+  private parse(chunk: Buffer, from: number): void {
+    if (this.state === ST_HEAD && this.readTimerKind === T_KEEPALIVE) {
+      this.setReadTimer(T_HEADER, this.server0.conf.clientHeaderTimeout);
+    }
+    this.inFeed = true;
+    const rc = this.parser.execute(chunk, from);
+    this.inFeed = false;
+    if (rc === E_OK) return;
+    if (rc === E_PAUSED) {
+      const pos = this.parser.pos;
+      if (pos < chunk.length && this.state !== ST_CLOSED) {
+        this.rest = chunk;
+        this.restPos = pos;
+      }
+      return;
+    }
+    if (rc === E_UPGRADE) {
+      // CONNECT: its answer is on the way; what follows is not HTTP
+      this.rest = null;
+      this.queue.length = 0;
+      if (this.state === ST_BODY) this.state = ST_WAIT;
+      return;
+    }
+    this.parseError(rc);
+  }
+
+  // ---------------------------------------------------------------- parser events
+
+  onHead(h: MessageHead): number {
+    const conf = this.server0.conf;
+    this.clearReadTimer();
+    this.requests++;
+    const method = h.method;
+    const r = new Request(this.conn, this.server0, this.ctx.chains, null);
+    r.hc = this;
+    r.method = METHODS[method] ?? 'GET';
+    r.httpVersion = h.versionMajor * 1000 + h.versionMinor;
+    r.headersIn = HeadersIn.fromHead(h);
+    r.keepalive = h.keepAlive && this.requests < conf.keepaliveRequests && conf.keepaliveTimeout > 0;
+    this.r = r;
+    this.state = ST_BODY;
+    this.continueSent = false;
+    this.expectContinue = (h.flags & F_EXPECT_CONTINUE) !== 0;
+    r.initBody();
+
+    const t = parseRequestTarget(h.buf, h.urlStart, h.urlEnd);
+    let host = t !== null && t.host !== undefined ? t.host : r.headersIn.known(H_HOST);
+    if (host !== null) host = normalizeHost(host);
+    if (t !== null && host !== null) {
+      r.uri = t.uri;
+      r.args = t.args;
+      r.unparsedUri = t.unparsedUri;
+      r.hostName = host;
+      r.server = this.ctx.servers.length === 1 ? this.server0 : findServer(this.ctx.servers, host);
+      r.conf = r.server.conf;
+    } else {
+      r.unparsedUri = h.buf.toString('latin1', h.urlStart, h.urlEnd);
+    }
+    if (t === null || host === null) {
+      logError('info', r, t === null ? 'client sent invalid request target' : 'client sent invalid host header');
+      finalizeRequest(r, 400);
+      return SINK_OK;
+    }
+    if (method === M_CONNECT) {
+      r.keepalive = false;
+      finalizeRequest(r, 405);
+      return SINK_OK;
+    }
+    runRequest(r).catch(onRequestCrash);
+    return SINK_OK;
+  }
+
+  onBody(chunk: Buffer, start: number, end: number): void {
+    const r = this.r;
+    if (this.state !== ST_BODY || r === null) return; // discarding
+    const rb = r.requestBody!;
+    if (rb.error !== 0) return;
+    rb.append(chunk, start, end);
+    const max = r.conf.clientMaxBodySize;
+    if (max > 0 && rb.size > max) {
+      logError('error', r, `client intended to send too large chunked body: ${rb.size} bytes`);
+      r.keepalive = false;
+      rb.error = 413;
+      rb.wake();
+      return;
+    }
+    if (this.readTimerKind === T_BODY) this.readTimer!.refresh();
+  }
+
+  onTrailers(t: MessageHead): void {
+    const r = this.r;
+    if (r !== null && this.state === ST_BODY) r.requestBody!.trailers = HeadersIn.fromHead(t);
+  }
+
+  onMessageComplete(): number {
+    if (this.state === ST_DISCARD) {
+      this.clearReadTimer();
+      this.state = ST_HEAD;
+      this.r = null;
+      return SINK_PAUSE;
+    }
+    if (this.state !== ST_BODY) return SINK_PAUSE;
+    const rb = this.r!.requestBody!;
+    if (this.readTimerKind === T_BODY) this.clearReadTimer();
+    this.state = ST_WAIT;
+    if (rb.error === 0) {
+      rb.complete = true;
+      rb.wake();
+    }
+    return SINK_PAUSE;
+  }
+
+  // ---------------------------------------------------------------- what requests ask of us
+
+  wantBody(r: Request): void {
+    if (r !== this.r || this.state !== ST_BODY) return;
+    if (!this.continueSent && this.expectsContinue(r)) {
+      this.continueSent = true;
+      this.socket.write(CONTINUE);
+    }
+    this.setReadTimer(T_BODY, r.conf.clientBodyTimeout);
+  }
+
+  private expectsContinue(r: Request): boolean {
+    return this.expectContinue && r.httpVersion >= 1001 && r.requestBody!.size === 0;
+  }
+
+  requestDone(r: Request): void {
+    if (r !== this.r || this.state === ST_CLOSED) return;
+    if (!r.keepalive || this.conn.closed) {
+      this.close();
+      return;
+    }
+    if (this.state === ST_BODY) {
+      // the handler did not read the whole body: read on and drop it (ngx_http_discard_request_body)
+      if (r.requestBody!.error !== 0 || (this.expectsContinue(r) && !this.continueSent)) {
+        this.close();
+        return;
+      }
+      this.state = ST_DISCARD;
+      this.setReadTimer(T_BODY, r.conf.clientBodyTimeout);
+      return;
+    }
+    this.r = null;
+    if (this.conn.full) {
+      this.state = ST_DRAIN;
+      return;
+    }
+    this.state = ST_HEAD;
+    if (!this.inFeed) this.pump();
+  }
+
+  // ---------------------------------------------------------------- errors, timers, closing
+
+  private parseError(rc: number): void {
+    const status = rc === E_URI_TOO_LONG ? 414 : rc === E_HEADER_TOO_LARGE ? 431 : rc === E_UNSUPPORTED_TE ? 501 : 400;
+    const r = this.r;
+    this.rest = null;
+    this.queue.length = 0;
+    if (r !== null && (this.state === ST_BODY || this.state === ST_DISCARD)) {
+      // bad framing inside a body: the request fails, the connection goes
+      logError('info', r, `client sent invalid body: ${this.parser.errorReason}`);
+      r.keepalive = false;
+      const rb = r.requestBody!;
+      if (this.state === ST_DISCARD || r.finalized) { this.close(); return; }
+      rb.error = 400;
+      rb.wake();
+      this.state = ST_WAIT;
+      return;
+    }
+    const e = new Request(this.conn, this.server0, this.ctx.chains, null);
+    e.hc = this;
+    e.keepalive = false;
+    this.r = e;
+    this.state = ST_WAIT;
+    logError('info', null, `client sent invalid request (${this.parser.errorReason}) while reading client request headers, client: ${this.conn.remoteAddress}`);
+    finalizeRequest(e, status);
+  }
+
+  setReadTimer(kind: number, ms: number): void {
+    this.readTimerKind = kind;
+    if (ms <= 0) { this.clearReadTimer(); return; }
+    if (this.readTimer !== null && this.readTimerMs === ms) {
+      this.readTimer.refresh();
+      return;
+    }
+    if (this.readTimer !== null) clearTimeout(this.readTimer);
+    this.readTimerMs = ms;
+    this.readTimer = setTimeout(onReadTimeout, ms, this);
+  }
+
+  clearReadTimer(): void {
+    this.readTimerKind = T_NONE;
+    if (this.readTimer !== null) {
+      clearTimeout(this.readTimer);
+      this.readTimer = null;
+    }
+  }
+
+  onReadTimeout(): void {
+    const kind = this.readTimerKind;
+    this.readTimer = null;
+    this.readTimerKind = T_NONE;
+    if (this.state === ST_CLOSED) return;
+    if (kind === T_KEEPALIVE) { this.destroy(); return; }
+    if (kind === T_HEADER) {
+      if (this.parser.messageInProgress() && !this.conn.closed) {
+        logError('info', null, `client timed out while reading client request headers, client: ${this.conn.remoteAddress}`);
+        const e = new Request(this.conn, this.server0, this.ctx.chains, null);
+        e.hc = this;
+        e.keepalive = false;
+        this.r = e;
+        this.state = ST_WAIT;
+        finalizeRequest(e, 408);
+      } else {
+        this.destroy();
+      }
+      return;
+    }
+    if (kind === T_BODY) {
+      const r = this.r;
+      if (r === null || this.state === ST_DISCARD || r.finalized) { this.destroy(); return; }
+      logError('info', r, 'client timed out while reading client request body');
+      r.keepalive = false;
+      const rb = r.requestBody!;
+      rb.error = 408;
+      rb.wake();
+      this.state = ST_WAIT;
+    }
+  }
+
+  onFull(): void {
+    const ms = (this.r?.conf ?? this.server0.conf).sendTimeout;
+    if (ms <= 0) return;
+    this.writeMark = this.socket.bytesWritten;
+    if (this.writeTimer === null) this.writeTimer = setTimeout(onWriteTimeout, ms, this);
+    else this.writeTimer.refresh();
+  }
+
+  onWriteTimeout(): void {
+    this.writeTimer = null;
+    if (this.state === ST_CLOSED || !this.conn.full) return;
+    const now = this.socket.bytesWritten;
+    if (now !== this.writeMark) {
+      // the client reads, slowly: send_timeout is between two writes, not for the whole response
+      this.onFull();
+      return;
+    }
+    logError('info', this.r, 'client timed out while sending response to client');
+    this.destroy();
+  }
+
+  onDrain(): void {
+    this.conn.full = false;
+    if (this.writeTimer !== null) { clearTimeout(this.writeTimer); this.writeTimer = null; }
+    const r = this.r;
+    if (r !== null) r.onWritable();
+    if (this.state === ST_DRAIN) {
+      this.state = ST_HEAD;
+      this.pump();
+    }
+  }
+
+  onEnd(): void {
+    this.eof = true;
+    if (this.state === ST_CLOSED) return;
+    if (this.state === ST_HEAD) {
+      if (this.rest === null && this.queue.length === 0) this.close();
+      return;
+    }
+    if (this.state === ST_BODY && this.rest === null && this.queue.length === 0) {
+      // the client stopped in the middle of its body
+      const r = this.r!;
+      r.keepalive = false;
+      const rb = r.requestBody!;
+      if (!rb.complete && rb.error === 0 && this.parser.messageInProgress()) {
+        rb.error = 400;
+        rb.wake();
+      }
+    } else if (this.state === ST_DISCARD) {
+      this.close();
+    }
+  }
+
+  /** Close after the queued output has gone (a FIN, then the socket closes). */
+  close(): void {
+    if (this.state === ST_CLOSED) return;
+    this.state = ST_CLOSED;
+    this.clearReadTimer();
+    this.conn.end();
+    this.socket.resume(); // drain what the client still sends so the close is clean
+  }
+
+  /** Close at once. */
+  destroy(): void {
+    this.state = ST_CLOSED;
+    this.clearReadTimer();
+    this.conn.destroy();
+  }
+
+  onClose(): void {
+    this.state = ST_CLOSED;
+    this.clearReadTimer();
+    if (this.writeTimer !== null) { clearTimeout(this.writeTimer); this.writeTimer = null; }
+    this.conn.closed = true;
+    const r = this.r;
+    if (r !== null) {
+      const rb = r.requestBody;
+      if (rb !== null && !rb.complete && rb.error === 0) { rb.error = 400; rb.wake(); }
+      r.onWritable();
+    }
+    this.rest = null;
+    this.queue.length = 0;
+    this.parser.destroy();
+    this.ctx.connections.delete(this);
+  }
+}
+
+/** Host header or absolute-form host: lower-case, no port, no trailing dot; null when invalid. */
+function normalizeHost(h: string): string | null {
+  let end = h.length;
+  if (h.charCodeAt(0) === 91 /* [ */) {
+    const close = h.indexOf(']');
+    if (close < 0) return null;
+    end = close + 1;
+  } else {
+    const colon = h.indexOf(':');
+    if (colon >= 0) end = colon;
+  }
+  if (end > 0 && h.charCodeAt(end - 1) === 46 /* . */) end--;
+  const host = h.slice(0, end).toLowerCase();
+  if (host.length === 0 && h.length > 0) return null;
+  // nginx's ngx_http_validate_host: no '/', no '\\', no NUL, no ".." path tricks
+  if (/[\/\\\0\s]/.test(host) || host.indexOf('..') >= 0) return null;
+  return host;
+}
+
+// socket listeners: named functions, `this` is the socket (no closure per connection)
+function hcOf(s: Socket): HttpConnection {
+  return (s as unknown as { _hc: HttpConnection })._hc;
+}
+function onSocketData(this: Socket, chunk: Buffer): void { hcOf(this).onData(chunk); }
+function onSocketEnd(this: Socket): void { hcOf(this).onEnd(); }
+function onSocketDrain(this: Socket): void { hcOf(this).onDrain(); }
+function onSocketError(this: Socket, _e: Error): void { hcOf(this).destroy(); }
+function onSocketClose(this: Socket): void { hcOf(this).onClose(); }
+function onReadTimeout(hc: HttpConnection): void { hc.onReadTimeout(); }
+function onWriteTimeout(hc: HttpConnection): void { hc.onWriteTimeout(); }
+function onConnFull(this: Conn): void { hcOf(this.socket).onFull(); }
+function onRequestCrash(e: unknown): void {
+  logError('alert', null, `request crashed: ${e instanceof Error ? e.stack : String(e)}`);
+}

@@ -1,0 +1,230 @@
+// cf. ngx_http_core_module.c (the phase engine, ngx_http_finalize_request, internal redirects)
+// and ngx_http_special_response.c (the pages for error statuses).
+//
+//   SERVER_REWRITE  server-level `return`
+//   FIND_CONFIG     location selection, `internal`, client_max_body_size (413)
+//   REWRITE         location `return`, then the `rewrite` handler (rewrite_by_lua)
+//   POST_REWRITE    an exec() restarts at FIND_CONFIG (at most 10 times)
+//   ACCESS          the `access` handler (access_by_lua)
+//   CONTENT         the `content` handler (content_by_lua), else the static module
+//   (LOG)           the access log line, after the response is done
+
+import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, link } from '../filters/buf.js';
+import { STATUS_TEXT } from '../filters/status-lines.js';
+import type { ResolvedLocation } from './config.js';
+import { logError, logAccess } from './log.js';
+import { ExitSignal, type Request } from './request.js';
+import { parseRequestTarget } from './uri.js';
+
+/** Statuses after which nginx does not keep the connection (ngx_http_special_response_handler). */
+function closesConnection(status: number): boolean {
+  return status === 400 || status === 408 || status === 413 || status === 414 || status === 431
+    || status === 500 || status === 501;
+}
+
+/** Run a request from the server rewrite phase to the end, then finalize it. */
+export async function runRequest(r: Request): Promise<void> {
+  let named: ResolvedLocation | null = null;
+  let fromFind = false;
+  for (;;) {
+    try {
+      await runPhases(r, named, fromFind);
+      finalizeRequest(r, 0);
+      return;
+    } catch (e) {
+      if (e instanceof ExitSignal) {
+        if (e.kind === 'exec') {
+          const target = internalRedirect(r, e.uri!, e.args);
+          if (target === false) return finalizeRequest(r, 500);
+          named = target;
+          fromFind = true;
+          continue;
+        }
+        if (e.kind === 'redirect') {
+          r.headersOut.location = e.uri;
+          return finalizeRequest(r, e.status);
+        }
+        return finalizeRequest(r, e.status);
+      }
+      logError('error', r, `handler failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      return finalizeRequest(r, 500);
+    }
+  }
+}
+
+async function runPhases(r: Request, named: ResolvedLocation | null, fromFind: boolean): Promise<void> {
+  // SERVER_REWRITE
+  if (!fromFind) {
+    const ret = r.server.conf.return;
+    if (ret !== null) return sendReturn(r, ret.code, ret.text);
+  }
+
+  // FIND_CONFIG
+  const loc = named ?? r.server.locations.find(r.uri);
+  if (loc === null || (loc.conf.internal && !r.internal)) r.exit(404);
+  r.loc = loc;
+  r.conf = loc.conf;
+  const max = loc.conf.clientMaxBodySize;
+  if (max > 0 && r.contentLengthIn > max && r === r.main) {
+    logError('error', r, `client intended to send too large body: ${r.contentLengthIn} bytes`);
+    r.exit(413);
+  }
+
+  // REWRITE
+  const ret = loc.conf.return;
+  if (ret !== null) return sendReturn(r, ret.code, ret.text);
+  const rewrite = loc.conf.rewrite;
+  if (rewrite !== null) {
+    const p = rewrite(r);
+    if (p !== undefined && typeof (p as Promise<void>).then === 'function') await p;
+  }
+
+  // ACCESS
+  const access = loc.conf.access;
+  if (access !== null) {
+    const p = access(r);
+    if (p !== undefined && typeof (p as Promise<void>).then === 'function') await p;
+  }
+
+  // CONTENT
+  const content = loc.conf.content;
+  if (content !== null) {
+    const p = content(r);
+    if (p !== undefined && typeof (p as Promise<void>).then === 'function') await p;
+    return;
+  }
+  return staticHandler(r);
+}
+
+/** The static module's place in the content phase (files come with the filter chain work). */
+async function staticHandler(r: Request): Promise<void> {
+  if (r.method !== 'GET' && r.method !== 'HEAD' && r.method !== 'POST') r.exit(405);
+  r.exit(404);
+}
+
+/** ngx_http_rewrite_module's `return`. */
+function sendReturn(r: Request, code: number, text: string | null): void {
+  if (code === 444) r.exit(444);
+  if (code === 301 || code === 302 || code === 303 || code === 307 || code === 308) {
+    if (text !== null) r.headersOut.location = expand(r, text);
+    r.exit(code);
+  }
+  if (text === null) r.exit(code === 0 ? 0 : code);
+  const body = Buffer.from(expand(r, text));
+  r.headersOut.status = code;
+  r.headersOut.contentLength = body.length;
+  r.sendHeader();
+  if (!r.headerOnly && body.length > 0) r.print(body);
+}
+
+/** $name and ${name} in directive strings. */
+function expand(r: Request, s: string): string {
+  if (s.indexOf('$') < 0) return s;
+  return s.replace(/\$(?:\{(\w+)\}|(\w+))/g, (_m, a: string | undefined, b: string | undefined) => r.var[a ?? b!] ?? '');
+}
+
+/** ngx_http_internal_redirect / ngx_http_named_location. Returns the named location, null, or false. */
+function internalRedirect(r: Request, uri: string, args: string | null): ResolvedLocation | null | false {
+  if (--r.uriChanges < 0) {
+    logError('error', r, `rewrite or internal redirection cycle while internally redirecting to "${uri}"`);
+    return false;
+  }
+  r.internal = true;
+  r.headersOut.reset();
+  r.ctx = {};
+  if (uri.startsWith('@')) {
+    const loc = r.server.named.get(uri.slice(1)) ?? r.server.named.get(uri);
+    if (loc === undefined) {
+      logError('error', r, `could not find named location "${uri}"`);
+      return false;
+    }
+    return loc;
+  }
+  const q = uri.indexOf('?');
+  const t = parseRequestTarget(Buffer.from(uri), 0, Buffer.byteLength(uri));
+  if (t === null) {
+    logError('error', r, `invalid uri in exec: "${uri}"`);
+    return false;
+  }
+  r.uri = t.uri;
+  r.args = args !== null ? (q >= 0 && t.args ? t.args + '&' + args : args) : t.args;
+  return null;
+}
+
+/**
+ * ngx_http_finalize_request: rc 0 ends the response normally; a status >= 300 (or 201/204)
+ * replaces an unsent response with the page for that status.
+ */
+export function finalizeRequest(r: Request, rc: number): void {
+  if (r.finalized) return;
+  if (rc === 444) {
+    r.finalized = true;
+    r.keepalive = false;
+    r.main.conn?.destroy();
+    r.hc?.requestDone(r);
+    return;
+  }
+  if (rc >= 300 || rc === 201 || rc === 204) {
+    if (!r.headerSent) {
+      specialResponse(r, rc);
+    } else if (!r.outputDone) {
+      // too late for a status: the response is cut short and the connection closed
+      r.finalized = true;
+      r.keepalive = false;
+      r.main.conn?.destroy();
+      r.hc?.requestDone(r);
+      return;
+    }
+  } else if (rc >= 200 && !r.headerSent) {
+    r.headersOut.status = rc;
+  }
+  if (!r.headerSent) {
+    if (r.headersOut.contentLength < 0 && r.out === null) r.headersOut.contentLength = 0;
+    r.sendHeader();
+  }
+  if (!r.outputDone) {
+    r.outputDone = true;
+    r.chains.output(r, link(Buf.special(r === r.main ? B_LAST_BUF : B_LAST_IN_CHAIN)));
+  }
+  r.finalized = true;
+  if (r === r.main) {
+    logAccess(r);
+    r.hc?.requestDone(r);
+  }
+}
+
+const PAGE_TAIL = '<hr><p>sluice</p>\n</body>\n</html>\n';
+const pages: Buffer[] = [];
+
+function page(status: number): Buffer {
+  let p = pages[status];
+  if (p === undefined) {
+    const title = `${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd();
+    p = pages[status] = Buffer.from(`<!DOCTYPE html>\n<html>\n<head><title>${title}</title></head>\n<body>\n<h1>${title}</h1>\n${PAGE_TAIL}`);
+  }
+  return p;
+}
+
+/** ngx_http_special_response_handler: the status with its small HTML page. */
+export function specialResponse(r: Request, status: number): void {
+  const location = r.headersOut.location;
+  r.headersOut.reset();
+  r.headersOut.status = status;
+  if (closesConnection(status)) r.keepalive = false;
+  if (status >= 301 && status <= 308 && location !== null) r.headersOut.location = location;
+  if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
+    r.headerOnly = true;
+    r.sendHeader();
+    return;
+  }
+  if (status < 300) {
+    r.headersOut.contentLength = 0;
+    r.sendHeader();
+    return;
+  }
+  const body = page(status);
+  r.headersOut.contentType = 'text/html';
+  r.headersOut.contentLength = body.length;
+  r.sendHeader();
+  if (!r.headerOnly) r.chains.output(r, link(Buf.memory(body)));
+}

@@ -1,0 +1,181 @@
+// cf. ngx_http_request.h (ngx_http_headers_in_t) — request headers.
+//
+// Straight from the parser they are offsets into the head's bytes plus the grammar's known-header
+// ids: no string is made until someone asks, and the common headers are found by id, never by
+// comparing names. A subrequest or a handler that changes headers turns them into plain arrays.
+
+import {
+  H_OTHER, KNOWN_HEADER_COUNT, KNOWN_HEADER_NAMES, type MessageHead,
+} from './parser/types.js';
+
+const KNOWN_ID = new Map<string, number>();
+for (let i = 1; i < KNOWN_HEADER_NAMES.length; i++) KNOWN_ID.set(KNOWN_HEADER_NAMES[i], i);
+
+/** The H_* id of a lower-case name, H_OTHER when the grammar does not know it. */
+export function knownHeaderId(lower: string): number {
+  return KNOWN_ID.get(lower) ?? H_OTHER;
+}
+
+export class HeadersIn {
+  /** Offset form: bytes, 5 ints per field (nameStart, nameEnd, valueStart, valueEnd, id). */
+  private buf: Buffer | null;
+  private offs: Int32Array | null;
+  /** Array form, made on demand (materialise()). */
+  private names: string[] | null;
+  private values: string[] | null;
+  private ids: number[] | null;
+  count: number;
+  /** First field index for each known id, -1 when absent. */
+  private first: Int16Array;
+
+  constructor() {
+    this.buf = null;
+    this.offs = null;
+    this.names = null;
+    this.values = null;
+    this.ids = null;
+    this.count = 0;
+    this.first = new Int16Array(KNOWN_HEADER_COUNT).fill(-1);
+  }
+
+  /** Take the parser's head (the offsets are copied; the bytes are shared). */
+  static fromHead(h: MessageHead): HeadersIn {
+    const hi = new HeadersIn();
+    const n = h.headerCount;
+    hi.buf = h.buf;
+    hi.count = n;
+    const offs = hi.offs = h.headers.slice(0, n * 5);
+    const first = hi.first;
+    for (let i = 0, o = 4; i < n; i++, o += 5) {
+      const id = offs[o];
+      if (id !== H_OTHER && first[id] < 0) first[id] = i;
+    }
+    return hi;
+  }
+
+  name(i: number): string {
+    if (this.names !== null) return this.names[i];
+    const o = i * 5;
+    return this.buf!.toString("latin1", this.offs![o], this.offs![o + 1]);
+  }
+
+  value(i: number): string {
+    if (this.values !== null) return this.values[i];
+    const o = i * 5;
+    return this.buf!.toString("latin1", this.offs![o + 2], this.offs![o + 3]);
+  }
+
+  id(i: number): number {
+    return this.ids !== null ? this.ids[i] : this.offs![i * 5 + 4];
+  }
+
+  /** Value of the first field with a known id (H_*), or null. */
+  known(id: number): string | null {
+    const i = this.first[id];
+    return i < 0 ? null : this.value(i);
+  }
+
+  /** True when a known header (H_*) is present. */
+  hasKnown(id: number): boolean {
+    return this.first[id] >= 0;
+  }
+
+  /** First value of a header (any case), or undefined. */
+  get(name: string): string | undefined {
+    const lower = name.toLowerCase();
+    const id = knownHeaderId(lower);
+    if (id !== H_OTHER) return this.known(id) ?? undefined;
+    for (let i = 0; i < this.count; i++) {
+      if (this.id(i) === H_OTHER && this.name(i).toLowerCase() === lower) return this.value(i);
+    }
+    return undefined;
+  }
+
+  /** Every value of a header, in order. */
+  getAll(name: string): string[] {
+    const lower = name.toLowerCase();
+    const id = knownHeaderId(lower);
+    const out: string[] = [];
+    for (let i = 0; i < this.count; i++) {
+      if (id !== H_OTHER ? this.id(i) === id : this.id(i) === H_OTHER && this.name(i).toLowerCase() === lower) {
+        out.push(this.value(i));
+      }
+    }
+    return out;
+  }
+
+  /** ngx.req.get_headers(): lower-case names, repeated headers as arrays. */
+  toObject(raw = false): Record<string, string | string[]> {
+    const o: Record<string, string | string[]> = Object.create(null);
+    for (let i = 0; i < this.count; i++) {
+      const k = raw ? this.name(i) : this.name(i).toLowerCase();
+      const v = this.value(i);
+      const prev = o[k];
+      if (prev === undefined) o[k] = v;
+      else if (typeof prev === 'string') o[k] = [prev, v];
+      else prev.push(v);
+    }
+    return o;
+  }
+
+  /** [name, value] pairs in order, names as the client wrote them. */
+  entries(): [string, string][] {
+    const out: [string, string][] = [];
+    for (let i = 0; i < this.count; i++) out.push([this.name(i), this.value(i)]);
+    return out;
+  }
+
+  /** A copy that can be changed without touching this one (subrequests). */
+  clone(): HeadersIn {
+    const c = new HeadersIn();
+    c.materialiseFrom(this);
+    return c;
+  }
+
+  /** Replace every field of that name (case-insensitive); null removes them (ngx.req.set_header). */
+  set(name: string, value: string | readonly string[] | null): void {
+    this.materialise();
+    const lower = name.toLowerCase();
+    const names = this.names!, values = this.values!, ids = this.ids!;
+    let j = 0;
+    for (let i = 0; i < this.count; i++) {
+      if (names[i].toLowerCase() === lower) continue;
+      names[j] = names[i]; values[j] = values[i]; ids[j] = ids[i]; j++;
+    }
+    names.length = values.length = ids.length = j;
+    if (value !== null) {
+      const id = knownHeaderId(lower);
+      const list = typeof value === 'string' ? [value] : value;
+      for (const v of list) {
+        if (/[\r\n\0]/.test(v)) throw new TypeError(`invalid value for header "${name}"`);
+        names.push(name); values.push(v); ids.push(id);
+      }
+    }
+    this.count = names.length;
+    this.reindex();
+  }
+
+  private materialise(): void {
+    if (this.names !== null) return;
+    const names: string[] = [], values: string[] = [], ids: number[] = [];
+    for (let i = 0; i < this.count; i++) { names.push(this.name(i)); values.push(this.value(i)); ids.push(this.id(i)); }
+    this.names = names; this.values = values; this.ids = ids;
+    this.buf = null; this.offs = null;
+  }
+
+  private materialiseFrom(src: HeadersIn): void {
+    const names: string[] = [], values: string[] = [], ids: number[] = [];
+    for (let i = 0; i < src.count; i++) { names.push(src.name(i)); values.push(src.value(i)); ids.push(src.id(i)); }
+    this.names = names; this.values = values; this.ids = ids;
+    this.count = names.length;
+    this.reindex();
+  }
+
+  private reindex(): void {
+    this.first.fill(-1);
+    for (let i = 0; i < this.count; i++) {
+      const id = this.ids![i];
+      if (id !== H_OTHER && this.first[id] < 0) this.first[id] = i;
+    }
+  }
+}

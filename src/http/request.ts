@@ -1,0 +1,446 @@
+// cf. ngx_http_request.h (ngx_http_request_t) and lua-nginx-module's ngx.req / ngx.* API.
+//
+// One object per request, main or sub. Every field is set in the constructor (one hidden class).
+// The handler API (say, print, exit, readBody, var, ctx, ...) mirrors OpenResty's names.
+
+import { Buf, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_TEMPORARY, chainToBuffer, link, type Chain } from '../filters/buf.js';
+import { AGAIN, ERROR, OK, ctxSlotCount, type FilterRequest } from '../filters/filter.js';
+import type { FilterChains } from '../filters/index.js';
+import { HeadersOut } from '../filters/headers-out.js';
+import type { Conn } from '../net/conn.js';
+import type { Directives, ResolvedLocation, ResolvedServer } from './config.js';
+import { HeadersIn } from './headers-in.js';
+import { decodeArgs, encodeArgs } from './ngx-util.js';
+import { makeVarProxy } from './variables.js';
+import { H_CONTENT_LENGTH, H_CONTENT_TYPE, H_TRANSFER_ENCODING } from './parser/types.js';
+
+/** How a handler leaves early: thrown by exit(), exec() and redirect(), caught by the phase runner. */
+export class ExitSignal {
+  constructor(
+    readonly kind: 'exit' | 'exec' | 'redirect',
+    readonly status: number,
+    readonly uri: string | null = null,
+    readonly args: string | null = null,
+  ) {}
+}
+
+export function isExit(e: unknown): e is ExitSignal {
+  return e instanceof ExitSignal;
+}
+
+/** The client connection as a main request sees it (r->http_connection). */
+export interface HttpConnectionLike {
+  /** Send "100 Continue" if the client waits for it, and start the body timer. */
+  wantBody(r: Request): void;
+  /** The main request is over: keep-alive, the next pipelined request, or close. */
+  requestDone(r: Request): void;
+}
+
+/** The body as it arrives: a chain of views of the socket chunks. */
+export class RequestBody {
+  head: Chain | null;
+  tail: Chain | null;
+  size: number;
+  complete: boolean;
+  /** HTTP status when reading failed (400 framing, 408 timeout, 413 too large), else 0. */
+  error: number;
+  waiters: (() => void)[] | null;
+  /** The single Buffer made once by body(). */
+  joined: Buffer | null;
+  /** Trailer fields after a chunked body. */
+  trailers: HeadersIn | null;
+
+  constructor() {
+    this.head = null;
+    this.tail = null;
+    this.size = 0;
+    this.complete = false;
+    this.error = 0;
+    this.waiters = null;
+    this.joined = null;
+    this.trailers = null;
+  }
+
+  append(chunk: Buffer, start: number, end: number): void {
+    const cl = link(Buf.memory(chunk, start, end));
+    if (this.tail === null) this.head = cl; else this.tail.next = cl;
+    this.tail = cl;
+    this.size += end - start;
+  }
+
+  wake(): void {
+    const w = this.waiters;
+    if (w === null) return;
+    this.waiters = null;
+    for (let i = 0; i < w.length; i++) w[i]();
+  }
+}
+
+let requestSerial = 0;
+
+export type Handler = (r: Request) => unknown;
+type Printable = string | Buffer | Uint8Array | number | boolean | null | undefined | readonly Printable[];
+
+export class Request implements FilterRequest {
+  // -- links
+  conn: Conn | null;
+  main: Request;
+  parent: Request | null;
+  server: ResolvedServer;
+  loc: ResolvedLocation | null;
+  conf: Directives;
+  chains: FilterChains;
+  /** The client connection (main requests). */
+  hc: HttpConnectionLike | null;
+
+  // -- request line
+  method: string;
+  httpVersion: number;
+  /** Normalised path: percent-decoded, dot segments resolved, slashes merged. */
+  uri: string;
+  /** Query string without '?'. */
+  args: string;
+  /** The request target exactly as received ($request_uri). */
+  unparsedUri: string;
+  /** Host from the absolute-form target or the Host header, lower-case, no port. */
+  hostName: string;
+  headersIn: HeadersIn;
+  /** Declared request body length, -1 when none (chunked or no body). */
+  contentLengthIn: number;
+  chunkedIn: boolean;
+  requestBody: RequestBody | null;
+
+  // -- response
+  headersOut: HeadersOut;
+  headerOnly: boolean;
+  headerSent: boolean;
+  keepalive: boolean;
+  chunked: boolean;
+  filterNeedInMemory: boolean;
+  mainFilterNeedInMemory: boolean;
+  out: Chain | null;
+  filterCtx: unknown[];
+  traceId: string;
+  /** The last buf has gone down the chain. */
+  outputDone: boolean;
+  /** Waiting for the socket to drain (flush(true) or a full socket). */
+  writeWaiters: (() => void)[] | null;
+  /** Bytes of body handed to the filters. */
+  bodyBytesSent: number;
+
+  // -- processing
+  /** May enter `internal` locations (after exec or as a subrequest). */
+  internal: boolean;
+  /** Internal redirects left (nginx allows 10 uri changes). */
+  uriChanges: number;
+  /** Subrequest depth below the main request. */
+  depth: number;
+  startTime: number;
+  finalized: boolean;
+  /** User variables set with r.var.name = value ("set $name"). */
+  variables: Map<string, string> | null;
+  private userCtx: Record<string, unknown> | null;
+  private varProxy: Record<string, string | undefined> | null;
+  private headerProxy: Record<string, string | string[] | undefined> | null;
+  private headersObject: Record<string, string | string[]> | null;
+  /** Per-module context for server modules (r->ctx). */
+  moduleCtx: unknown[];
+
+  constructor(conn: Conn | null, server: ResolvedServer, chains: FilterChains, parent: Request | null) {
+    this.conn = conn;
+    this.main = parent === null ? this : parent.main;
+    this.parent = parent;
+    this.server = server;
+    this.loc = null;
+    this.conf = server.conf;
+    this.chains = chains;
+    this.hc = null;
+    this.method = 'GET';
+    this.httpVersion = 1001;
+    this.uri = '/';
+    this.args = '';
+    this.unparsedUri = '/';
+    this.hostName = '';
+    this.headersIn = EMPTY_HEADERS;
+    this.contentLengthIn = -1;
+    this.chunkedIn = false;
+    this.requestBody = null;
+    this.headersOut = new HeadersOut();
+    this.headerOnly = false;
+    this.headerSent = false;
+    this.keepalive = false;
+    this.chunked = false;
+    this.filterNeedInMemory = false;
+    this.mainFilterNeedInMemory = false;
+    this.out = null;
+    this.filterCtx = new Array(ctxSlotCount());
+    this.traceId = parent === null ? 'r' + ++requestSerial : parent.traceId + '.' + ++requestSerial;
+    this.outputDone = false;
+    this.writeWaiters = null;
+    this.bodyBytesSent = 0;
+    this.internal = parent !== null;
+    this.uriChanges = 10;
+    this.depth = parent === null ? 0 : parent.depth + 1;
+    this.startTime = Date.now();
+    this.finalized = false;
+    this.variables = null;
+    this.userCtx = null;
+    this.varProxy = null;
+    this.headerProxy = null;
+    this.headersObject = null;
+    this.moduleCtx = [];
+  }
+
+  // ---------------------------------------------------------------- what a handler reads
+
+  get isSubrequest(): boolean {
+    return this.parent !== null;
+  }
+
+  /** ngx.ctx: per-request table for the user's handlers. */
+  get ctx(): Record<string, unknown> {
+    return this.userCtx ??= {};
+  }
+  set ctx(v: Record<string, unknown>) {
+    this.userCtx = v;
+  }
+
+  /** ngx.req.get_headers(): lower-case names, repeated headers as arrays. */
+  get headers(): Record<string, string | string[]> {
+    return this.headersObject ??= this.headersIn.toObject();
+  }
+
+  /** ngx.req.set_header / clear_header. */
+  setHeader(name: string, value: string | readonly string[] | null): void {
+    this.headersIn.set(name, value);
+    this.headersObject = null;
+  }
+
+  /** ngx.var: nginx variables ($uri, $arg_x, $http_x, ...); user variables are writable. */
+  get var(): Record<string, string | undefined> {
+    return this.varProxy ??= makeVarProxy(this);
+  }
+
+  /** ngx.req.get_uri_args(). */
+  uriArgs(maxArgs = 100): Record<string, string | true | (string | true)[]> {
+    return decodeArgs(this.args, maxArgs);
+  }
+
+  /** ngx.req.get_post_args(): the url-encoded body; the body must have been read. */
+  postArgs(maxArgs = 100): Record<string, string | true | (string | true)[]> {
+    const rb = this.requestBody;
+    if (rb === null || !rb.complete) {
+      if (this.hasBody()) throw new Error('postArgs(): request body not read (call await r.readBody() first)');
+      return Object.create(null);
+    }
+    return decodeArgs(this.body()!.toString('latin1'), maxArgs);
+  }
+
+  /** The request declared a body (Content-Length > 0 or chunked). */
+  hasBody(): boolean {
+    return this.chunkedIn || this.contentLengthIn > 0;
+  }
+
+  /** ngx.req.read_body(): resolves once the whole body is in (100-continue sent if asked for). */
+  readBody(): Promise<void> {
+    const rb = this.requestBody;
+    if (rb === null || rb.complete) return Promise.resolve();
+    if (rb.error !== 0) return Promise.reject(new ExitSignal('exit', rb.error));
+    this.main.hc?.wantBody(this);
+    return new Promise<void>((resolve, reject) => {
+      (rb.waiters ??= []).push(() => {
+        if (rb.error !== 0) reject(new ExitSignal('exit', rb.error));
+        else resolve();
+      });
+    });
+  }
+
+  /** ngx.req.get_body_data(): the body read so far as one Buffer, or null if there is none. */
+  body(): Buffer | null {
+    const rb = this.requestBody;
+    if (rb === null || !rb.complete) return null;
+    return rb.joined ??= chainToBuffer(rb.head);
+  }
+
+  // ---------------------------------------------------------------- the response
+
+  get status(): number {
+    return this.headersOut.status;
+  }
+  set status(s: number) {
+    if (this.headerSent) throw new Error('attempt to set status after sending out response headers');
+    if (!Number.isInteger(s) || s < 100 || s > 999) throw new RangeError(`invalid status ${s}`);
+    this.headersOut.status = s;
+  }
+
+  /** ngx.header: response headers by name (any case, '_' for '-'). */
+  get header(): Record<string, string | string[] | undefined> {
+    return this.headerProxy ??= makeHeaderProxy(this);
+  }
+
+  /** ngx.send_headers(). */
+  sendHeader(): number {
+    if (this.headerSent) return OK;
+    const h = this.headersOut;
+    if (h.status === 0) h.status = 200;
+    if (h.contentType === null) h.contentType = this.conf.defaultType;
+    if (this.method === 'HEAD') this.headerOnly = true;
+    return this.chains.sendHeader(this);
+  }
+
+  /** ngx.print(): output without a newline. Returns false when the client is slow: await flush(). */
+  print(...args: Printable[]): boolean {
+    return this.emit(args, false);
+  }
+
+  /** ngx.say(): output with a newline. */
+  say(...args: Printable[]): boolean {
+    return this.emit(args, true);
+  }
+
+  /** ngx.flush(): pass what is buffered to the socket; resolves when the socket has taken it. */
+  flush(wait = true): Promise<void> {
+    if (!this.headerSent) this.sendHeader();
+    if (!this.outputDone) this.chains.output(this, link(Buf.special(B_FLUSH)));
+    if (!wait) return Promise.resolve();
+    return this.waitWritable();
+  }
+
+  /** ngx.eof(): end the response now; the handler may go on (e.g. to log). */
+  eof(): void {
+    if (this.outputDone) return;
+    if (!this.headerSent) this.sendHeader();
+    this.outputDone = true;
+    this.chains.output(this, link(Buf.special(this === this.main ? B_LAST_BUF : B_LAST_IN_CHAIN)));
+  }
+
+  /** ngx.exit(status): end the request; status >= 300 sends nginx's page for it. Never returns. */
+  exit(status = 0): never {
+    throw new ExitSignal('exit', status);
+  }
+
+  /** ngx.exec(uri, args): internal redirect (may reach `internal` and `@named` locations). */
+  exec(uri: string, args?: string | Record<string, unknown>): never {
+    if (this.headerSent) throw new Error('exec(): response headers already sent');
+    const a = args === undefined ? null : typeof args === 'string' ? args : encodeArgs(args as Parameters<typeof encodeArgs>[0]);
+    throw new ExitSignal('exec', 0, uri, a);
+  }
+
+  /** ngx.redirect(url, status = 302). */
+  redirect(url: string, status = 302): never {
+    if (status !== 301 && status !== 302 && status !== 303 && status !== 307 && status !== 308) {
+      throw new RangeError(`redirect(): status ${status} is not a redirect`);
+    }
+    if (this.headerSent) throw new Error('redirect(): response headers already sent');
+    if (/[\r\n]/.test(url)) throw new TypeError('redirect(): invalid url');
+    throw new ExitSignal('redirect', status, url);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private emit(args: Printable[], newline: boolean): boolean {
+    if (this.outputDone) throw new Error('output after the end of the response');
+    if (!this.headerSent) this.sendHeader();
+    if (this.headerOnly) return true;
+    let head: Chain | null = null;
+    let tail: Chain | null = null;
+    const add = (b: Buf) => {
+      this.bodyBytesSent += b.size();
+      const cl = link(b);
+      if (tail === null) head = cl; else tail.next = cl;
+      tail = cl;
+    };
+    for (let i = 0; i < args.length; i++) addPrintable(args[i], add);
+    if (newline) add(Buf.memory(NEWLINE));
+    if (head === null) return true;
+    const rc = this.chains.output(this, head);
+    if (rc === ERROR) throw new Error('output failed: the connection is gone');
+    return rc !== AGAIN;
+  }
+
+  /** Resolves when the socket is not full (or at once). */
+  waitWritable(): Promise<void> {
+    const c = this.main.conn;
+    if (c === null || !c.full || c.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => { (this.writeWaiters ??= []).push(resolve); });
+  }
+
+  /** The write side can take more (drain): re-run the write filter, wake flush() waiters. */
+  onWritable(): void {
+    if (this.out !== null) this.chains.output(this, null);
+    const w = this.writeWaiters;
+    if (w !== null && (this.conn === null || !this.conn.full)) {
+      this.writeWaiters = null;
+      for (let i = 0; i < w.length; i++) w[i]();
+    }
+  }
+
+  /** Set up the body reader from the parsed head. */
+  initBody(): void {
+    const hi = this.headersIn;
+    const cl = hi.known(H_CONTENT_LENGTH);
+    this.contentLengthIn = cl === null ? -1 : Number(cl);
+    this.chunkedIn = hi.hasKnown(H_TRANSFER_ENCODING);
+    const rb = this.requestBody = new RequestBody();
+    if (!this.hasBody()) rb.complete = true;
+  }
+
+  /** Content-Type of the request, or ''. */
+  contentType(): string {
+    return this.headersIn.known(H_CONTENT_TYPE) ?? '';
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+const EMPTY_HEADERS = new HeadersIn();
+
+function addPrintable(v: Printable, add: (b: Buf) => void): void {
+  if (typeof v === 'string') {
+    if (v.length > 0) add(Buf.memory(Buffer.from(v), 0, undefined, B_TEMPORARY));
+  } else if (v instanceof Uint8Array) {
+    if (v.length > 0) {
+      const b = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      add(Buf.memory(b));
+    }
+  } else if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) addPrintable(v[i], add);
+  } else if (v === null || v === undefined) {
+    add(Buf.memory(NULL_STR));
+  } else {
+    add(Buf.memory(Buffer.from(String(v)), 0, undefined, B_TEMPORARY));
+  }
+}
+// ngx.say(nil) prints "nil"; ngx.null prints "null" — JS has one of them
+const NULL_STR = Buffer.from('null');
+
+function makeHeaderProxy(r: Request): Record<string, string | string[] | undefined> {
+  return new Proxy(Object.create(null) as Record<string, string | string[] | undefined>, {
+    get(_t, name) {
+      if (typeof name !== 'string') return undefined;
+      return r.headersOut.get(name);
+    },
+    set(_t, name, value) {
+      if (typeof name !== 'string') return false;
+      if (r.headerSent) throw new Error(`attempt to set header "${name}" after sending out response headers`);
+      r.headersOut.set(name, value as string | string[] | null);
+      return true;
+    },
+    deleteProperty(_t, name) {
+      if (typeof name !== 'string') return false;
+      r.headersOut.remove(name);
+      return true;
+    },
+    has(_t, name) {
+      return typeof name === 'string' && r.headersOut.has(name);
+    },
+    ownKeys() {
+      return [...new Set(r.headersOut.entries().map(([n]) => n.toLowerCase()))];
+    },
+    getOwnPropertyDescriptor(_t, name) {
+      if (typeof name !== 'string') return undefined;
+      const value = r.headersOut.get(name);
+      return value === undefined ? undefined : { value, enumerable: true, configurable: true, writable: true };
+    },
+  });
+}
+

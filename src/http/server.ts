@@ -1,0 +1,109 @@
+// cf. ngx_http.c (ngx_http_add_listening, ngx_http_optimize_servers) — listening sockets, and
+// which virtual servers answer on each of them.
+
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { FilterChains } from '../filters/index.js';
+import { resolveConfig, type ResolvedConfig, type ResolvedServer, type SluiceConfig } from './config.js';
+import { HttpConnection, ListenContext } from './connection.js';
+import { configureLogs } from './log.js';
+
+export interface BoundAddress {
+  host: string;
+  port: number;
+}
+
+/** A running sluice: its listening sockets and their connections. */
+export class SluiceServer {
+  readonly config: ResolvedConfig;
+  readonly chains: FilterChains;
+  private readonly listeners: { net: NetServer; ctx: ListenContext; host: string; port: number }[];
+
+  constructor(config: ResolvedConfig, chains = new FilterChains()) {
+    this.config = config;
+    this.chains = chains;
+    this.listeners = [];
+    const groups = new Map<string, { host: string; port: number; servers: ResolvedServer[] }>();
+    for (const s of config.servers) {
+      for (const l of s.listen) {
+        const key = `${l.host}|${l.port}`;
+        let g = groups.get(key);
+        if (g === undefined) groups.set(key, g = { host: l.host, port: l.port, servers: [] });
+        // the default server goes first: it answers when no name matches
+        if (l.defaultServer) g.servers.unshift(s); else g.servers.push(s);
+      }
+    }
+    for (const g of groups.values()) {
+      const ctx = new ListenContext(config, g.servers, chains);
+      const net = createNetServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket: Socket) => {
+        new HttpConnection(socket, ctx);
+      });
+      this.listeners.push({ net, ctx, host: g.host, port: g.port });
+    }
+  }
+
+  /** Start listening on every address; resolves when all are bound. */
+  async listen(): Promise<this> {
+    await Promise.all(this.listeners.map((l) => new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => reject(new Error(`sluice: bind() to ${l.host}:${l.port} failed (${(e as NodeJS.ErrnoException).code ?? e.message})`));
+      l.net.once('error', onError);
+      l.net.listen({ host: l.host, port: l.port, backlog: 511 }, () => {
+        l.net.off('error', onError);
+        resolve();
+      });
+    })));
+    return this;
+  }
+
+  /** The bound addresses, in config order (port 0 becomes the real port). */
+  addresses(): BoundAddress[] {
+    return this.listeners.map((l) => {
+      const a = l.net.address();
+      return typeof a === 'object' && a !== null ? { host: a.address, port: a.port } : { host: l.host, port: l.port };
+    });
+  }
+
+  /** The first bound port (handy for tests that listen on port 0). */
+  get port(): number {
+    return this.addresses()[0]?.port ?? 0;
+  }
+
+  /** Number of open client connections. */
+  connectionCount(): number {
+    let n = 0;
+    for (const l of this.listeners) n += l.ctx.connections.size;
+    return n;
+  }
+
+  /**
+   * Stop accepting, close idle connections, let running requests finish for `graceMs`,
+   * then close whatever is left (nginx's graceful shutdown).
+   */
+  async close(graceMs = 1000): Promise<void> {
+    const closed = this.listeners.map((l) => new Promise<void>((resolve) => l.net.close(() => resolve())));
+    const deadline = Date.now() + graceMs;
+    for (;;) {
+      let busy = 0;
+      for (const l of this.listeners) {
+        for (const hc of l.ctx.connections) {
+          if (hc.r === null) hc.destroy(); else busy++;
+        }
+      }
+      if (busy === 0 || Date.now() >= deadline) break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    for (const l of this.listeners) for (const hc of l.ctx.connections) hc.destroy();
+    await Promise.all(closed);
+  }
+}
+
+/** Resolve a config (throws ConfigError naming the bad key), bind, and serve. */
+export async function startServer(config: SluiceConfig | ResolvedConfig): Promise<SluiceServer> {
+  const resolved = isResolved(config) ? config : resolveConfig(config);
+  configureLogs(resolved.http.errorLog, resolved.http.accessLog);
+  return new SluiceServer(resolved).listen();
+}
+
+function isResolved(c: unknown): c is ResolvedConfig {
+  return typeof c === 'object' && c !== null && 'http' in c && Array.isArray((c as ResolvedConfig).servers)
+    && (c as ResolvedConfig).servers.every((s) => typeof (s as ResolvedServer).locations?.find === 'function');
+}

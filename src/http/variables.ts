@@ -1,0 +1,142 @@
+// cf. ngx_http_variables.c — nginx's variables, read through r.var as OpenResty's ngx.var.
+
+import { hostname } from 'node:os';
+import type { Request } from './request.js';
+import { formatHttpDate } from '../net/clock.js';
+
+type Getter = (r: Request) => string | undefined;
+
+const HOSTNAME = hostname();
+
+/** The built-in variables, by name. */
+const BUILTIN = new Map<string, Getter>([
+  ['uri', (r) => r.uri],
+  ['document_uri', (r) => r.uri],
+  ['args', (r) => r.args],
+  ['query_string', (r) => r.args],
+  ['is_args', (r) => (r.args.length > 0 ? '?' : '')],
+  ['request_uri', (r) => r.unparsedUri],
+  ['request_method', (r) => r.method],
+  ['request', (r) => `${r.method} ${r.unparsedUri} HTTP/${(r.httpVersion / 1000) | 0}.${r.httpVersion % 1000}`],
+  ['server_protocol', (r) => `HTTP/${(r.httpVersion / 1000) | 0}.${r.httpVersion % 1000}`],
+  ['scheme', () => 'http'],
+  ['https', () => ''],
+  ['host', (r) => r.hostName || r.server.serverNames[0] || ''],
+  ['hostname', () => HOSTNAME],
+  ['server_name', (r) => r.server.serverNames[0] ?? ''],
+  ['remote_addr', (r) => r.main.conn?.remoteAddress ?? ''],
+  ['remote_port', (r) => String(r.main.conn?.remotePort ?? '')],
+  ['binary_remote_addr', (r) => r.main.conn?.remoteAddress ?? ''],
+  ['server_addr', (r) => r.main.conn?.socket.localAddress ?? ''],
+  ['server_port', (r) => String(r.main.conn?.socket.localPort ?? '')],
+  ['content_length', (r) => r.headersIn.get('content-length')],
+  ['content_type', (r) => r.headersIn.get('content-type')],
+  ['cookie', (r) => r.headersIn.getAll('cookie').join('; ') || undefined],
+  ['request_body', (r) => r.body()?.toString('latin1')],
+  ['request_length', (r) => String(r.requestBody?.size ?? 0)],
+  ['status', (r) => String(r.headersOut.status || '')],
+  ['body_bytes_sent', (r) => String(r.bodyBytesSent)],
+  ['request_time', (r) => ((Date.now() - r.startTime) / 1000).toFixed(3)],
+  ['msec', () => (Date.now() / 1000).toFixed(3)],
+  ['time_local', () => formatLocal(new Date())],
+  ['time_iso8601', () => new Date().toISOString().replace(/\.\d{3}Z$/, '+00:00')],
+  ['http_date', () => formatHttpDate(Date.now())],
+  ['pid', () => String(process.pid)],
+  ['sluice_version', () => '0.1.0'],
+  ['realpath_root', (r) => r.conf.root],
+  ['document_root', (r) => r.conf.root],
+  ['connection', (r) => String((r.main.conn as unknown as { id?: number } | null)?.id ?? '')],
+]);
+
+/** Variables a handler may assign to (like `set $args ...`). */
+const WRITABLE = new Set(['args', 'query_string']);
+
+function getVar(r: Request, name: string): string | undefined {
+  const g = BUILTIN.get(name);
+  if (g !== undefined) return g(r);
+  const user = r.variables?.get(name);
+  if (user !== undefined) return user;
+  if (name.startsWith('arg_')) return argVar(r.args, name.slice(4));
+  if (name.startsWith('http_')) {
+    const h = name.slice(5).replace(/_/g, '-');
+    const all = r.headersIn.getAll(h);
+    if (all.length === 0) return undefined;
+    // nginx joins repeated cookies with "; " and other repeated headers with ", "
+    return all.join(h === 'cookie' ? '; ' : ', ');
+  }
+  if (name.startsWith('cookie_')) return cookieVar(r.headersIn.getAll('cookie'), name.slice(7));
+  if (name.startsWith('sent_http_')) {
+    const v = r.headersOut.get(name.slice(10).replace(/_/g, '-'));
+    return Array.isArray(v) ? v.join(', ') : v;
+  }
+  return undefined;
+}
+
+function setVar(r: Request, name: string, value: unknown): void {
+  const s = value === null || value === undefined ? '' : String(value);
+  if (WRITABLE.has(name)) {
+    r.args = s;
+    return;
+  }
+  if (BUILTIN.has(name) || /^(arg|http|cookie|sent_http)_/.test(name)) {
+    throw new Error(`variable "${name}" is not changeable`);
+  }
+  (r.variables ??= new Map()).set(name, s);
+}
+
+/** $arg_name: the first value of the argument, raw (not unescaped), as nginx gives it. */
+function argVar(args: string, name: string): string | undefined {
+  if (args.length === 0) return undefined;
+  const lower = name.toLowerCase();
+  let start = 0;
+  while (start <= args.length) {
+    let end = args.indexOf('&', start);
+    if (end < 0) end = args.length;
+    const eq = args.indexOf('=', start);
+    const kEnd = eq >= 0 && eq < end ? eq : end;
+    if (args.slice(start, kEnd).toLowerCase() === lower) return eq >= 0 && eq < end ? args.slice(eq + 1, end) : '';
+    start = end + 1;
+  }
+  return undefined;
+}
+
+function cookieVar(cookies: string[], name: string): string | undefined {
+  for (const line of cookies) {
+    for (const part of line.split(';')) {
+      const eq = part.indexOf('=');
+      if (eq < 0) continue;
+      if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+    }
+  }
+  return undefined;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+function formatLocal(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const off = -d.getTimezoneOffset();
+  const sign = off >= 0 ? '+' : '-';
+  return `${p(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${sign}${p(Math.abs(off) / 60 | 0)}${p(Math.abs(off) % 60)}`;
+}
+
+/** The object behind r.var. */
+export function makeVarProxy(r: Request): Record<string, string | undefined> {
+  return new Proxy(Object.create(null) as Record<string, string | undefined>, {
+    get(_t, name) {
+      return typeof name === 'string' ? getVar(r, name) : undefined;
+    },
+    set(_t, name, value) {
+      if (typeof name !== 'string') return false;
+      setVar(r, name, value);
+      return true;
+    },
+    has(_t, name) {
+      return typeof name === 'string' && getVar(r, name) !== undefined;
+    },
+  });
+}
+
+/** Read a variable by name (for config strings and logs). */
+export function variable(r: Request, name: string): string | undefined {
+  return getVar(r, name);
+}

@@ -1,0 +1,16 @@
+// The public API of sluice: `import { defineConfig, startServer, ... } from 'sluice'`.
+
+export { defineConfig, resolveConfig, ConfigError } from './http/config.js';
+export type { SluiceConfig, ResolvedConfig, ResolvedServer, ResolvedLocation, Directives } from './http/config.js';
+export { startServer, SluiceServer, type BoundAddress } from './http/server.js';
+export { Request, ExitSignal, isExit, type Handler } from './http/request.js';
+export * from './http/ngx-util.js';
+export { parseSize, parseTime } from './http/size-time.js';
+export {
+  Buf, Chain, FileRef, link, chainSize, chainSplit, chainToBuffer, chainAppend, chainHasLast,
+  B_MEMORY, B_TEMPORARY, B_IN_FILE, B_FLUSH, B_SYNC, B_LAST_BUF, B_LAST_IN_CHAIN,
+} from './filters/buf.js';
+export { HeaderFilter, BodyFilter, OK, ERROR, AGAIN, allocCtxSlot, type FilterRequest } from './filters/filter.js';
+export { FilterChains } from './filters/index.js';
+export { HeadersOut } from './filters/headers-out.js';
+export { HttpParser } from './http/parser/index.js';

@@ -1,0 +1,25 @@
+// Loading a config file: .ts, .mjs or .js, default-exporting the config object.
+
+import { register } from 'node:module';
+import { resolve as resolvePath } from 'node:path';
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { ConfigError } from './http/config.js';
+
+let hooked = false;
+
+/** Import a config file and return its default export (not yet validated). */
+export async function loadConfigFile(file: string): Promise<unknown> {
+  const path = resolvePath(file);
+  if (!existsSync(path)) throw new ConfigError(`sluice: open() "${path}" failed (No such file or directory)`, 'config');
+  if (!/\.(ts|mts|mjs|js)$/.test(path)) throw new ConfigError(`sluice: config "${path}" must be a .ts, .mjs or .js file`, 'config');
+  if (!hooked) {
+    register(new URL('./config-hooks.js', import.meta.url));
+    hooked = true;
+  }
+  // the query marks a .js config as ESM even in a folder without "type": "module"
+  const url = pathToFileURL(path).href + (path.endsWith('.js') ? '?sluice-config=1' : '');
+  const mod = await import(url) as { default?: unknown };
+  if (mod.default === undefined) throw new ConfigError(`sluice: config "${path}" has no default export`, 'config');
+  return mod.default;
+}

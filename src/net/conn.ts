@@ -1,0 +1,80 @@
+// cf. src/core/ngx_connection.h, ngx_writev_chain.c — a socket and its output side.
+//
+// Knows nothing of HTTP. Output is handed to Node's socket with cork/uncork so that several
+// pieces leave in one writev; `full` tells producers to stop until the socket drains
+// (backpressure): Node buffers what it is given, so the bound is "one batch past the mark".
+
+import type { Socket } from 'node:net';
+
+/** Small pieces are copied into one Buffer: one write call costs more than a short memcpy. */
+const COALESCE_MAX = 8192;
+
+export class Conn {
+  readonly socket: Socket;
+  /** Set by the owner: called (with this Conn) when a write left the socket over its mark. */
+  onFull: ((this: Conn) => void) | null;
+  /** The socket's buffer is over its high-water mark; wait for 'drain'. */
+  full: boolean;
+  closed: boolean;
+  /** Bytes handed to the socket in all (for logs and tests). */
+  sent: number;
+  remoteAddress: string;
+  remotePort: number;
+
+  constructor(socket: Socket) {
+    this.socket = socket;
+    this.onFull = null;
+    this.full = false;
+    this.closed = false;
+    this.sent = 0;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+  }
+
+  /**
+   * Send `n` buffers of `list` (total `size` bytes) in one go. Returns false when the socket is
+   * full afterwards; the owner then waits for the socket's 'drain'.
+   */
+  sendv(list: Buffer[], n: number, size: number): boolean {
+    const s = this.socket;
+    if (this.closed || s.destroyed) return true;
+    this.sent += size;
+    let ok: boolean;
+    if (n === 1) {
+      ok = s.write(list[0]);
+    } else if (size <= COALESCE_MAX) {
+      const out = Buffer.allocUnsafe(size);
+      let at = 0;
+      for (let i = 0; i < n; i++) at += list[i].copy(out, at);
+      ok = s.write(out);
+    } else {
+      s.cork();
+      for (let i = 0; i < n; i++) s.write(list[i]);
+      s.uncork();
+      ok = !s.writableNeedDrain;
+    }
+    if (!ok && !this.full) {
+      this.full = true;
+      if (this.onFull !== null) this.onFull();
+    }
+    return ok;
+  }
+
+  /** Bytes waiting in Node's socket buffer. */
+  pending(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Half-close after the queued output has gone, then close. */
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.end();
+  }
+
+  /** Close now, dropping unsent output (framing in doubt, timeouts). */
+  destroy(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+}

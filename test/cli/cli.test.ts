@@ -1,0 +1,75 @@
+// The sluice command: -t checks a config (0, or 1 naming the bad key), -c runs one (.ts, .mjs, .js).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { raw, timed, get } from '../helpers.js';
+
+const ROOT = resolve(process.cwd());
+const BIN = join(ROOT, 'bin/sluice.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+
+function sluice(...args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20000 });
+}
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('-t on the example .ts config: ok, exit 0', () => {
+  const r = sluice('-t', '-c', join(ROOT, 'examples/hello.ts'));
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /test is successful/);
+});
+
+test('-t names the bad key and exits 1', () => {
+  const f = join(dir, 'bad.mjs');
+  writeFileSync(f, `export default { servers: [{ listen: 0, locations: { '/': { clientMaxBodySise: '1m' } } }] };\n`);
+  const r = sluice('-t', '-c', f);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /clientMaxBodySise/);
+  assert.match(r.stderr, /test failed/);
+  const g = join(dir, 'bad-value.mjs');
+  writeFileSync(g, `export default { servers: [{ listen: 0, locations: { '/': { clientMaxBodySize: 'lots' } } }] };\n`);
+  const r2 = sluice('-t', '-c', g);
+  assert.is(r2.status, 1);
+  assert.match(r2.stderr, /clientMaxBodySize/);
+});
+
+test('-t on a plain .js config that imports from sluice, in a folder without package.json', () => {
+  const f = join(dir, 'plain.js');
+  writeFileSync(f, `import { defineConfig } from 'sluice';\nexport default defineConfig({ servers: [{ listen: 0, locations: { '/': { return: [204] } } }] });\n`);
+  const r = sluice('-t', '-c', f);
+  assert.is(r.status, 0, r.stderr);
+});
+
+test('-c runs a .ts config; the server answers; SIGTERM stops it', timed(20000, async () => {
+  const f = join(dir, 'run.ts');
+  writeFileSync(f, `import { defineConfig, type Request } from 'sluice';\nconst greet: string = 'hi';\nexport default defineConfig({ servers: [{ listen: '127.0.0.1:0', locations: { '/': { content: (r: Request) => { r.say(greet); } } } }] });\n`);
+  const child = spawn(process.execPath, [BIN, '-c', f], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    const port = await new Promise<number>((res, rej) => {
+      let err = '';
+      child.stderr!.on('data', (d) => {
+        err += d;
+        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
+        if (m) res(Number(m[1]));
+      });
+      child.on('exit', () => rej(new Error('sluice exited: ' + err)));
+    });
+    const r = await raw(port, get('/'), { responses: 1 });
+    assert.is(r.responses[0].body.toString(), 'hi\n');
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('exit', r));
+  }
+}));
+
+test('-v prints the version', () => {
+  const r = sluice('-v');
+  assert.is(r.status, 0);
+  assert.match(r.stdout, /sluice\/\d+\.\d+\.\d+/);
+});
+
+test.run();

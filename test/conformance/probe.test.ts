@@ -1,0 +1,47 @@
+// The wire-level conformance probe (shared/conformance/probe.mjs) against a running sluice:
+// every case of both corpora must pass. Uses ../shared when it is there, else the copy in
+// test/fixtures/conformance.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { listen, timed } from '../helpers.js';
+import type { Request } from '../../src/http/request.js';
+
+const shared = resolve(process.cwd(), '../shared/conformance');
+const dir = existsSync(join(shared, 'probe.mjs')) ? shared : resolve(process.cwd(), 'test/fixtures/conformance');
+
+test('probe: both corpora, no failures', timed(240000, async () => {
+  // like the reference peers: read the whole body, then answer 200 "ok"
+  const s = await listen({
+    '/': { content: async (r: Request) => { await r.readBody(); r.say('ok'); } },
+  });
+  const out = mkdtempSync(join(tmpdir(), 'sluice-probe-'));
+  try {
+    const report = join(out, 'report.json');
+    const { code, text } = await new Promise<{ code: number; text: string }>((res) => {
+      const p = spawn(process.execPath, [join(dir, 'probe.mjs'), `127.0.0.1:${s.port}`,
+        join(dir, 'llhttp-requests.json'), join(dir, 'robustness.json'), '--report', report], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      p.stdout.on('data', (d) => { text += d; });
+      p.stderr.on('data', (d) => { text += d; });
+      p.on('exit', (c) => res({ code: c ?? 1, text }));
+    });
+    const summary = /(\d+) passed, (\d+) failed/.exec(text);
+    let detail = '';
+    if (code !== 0 && existsSync(report)) {
+      const rep = JSON.parse(readFileSync(report, 'utf8')) as { failures: { id: string; verdict: string; reasons: string[] }[] };
+      detail = rep.failures.filter((f) => f.verdict === 'fail').map((f) => `${f.id}: ${f.reasons.join('; ')}`).join('\n');
+    }
+    assert.ok(summary, `probe printed a summary:\n${text}`);
+    assert.is(Number(summary![2]), 0, `probe failures:\n${detail}`);
+    assert.is(code, 0, text);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+    await s.close();
+  }
+}));
+
+test.run();

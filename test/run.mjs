@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// Runs the uvu suites built into dist/test and ends with one plain line: "N passed, N failed".
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const uvuBin = require.resolve('uvu/bin.js');
+const args = [uvuBin, 'dist/test', '.test.js', ...process.argv.slice(2)];
+const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } });
+let out = '';
+child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
+child.on('exit', (code, signal) => {
+  const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const passed = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const failed = code === 0 ? total - passed : Math.max(total - passed, 1);
+  process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+  process.exit(code ?? (signal ? 1 : 0));
+});
