@@ -1,0 +1,311 @@
+// cf. ngx_http_core_module.c (server, listen, server_name, location) and ngx_http.c (the merge)
+// The config mirrors nginx's blocks: the top level is the http block, then servers, then their
+// locations. resolveConfig() checks every key against the directive table (directives.ts) and
+// merges values downward the way nginx's merge_*_conf do: a value set in an inner block wins,
+// otherwise the enclosing block's value, otherwise the default.
+
+import { isIP } from 'node:net';
+import {
+  CTX_HTTP, CTX_LOCATION, CTX_SERVER, DIRECTIVE_BY_NAME, Directives, isPlainObject,
+  type DirectiveInputs,
+} from './directives.js';
+import { LocationTree, ResolvedLocation, parseLocationKey } from './location.js';
+import { parseServerName } from './server-name.js';
+import { ConfigError, invalidValue } from './size-time.js';
+
+export { ConfigError } from './size-time.js';
+export { Directives, type Handler, type ReturnValue, type HeaderBuffers } from './directives.js';
+export { LocationTree, ResolvedLocation, type LocationKind } from './location.js';
+
+/* the shape users write */
+
+type Pick_<K extends keyof DirectiveInputs> = { [P in K]?: DirectiveInputs[P] };
+
+/** Directives allowed in the top level (nginx's http block). */
+export type HttpDirectives = Pick_<
+  | 'clientMaxBodySize' | 'clientBodyTimeout' | 'clientHeaderTimeout' | 'largeClientHeaderBuffers'
+  | 'keepaliveTimeout' | 'keepaliveRequests' | 'sendTimeout' | 'root' | 'index' | 'defaultType'
+  | 'types' | 'rewrite' | 'access' | 'serverTokens' | 'chunkedTransferEncoding'
+  | 'subrequestDepth' | 'errorLog' | 'accessLog' | 'filterTrace' | 'tcpNodelay'
+  | 'ifModifiedSince' | 'maxRanges' | 'gzip' | 'gzipTypes' | 'gzipMinLength' | 'gzipCompLevel'
+  | 'gzipVary' | 'addHeader' | 'expires' | 'filters'>;
+
+/** Directives allowed in a server. */
+export type ServerDirectives = Omit<HttpDirectives, 'filters'> & Pick_<'return'>;
+
+/** Directives allowed in a location. */
+export type LocationDirectives = Pick_<
+  | 'clientMaxBodySize' | 'clientBodyTimeout' | 'keepaliveTimeout' | 'keepaliveRequests'
+  | 'sendTimeout' | 'root' | 'alias' | 'index' | 'defaultType' | 'types' | 'internal' | 'return'
+  | 'rewrite' | 'access' | 'content' | 'serverTokens' | 'chunkedTransferEncoding'
+  | 'subrequestDepth' | 'errorLog' | 'accessLog' | 'filterTrace' | 'tcpNodelay'
+  | 'ifModifiedSince' | 'maxRanges' | 'gzip' | 'gzipTypes' | 'gzipMinLength' | 'gzipCompLevel'
+  | 'gzipVary' | 'addHeader' | 'expires'>;
+
+/** 8080, '8080', '127.0.0.1:8080', '[::1]:80', '*:80', '127.0.0.1' (port 80), each optionally
+ *  followed by ' default_server'. */
+export type ListenInput = number | string;
+
+export interface LocationConfig extends LocationDirectives {}
+
+export interface ServerConfig extends ServerDirectives {
+  listen: ListenInput | readonly ListenInput[];
+  /** Names as nginx's server_name takes them ('example.com', '*.example.com', '.example.com',
+   *  'www.example.*', '~^regex$'); one string may hold several, separated by spaces. */
+  serverName?: string | readonly string[];
+  /** Keys in nginx's location syntax: '= /exact', '^~ /prefix', '~ regex', '~* regex',
+   *  '/prefix', '@named'. Regexes are tried in the order written. */
+  locations?: Readonly<Record<string, LocationConfig>>;
+}
+
+export interface SluiceConfig extends HttpDirectives {
+  upstreams?: Readonly<Record<string, unknown>>;
+  servers: readonly ServerConfig[];
+}
+
+/** Returns its argument; it is there for the type checking and completion. */
+export function defineConfig<T extends SluiceConfig>(c: T): T {
+  return c;
+}
+
+/* the resolved shape */
+
+export class ListenAddress {
+  /** '0.0.0.0' for a port alone or '*', '::1' for '[::1]' (no brackets), or a host name. */
+  host: string;
+  port: number;
+  defaultServer: boolean;
+
+  constructor(host: string, port: number, defaultServer: boolean) {
+    this.host = host;
+    this.port = port;
+    this.defaultServer = defaultServer;
+  }
+}
+
+export class ResolvedServer {
+  listen: ListenAddress[];
+  /** As written (non-regex names lower-cased); [''] when none was given, as nginx's default. */
+  serverNames: string[];
+  /** Server level, merged with the top level. */
+  conf: Directives;
+  locations: LocationTree;
+  /** '@name' → location, for internal redirects to named locations. */
+  named: Map<string, ResolvedLocation>;
+
+  constructor(listen: ListenAddress[], serverNames: string[], conf: Directives,
+    locations: LocationTree, named: Map<string, ResolvedLocation>) {
+    this.listen = listen;
+    this.serverNames = serverNames;
+    this.conf = conf;
+    this.locations = locations;
+    this.named = named;
+  }
+}
+
+export class ResolvedConfig {
+  /** The top level, with defaults filled in. */
+  http: Directives;
+  servers: ResolvedServer[];
+  upstreams: Record<string, unknown>;
+
+  constructor(http: Directives, servers: ResolvedServer[], upstreams: Record<string, unknown>) {
+    this.http = http;
+    this.servers = servers;
+    this.upstreams = upstreams;
+  }
+}
+
+// keys that are blocks or block parameters rather than directives, and where they belong
+const STRUCTURE: ReadonlyMap<string, number> = new Map([
+  ['upstreams', CTX_HTTP], ['servers', CTX_HTTP],
+  ['listen', CTX_SERVER], ['serverName', CTX_SERVER], ['locations', CTX_SERVER],
+]);
+
+const TOP = 'config';
+
+/**
+ * Validates a config (see SluiceConfig) and merges its directives downward.
+ * Throws ConfigError naming the directive and the block, e.g.
+ * `sluice: unknown directive "clientMaxBodySise" in servers[0].locations["/"]`.
+ */
+export function resolveConfig(raw: unknown): ResolvedConfig {
+  if (!isPlainObject(raw)) throw new ConfigError('the config must be an object', '');
+  const http = resolveBlock(raw, CTX_HTTP, null, TOP);
+
+  let upstreams: Record<string, unknown> = {};
+  if (raw.upstreams !== undefined) {
+    if (!isPlainObject(raw.upstreams)) throw invalidValue(raw.upstreams, 'upstreams').at(TOP);
+    upstreams = raw.upstreams;
+  }
+
+  const list = raw.servers;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new ConfigError('"servers" must be a non-empty array', 'servers', TOP);
+  }
+  const servers: ResolvedServer[] = [];
+  for (let i = 0; i < list.length; i++) servers.push(resolveServer(list[i], i, http));
+
+  // ngx_http_add_addresses: one default server per address
+  const defaults = new Map<string, number>();
+  for (let i = 0; i < servers.length; i++) {
+    for (const l of servers[i].listen) {
+      if (!l.defaultServer) continue;
+      const addr = formatAddr(l);
+      if (defaults.has(addr)) {
+        throw new ConfigError(`a duplicate default server for ${addr}`, 'listen', `servers[${i}]`);
+      }
+      defaults.set(addr, i);
+    }
+  }
+  return new ResolvedConfig(http, servers, upstreams);
+}
+
+function resolveServer(raw: unknown, i: number, http: Directives): ResolvedServer {
+  const path = `servers[${i}]`;
+  if (!isPlainObject(raw)) throw new ConfigError('a server must be an object', 'servers', path);
+  const conf = resolveBlock(raw, CTX_SERVER, http, path);
+
+  if (raw.listen === undefined) throw new ConfigError('"listen" is required', 'listen', path);
+  const listen = parseListen(raw.listen, path);
+
+  const serverNames: string[] = [];
+  if (raw.serverName !== undefined) {
+    const names = typeof raw.serverName === 'string'
+      ? raw.serverName.split(/\s+/).filter((n) => n !== '')
+      : raw.serverName;
+    if (!Array.isArray(names) || names.length === 0) {
+      throw invalidValue(raw.serverName, 'serverName').at(path);
+    }
+    for (const n of names) {
+      if (typeof n !== 'string') throw invalidValue(n, 'serverName').at(path);
+      const sn = wrap(() => parseServerName(n), path);
+      serverNames.push(sn.kind === 'regex' ? n : n.toLowerCase());
+    }
+  } else {
+    serverNames.push('');
+  }
+
+  const locs: ResolvedLocation[] = [];
+  const named = new Map<string, ResolvedLocation>();
+  if (raw.locations !== undefined) {
+    if (!isPlainObject(raw.locations)) throw invalidValue(raw.locations, 'locations').at(path);
+    for (const key of Object.keys(raw.locations)) {
+      const lpath = `${path}.locations[${JSON.stringify(key)}]`;
+      const block = raw.locations[key];
+      if (!isPlainObject(block)) throw new ConfigError('a location must be an object', 'location', lpath);
+      const k = wrap(() => parseLocationKey(key), lpath);
+      const lconf = resolveBlock(block, CTX_LOCATION, conf, lpath);
+      const loc = new ResolvedLocation(key, k.kind, k.path, k.regex, lconf);
+      locs.push(loc);
+      if (k.kind === 'named') named.set(k.path, loc);
+    }
+  }
+  const tree = wrap(() => new LocationTree(locs), path);
+  return new ResolvedServer(listen, serverNames, conf, tree, named);
+}
+
+/** One block's own directives over `parent` (null for the top level). */
+function resolveBlock(
+  raw: Record<string, unknown>, ctx: number, parent: Directives | null, path: string,
+): Directives {
+  const conf = new Directives(parent);
+  const self = conf as unknown as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    const where = STRUCTURE.get(key);
+    if (where !== undefined) {
+      if (where !== ctx) throw notAllowed(key, path);
+      continue;
+    }
+    const d = DIRECTIVE_BY_NAME.get(key);
+    if (d === undefined) throw new ConfigError(`unknown directive "${key}"`, key, path);
+    if ((d.ctx & ctx) === 0) throw notAllowed(key, path);
+    const v = raw[key];
+    // undefined reads as "not set", so optional values can be spread in
+    if (v === undefined) continue;
+    self[key] = wrap(() => d.set(v, key), path);
+  }
+  // ngx_http_core_root: root and alias share one slot
+  if (raw.root !== undefined && raw.alias !== undefined) {
+    throw new ConfigError('"alias" directive is duplicate, "root" directive was specified earlier',
+      'alias', path);
+  }
+  return conf;
+}
+
+function notAllowed(key: string, path: string): ConfigError {
+  return new ConfigError(`"${key}" directive is not allowed here`, key, path);
+}
+
+function wrap<T>(fn: () => T, path: string): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ConfigError) throw e.at(path);
+    throw e;
+  }
+}
+
+// cf. ngx_http_core_listen / ngx_parse_url (inet addresses only)
+function parseListen(v: unknown, path: string): ListenAddress[] {
+  const items = Array.isArray(v) ? v : [v];
+  if (items.length === 0) throw invalidValue(v, 'listen').at(path);
+  const out: ListenAddress[] = [];
+  for (const item of items) {
+    const l = parseListenItem(item, path);
+    if (out.some((o) => o.host === l.host && o.port === l.port)) {
+      throw new ConfigError(`a duplicate listen ${formatAddr(l)}`, 'listen', path);
+    }
+    out.push(l);
+  }
+  return out;
+}
+
+function parseListenItem(v: unknown, path: string): ListenAddress {
+  if (typeof v === 'number') return new ListenAddress('0.0.0.0', port(v, v, path), false);
+  if (typeof v !== 'string') throw invalidValue(v, 'listen').at(path);
+  const words = v.trim().split(/\s+/);
+  const addr = words[0];
+  let def = false;
+  for (let i = 1; i < words.length; i++) {
+    if (words[i] === 'default_server') def = true;
+    else throw new ConfigError(`invalid parameter "${words[i]}" in "listen"`, 'listen', path);
+  }
+  if (/^[0-9]+$/.test(addr)) return new ListenAddress('0.0.0.0', port(Number(addr), v, path), def);
+
+  let host: string;
+  let rest: string;
+  if (addr.startsWith('[')) {
+    const close = addr.indexOf(']');
+    if (close < 0) throw invalidValue(v, 'listen').at(path);
+    host = addr.slice(1, close);
+    rest = addr.slice(close + 1);
+    if (isIP(host) !== 6) throw new ConfigError(`invalid IPv6 address in "${v}"`, 'listen', path);
+  } else {
+    const colon = addr.indexOf(':');
+    host = colon < 0 ? addr : addr.slice(0, colon);
+    rest = colon < 0 ? '' : addr.slice(colon);
+    if (host === '*') host = '0.0.0.0';
+    // IPv6 needs brackets (nginx reads the last ':' as the port otherwise)
+    else if (isIP(host) !== 4 && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(host)) {
+      throw new ConfigError(`host not found in "${v}"`, 'listen', path);
+    }
+    host = host.toLowerCase();
+  }
+  let p = 80;
+  if (rest !== '') {
+    if (!/^:[0-9]+$/.test(rest)) throw invalidValue(v, 'listen').at(path);
+    p = port(Number(rest.slice(1)), v, path);
+  }
+  return new ListenAddress(host, p, def);
+}
+
+/** Port 0 is allowed (an ephemeral port, for tests), unlike in nginx. */
+function port(n: number, v: unknown, path: string): number {
+  if (Number.isInteger(n) && n >= 0 && n <= 65535) return n;
+  throw new ConfigError(`invalid port in "${String(v)}"`, 'listen', path);
+}
+
+function formatAddr(l: ListenAddress): string {
+  return l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
+}

@@ -1,0 +1,136 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { resolveConfig, type ResolvedServer, type ServerConfig } from '../../src/http/config.js';
+import { ConfigError } from '../../src/http/size-time.js';
+import { VirtualNames, findServer, normalizeHost, parseServerName } from '../../src/http/server-name.js';
+
+function servers(list: ServerConfig[]): ResolvedServer[] {
+  return resolveConfig({ servers: list }).servers;
+}
+
+/** Index of the server chosen for each host. */
+function check(list: ServerConfig[], cases: [string | null, number][], label: string): void {
+  const s = servers(list);
+  for (const [host, want] of cases) {
+    assert.is(s.indexOf(findServer(s, host)), want, `${label}: ${JSON.stringify(host)}`);
+  }
+}
+
+test('parseServerName: kinds', () => {
+  const cases: [string, string, string, boolean][] = [
+    ['example.com', 'exact', 'example.com', false],
+    ['Example.COM', 'exact', 'example.com', false],
+    ['', 'exact', '', false],
+    ['*.example.com', 'head', '.example.com', false],
+    ['.example.com', 'head', '.example.com', true],
+    ['www.example.*', 'tail', 'www.example.', false],
+    ['~^www\\d+\\.example\\.net$', 'regex', '^www\\d+\\.example\\.net$', false],
+  ];
+  for (const [raw, kind, match, bare] of cases) {
+    const n = parseServerName(raw);
+    assert.is(n.kind, kind, `kind of ${raw}`);
+    assert.is(n.match, match, `match of ${raw}`);
+    assert.is(n.bare, bare, `bare of ${raw}`);
+  }
+  assert.is(parseServerName('~^www\\.example').regex!.flags, '', 'lower-case regex is case-sensitive');
+  assert.is(parseServerName('~^WWW\\.example').regex!.flags, 'i', 'an upper-case letter makes it caseless');
+});
+
+test('parseServerName: invalid names', () => {
+  for (const raw of ['*', '*.', '*x.com', '.', 'www.*.example.com', '*.example.*', 'a..b', 'ex*ample.com',
+    '~', '~(', 'a b']) {
+    assert.throws(() => parseServerName(raw), (e: Error) => e instanceof ConfigError && e.key === 'serverName',
+      `${JSON.stringify(raw)} is rejected`);
+  }
+});
+
+test('normalizeHost', () => {
+  const cases: [string, string][] = [
+    ['Example.COM', 'example.com'], ['example.com:8080', 'example.com'], ['example.com.', 'example.com'],
+    ['example.com.:80', 'example.com'], ['[::1]:8080', '[::1]'], ['[::1]', '[::1]'], ['', ''],
+    ['127.0.0.1:80', '127.0.0.1'],
+  ];
+  for (const [h, want] of cases) assert.is(normalizeHost(h), want, h);
+});
+
+test('order: exact, longest leading wildcard, longest trailing wildcard, regex, default', () => {
+  const list: ServerConfig[] = [
+    { listen: 80, serverName: 'default.test' },                      // 0
+    { listen: 80, serverName: '~^(www\\.)?regex\\.test$' },          // 1
+    { listen: 80, serverName: 'www.example.*' },                     // 2
+    { listen: 80, serverName: '*.example.com' },                     // 3
+    { listen: 80, serverName: 'www.example.com' },                   // 4
+    { listen: 80, serverName: '*.b.example.com' },                   // 5
+    { listen: 80, serverName: 'www.*' },                             // 6
+    { listen: 80, serverName: '~example' },                          // 7
+  ];
+  check(list, [
+    ['www.example.com', 4],          // exact beats both wildcards
+    ['a.example.com', 3],            // leading beats trailing
+    ['x.b.example.com', 5],          // longest leading
+    ['a.x.b.example.com', 5],
+    ['b.example.com', 3],
+    ['example.com', 7],              // *.example.com does not match the bare domain; regex does
+    ['www.example.org', 2],          // longest trailing
+    ['www.example', 6],              // www.example.* needs something after the dot
+    ['www.other.org', 6],
+    ['regex.test', 1], ['www.regex.test', 6],   // trailing wildcard www.* comes before regexes
+    ['WWW.EXAMPLE.COM:8080', 4],     // case, port
+    ['www.example.com.', 4],         // trailing dot
+    ['nothing.test', 0],             // the first server is the default
+    [null, 0], ['', 0],
+  ], 'order');
+});
+
+test('.example.com matches the domain and its subdomains', () => {
+  const list: ServerConfig[] = [
+    { listen: 80, serverName: 'other' },
+    { listen: 80, serverName: '.example.com' },
+    { listen: 80, serverName: 'exact.example.com' },
+  ];
+  check(list, [['example.com', 1], ['a.example.com', 1], ['a.b.example.com', 1], ['exact.example.com', 2],
+    ['xexample.com', 0]], 'dot');
+});
+
+test('default_server, the empty name and first-wins conflicts', () => {
+  const list: ServerConfig[] = [
+    { listen: 80, serverName: 'a.test' },
+    { listen: '80 default_server', serverName: 'b.test' },
+    { listen: 80, serverName: 'a.test' },                 // conflicting: the first keeps it
+    { listen: 80 },                                       // server_name "" by default
+  ];
+  check(list, [['a.test', 0], ['b.test', 1], ['unknown', 1], [null, 3], ['', 3]], 'default');
+  const s = servers(list);
+  assert.equal(s[3].serverNames, [''], 'no serverName means [""] as in nginx');
+});
+
+test('the default server of the accepting address', () => {
+  const list: ServerConfig[] = [
+    { listen: [80, 8080], serverName: 'a.test' },
+    { listen: [80, '8080 default_server'], serverName: 'b.test' },
+  ];
+  const s = servers(list);
+  assert.is(findServer(s, 'x', { port: 80 }), s[0], 'no default_server on :80 → the first');
+  assert.is(findServer(s, 'x', { port: 8080 }), s[1], 'default_server on :8080');
+  assert.is(findServer(s, 'x'), s[1], 'without an address any default_server counts');
+  assert.is(new VirtualNames(s, { host: '0.0.0.0', port: 8080 }).defaultServer, s[1], 'host and port');
+  assert.is(new VirtualNames(s, { host: '127.0.0.1', port: 8080 }).defaultServer, s[0], 'other host');
+});
+
+test('regex names: first match in order, not tried without a Host', () => {
+  const list: ServerConfig[] = [
+    { listen: 80, serverName: 'd.test' },
+    { listen: 80, serverName: ['~^api\\.', '~^a'] },
+    { listen: 80, serverName: '~^.*$' },
+  ];
+  check(list, [['api.test', 1], ['abc', 1], ['zzz', 2], [null, 0]], 'regex');
+});
+
+test('findServer caches one index per array', () => {
+  const s = servers([{ listen: 80, serverName: 'a' }, { listen: 80, serverName: 'b' }]);
+  assert.is(findServer(s, 'b'), s[1], 'first call');
+  assert.is(findServer(s, 'b'), s[1], 'cached');
+  assert.throws(() => findServer([], 'a'), /no servers/, 'empty list is a programmer error');
+});
+
+test.run();
