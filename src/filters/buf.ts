@@ -133,6 +133,17 @@ export function freeLink(cl: Chain): void {
   freeCount++;
 }
 
+/** Builds a chain link by link (head and tail), for filters that make new output. */
+export class ChainOut {
+  head: Chain | null = null;
+  tail: Chain | null = null;
+  push(b: Buf): void {
+    const l = link(b);
+    if (this.tail === null) this.head = l; else this.tail.next = l;
+    this.tail = l;
+  }
+}
+
 /** Bytes in a chain. */
 export function chainSize(cl: Chain | null): number {
   let n = 0;

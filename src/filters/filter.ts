@@ -20,6 +20,18 @@ export interface FilterConf {
   filterTrace: boolean;
   keepaliveTimeout: number;
   sendTimeout: number;
+  /** if_modified_since: 'exact' (default), 'before' or 'off'. */
+  ifModifiedSince: string;
+  /** max_ranges: more ranges than this are answered with the whole body; -1 = no limit. */
+  maxRanges: number | null;
+  gzip: boolean;
+  gzipTypes: ReadonlySet<string>;
+  gzipMinLength: number;
+  gzipCompLevel: number;
+  gzipVary: boolean;
+  addHeader: readonly { name: string; value: string; always: boolean }[];
+  /** expires: null = off; else { epoch | max | modified | offset (ms) }. */
+  expires: { kind: 'epoch' | 'max' | 'offset' | 'modified'; ms: number } | null;
 }
 
 /** What filters see of a request (implemented by http's Request). */
@@ -47,6 +59,17 @@ export interface FilterRequest {
   readonly filterCtx: unknown[];
   /** Trace tag for the filter trace ("r1", "r1.s2"). */
   readonly traceId: string;
+  /** The static module allows byte ranges on this response (r->allow_ranges). */
+  allowRanges: boolean;
+  /** A file read is in flight in the copy or write filter (r->buffered). */
+  buffered: boolean;
+  /** A request header by lower-case name (first value), or null. */
+  inHeader(name: string): string | null;
+  /**
+   * From a header filter: drop this response and send the page for `status` instead
+   * (ngx_http_filter_finalize_request). Later output of the handler is discarded.
+   */
+  filterFinalize(status: number): number;
   /** Called by the write side when the connection can take more output (ngx write event). */
   onWritable(): void;
 }

@@ -1,13 +1,17 @@
 // cf. ngx_http_write_filter_module.c — the last body filter: gathers the output, holds small
 // pieces until a flush or the last buf (postpone_output), and hands the rest to the socket.
+// File bufs are read in bounded pieces and written as they come (Node has no sendfile), so a
+// file never sits whole in memory; while the socket is full nothing more is read.
 
-import { Chain, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, chainLast, freeLink } from './buf.js';
+import { Buf, Chain, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, chainLast, freeLink } from './buf.js';
 import { BodyFilter, AGAIN, ERROR, OK, type FilterRequest } from './filter.js';
+import { FILE_READ_SIZE, readFilePiece } from './file-read.js';
 
 /** nginx's postpone_output default: hold less than this unless flushed. */
 const POSTPONE_OUTPUT = 1460;
 
 const scratch: Buffer[] = [];
+const EMPTY = Buffer.alloc(0);
 
 export class WriteFilter extends BodyFilter {
   readonly name = 'write';
@@ -19,6 +23,7 @@ export class WriteFilter extends BodyFilter {
       if (r.out === null) r.out = cl;
       else chainLast(r.out).next = cl;
     }
+    if (r.buffered) return AGAIN; // a file piece is on its way
 
     let size = 0;
     let flush = false;
@@ -31,35 +36,51 @@ export class WriteFilter extends BodyFilter {
     }
     if (!last && !flush && size < POSTPONE_OUTPUT) return OK;
     if (c.full) return AGAIN;
-    if (size === 0) {
-      this.free(r);
-      return OK;
-    }
 
+    // memory bufs up to the first file buf leave in one go
     let n = 0;
-    for (let l = r.out; l !== null; l = l.next) {
-      const b = l.buf;
-      if ((b.flags & B_MEMORY) !== 0) {
-        if (b.last > b.pos) scratch[n++] = b.view();
-      } else if (b.size() > 0) {
-        throw new Error('write filter: file bufs need the copy filter (not installed yet)');
-      }
-    }
-    this.free(r);
-    const ok = c.sendv(scratch, n, size);
-    for (let i = 0; i < n; i++) scratch[i] = EMPTY;
-    return ok ? OK : AGAIN;
-  }
-
-  private free(r: FilterRequest): void {
+    let bytes = 0;
     let l = r.out;
-    r.out = null;
     while (l !== null) {
+      const b = l.buf;
+      if ((b.flags & B_MEMORY) === 0 && b.size() > 0) break;
+      if ((b.flags & B_MEMORY) !== 0 && b.last > b.pos) {
+        scratch[n++] = b.view();
+        bytes += b.last - b.pos;
+      }
       const next: Chain | null = l.next;
       freeLink(l);
       l = next;
     }
+    r.out = l;
+    let ok = true;
+    if (n > 0) {
+      ok = c.sendv(scratch, n, bytes);
+      for (let i = 0; i < n; i++) scratch[i] = EMPTY;
+    }
+    if (l === null) return ok ? OK : AGAIN;
+    if (!ok) return AGAIN;
+    readFilePiece(r, l.buf, FILE_READ_SIZE, onPiece);
+    return AGAIN;
   }
 }
 
-const EMPTY = Buffer.alloc(0);
+/** A piece of a file buf is in memory: it takes the file buf's place at the head of r.out. */
+function onPiece(r: FilterRequest, m: Buf | null, err: Error | null): void {
+  if (m === null) {
+    // the file changed under us: the response cannot be completed, the connection goes
+    r.conn?.destroy();
+    void err;
+    r.onWritable();
+    return;
+  }
+  const f = r.out!;
+  if (f.buf.size() === 0) {
+    f.buf = m;
+  } else {
+    r.out = new Chain(m, f);
+  }
+  // force the piece out now, whatever its size
+  m.flags |= B_FLUSH;
+  r.onWritable();
+}

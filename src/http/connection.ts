@@ -15,12 +15,12 @@ import { logError } from './log.js';
 import { HttpParser } from './parser/index.js';
 import {
   E_OK, E_PAUSED, E_URI_TOO_LONG, E_HEADER_TOO_LARGE, E_UNSUPPORTED_TE, E_UPGRADE,
-  F_EXPECT_CONTINUE, H_HOST, METHODS, M_CONNECT, PARSER_REQUEST, SINK_OK, SINK_PAUSE,
+  F_EXPECT_CONTINUE, H_HOST, METHODS, M_CONNECT, M_OPTIONS, PARSER_REQUEST, SINK_OK, SINK_PAUSE,
   type MessageHead, type ParserSink,
 } from './parser/types.js';
 import { Request, type HttpConnectionLike } from './request.js';
 import { findServer } from './server-name.js';
-import { parseRequestTarget } from './uri.js';
+import { parseRequestTarget, validateHost } from './uri.js';
 
 /** What all connections of one listening socket share. */
 export class ListenContext {
@@ -28,8 +28,11 @@ export class ListenContext {
   readonly servers: ResolvedServer[];
   readonly chains: FilterChains;
   readonly connections: Set<HttpConnection>;
-  constructor(config: ResolvedConfig, servers: ResolvedServer[], chains: FilterChains) {
+  /** The listening address, to pick its default_server. */
+  readonly addr: { host: string; port: number };
+  constructor(config: ResolvedConfig, servers: ResolvedServer[], chains: FilterChains, addr: { host: string; port: number }) {
     this.config = config;
+    this.addr = addr;
     this.servers = servers;
     this.chains = chains;
     this.connections = new Set();
@@ -216,15 +219,17 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.expectContinue = (h.flags & F_EXPECT_CONTINUE) !== 0;
     r.initBody();
 
-    const t = parseRequestTarget(h.buf, h.urlStart, h.urlEnd);
-    let host = t !== null && t.host !== undefined ? t.host : r.headersIn.known(H_HOST);
-    if (host !== null) host = normalizeHost(host);
+    const t = parseRequestTarget(h.buf, h.urlStart, h.urlEnd, method === M_OPTIONS);
+    let host = t !== null && t.host !== null && t.host !== undefined ? t.host : r.headersIn.known(H_HOST);
+    // HTTP/1.0 may come without Host: the server's name then
+    if (host === null && r.httpVersion < 1001) host = '';
+    else if (host !== null) host = validateHost(host);
     if (t !== null && host !== null) {
       r.uri = t.uri;
       r.args = t.args;
       r.unparsedUri = t.unparsedUri;
       r.hostName = host;
-      r.server = this.ctx.servers.length === 1 ? this.server0 : findServer(this.ctx.servers, host);
+      r.server = this.ctx.servers.length === 1 ? this.server0 : findServer(this.ctx.servers, host, this.ctx.addr);
       r.conf = r.server.conf;
     } else {
       r.unparsedUri = h.buf.toString('latin1', h.urlStart, h.urlEnd);
@@ -299,6 +304,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   }
 
   requestDone(r: Request): void {
+    r.cleanup();
     if (r !== this.r || this.state === ST_CLOSED) return;
     if (!r.keepalive || this.conn.closed) {
       this.close();
@@ -478,6 +484,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.conn.closed = true;
     const r = this.r;
     if (r !== null) {
+      r.cleanup();
       const rb = r.requestBody;
       if (rb !== null && !rb.complete && rb.error === 0) { rb.error = 400; rb.wake(); }
       r.onWritable();
@@ -487,25 +494,6 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.parser.destroy();
     this.ctx.connections.delete(this);
   }
-}
-
-/** Host header or absolute-form host: lower-case, no port, no trailing dot; null when invalid. */
-function normalizeHost(h: string): string | null {
-  let end = h.length;
-  if (h.charCodeAt(0) === 91 /* [ */) {
-    const close = h.indexOf(']');
-    if (close < 0) return null;
-    end = close + 1;
-  } else {
-    const colon = h.indexOf(':');
-    if (colon >= 0) end = colon;
-  }
-  if (end > 0 && h.charCodeAt(end - 1) === 46 /* . */) end--;
-  const host = h.slice(0, end).toLowerCase();
-  if (host.length === 0 && h.length > 0) return null;
-  // nginx's ngx_http_validate_host: no '/', no '\\', no NUL, no ".." path tricks
-  if (/[\/\\\0\s]/.test(host) || host.indexOf('..') >= 0) return null;
-  return host;
 }
 
 // socket listeners: named functions, `this` is the socket (no closure per connection)

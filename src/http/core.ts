@@ -13,7 +13,8 @@ import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, link } from '../filters/buf.js';
 import { STATUS_TEXT } from '../filters/status-lines.js';
 import type { ResolvedLocation } from './config.js';
 import { logError, logAccess } from './log.js';
-import { ExitSignal, type Request } from './request.js';
+import { ExitSignal, setSpecialResponse, type Request } from './request.js';
+import { staticHandler } from './static.js';
 import { parseRequestTarget } from './uri.js';
 
 /** Statuses after which nginx does not keep the connection (ngx_http_special_response_handler). */
@@ -94,12 +95,6 @@ async function runPhases(r: Request, named: ResolvedLocation | null, fromFind: b
     return;
   }
   return staticHandler(r);
-}
-
-/** The static module's place in the content phase (files come with the filter chain work). */
-async function staticHandler(r: Request): Promise<void> {
-  if (r.method !== 'GET' && r.method !== 'HEAD' && r.method !== 'POST') r.exit(405);
-  r.exit(404);
 }
 
 /** ngx_http_rewrite_module's `return`. */
@@ -189,7 +184,8 @@ export function finalizeRequest(r: Request, rc: number): void {
   r.finalized = true;
   if (r === r.main) {
     logAccess(r);
-    r.hc?.requestDone(r);
+    if (r.outputPending()) r.waitingOutput = true; // onWritable finishes it
+    else r.hc?.requestDone(r);
   }
 }
 
@@ -205,10 +201,17 @@ function page(status: number): Buffer {
   return p;
 }
 
+setSpecialResponse(specialResponse);
+
 /** ngx_http_special_response_handler: the status with its small HTML page. */
 export function specialResponse(r: Request, status: number): void {
   const location = r.headersOut.location;
+  const contentRange = status === 416 ? r.headersOut.get('content-range') : undefined;
   r.headersOut.reset();
+  r.headerSent = false;
+  r.headerOnly = r.method === 'HEAD';
+  r.chunked = false;
+  if (typeof contentRange === 'string') r.headersOut.set('Content-Range', contentRange);
   r.headersOut.status = status;
   if (closesConnection(status)) r.keepalive = false;
   if (status >= 301 && status <= 308 && location !== null) r.headersOut.location = location;

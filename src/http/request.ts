@@ -3,7 +3,7 @@
 // One object per request, main or sub. Every field is set in the constructor (one hidden class).
 // The handler API (say, print, exit, readBody, var, ctx, ...) mirrors OpenResty's names.
 
-import { Buf, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_TEMPORARY, chainToBuffer, link, type Chain } from '../filters/buf.js';
+import { Buf, ChainOut, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_TEMPORARY, chainToBuffer, link, type Chain } from '../filters/buf.js';
 import { AGAIN, ERROR, OK, ctxSlotCount, type FilterRequest } from '../filters/filter.js';
 import type { FilterChains } from '../filters/index.js';
 import { HeadersOut } from '../filters/headers-out.js';
@@ -127,6 +127,13 @@ export class Request implements FilterRequest {
   writeWaiters: (() => void)[] | null;
   /** Bytes of body handed to the filters. */
   bodyBytesSent: number;
+  allowRanges: boolean;
+  buffered: boolean;
+  /** A header filter replaced the response (412, 416): the handler's output is dropped. */
+  filterFinalized: boolean;
+  /** finalize() ran while output was still held or being read: finish when it has gone. */
+  waitingOutput: boolean;
+  private cleanups: (() => void)[] | null;
 
   // -- processing
   /** May enter `internal` locations (after exec or as a subrequest). */
@@ -178,6 +185,11 @@ export class Request implements FilterRequest {
     this.outputDone = false;
     this.writeWaiters = null;
     this.bodyBytesSent = 0;
+    this.allowRanges = false;
+    this.buffered = false;
+    this.filterFinalized = false;
+    this.waitingOutput = false;
+    this.cleanups = null;
     this.internal = parent !== null;
     this.uriChanges = 10;
     this.depth = parent === null ? 0 : parent.depth + 1;
@@ -233,7 +245,7 @@ export class Request implements FilterRequest {
       if (this.hasBody()) throw new Error('postArgs(): request body not read (call await r.readBody() first)');
       return Object.create(null);
     }
-    return decodeArgs(this.body()!.toString('latin1'), maxArgs);
+    return decodeArgs(this.body()!, maxArgs);
   }
 
   /** The request declared a body (Content-Length > 0 or chunked). */
@@ -339,21 +351,15 @@ export class Request implements FilterRequest {
   // ---------------------------------------------------------------- internals
 
   private emit(args: Printable[], newline: boolean): boolean {
-    if (this.outputDone) throw new Error('output after the end of the response');
     if (!this.headerSent) this.sendHeader();
-    if (this.headerOnly) return true;
-    let head: Chain | null = null;
-    let tail: Chain | null = null;
-    const add = (b: Buf) => {
-      this.bodyBytesSent += b.size();
-      const cl = link(b);
-      if (tail === null) head = cl; else tail.next = cl;
-      tail = cl;
-    };
-    for (let i = 0; i < args.length; i++) addPrintable(args[i], add);
-    if (newline) add(Buf.memory(NEWLINE));
-    if (head === null) return true;
-    const rc = this.chains.output(this, head);
+    if (this.headerOnly || this.filterFinalized) return true;
+    if (this.outputDone) throw new Error('output after the end of the response');
+    const out = new ChainOut();
+    for (let i = 0; i < args.length; i++) addPrintable(args[i], out);
+    if (newline) out.push(Buf.memory(NEWLINE));
+    if (out.head === null) return true;
+    for (let l: Chain | null = out.head; l !== null; l = l.next) this.bodyBytesSent += l.buf.size();
+    const rc = this.chains.output(this, out.head);
     if (rc === ERROR) throw new Error('output failed: the connection is gone');
     return rc !== AGAIN;
   }
@@ -365,13 +371,62 @@ export class Request implements FilterRequest {
     return new Promise<void>((resolve) => { (this.writeWaiters ??= []).push(resolve); });
   }
 
-  /** The write side can take more (drain): re-run the write filter, wake flush() waiters. */
+  /**
+   * The write side can take more, or a file piece arrived (nginx's write event): run the chain
+   * with no new input so held output moves on, wake flush() waiters, and finish a finalized
+   * request once its output has gone.
+   */
   onWritable(): void {
-    if (this.out !== null) this.chains.output(this, null);
+    const c = this.main.conn;
+    if (c !== null && c.closed) {
+      this.out = null;
+    } else {
+      this.chains.output(this, null);
+    }
     const w = this.writeWaiters;
-    if (w !== null && (this.conn === null || !this.conn.full)) {
+    if (w !== null && (c === null || !c.full || c.closed)) {
       this.writeWaiters = null;
       for (let i = 0; i < w.length; i++) w[i]();
+    }
+    if (this.waitingOutput && ((this.out === null && !this.buffered) || (c !== null && c.closed))) {
+      this.waitingOutput = false;
+      this.hc?.requestDone(this);
+    }
+  }
+
+  /** Output is still held by a filter or a file read is in flight. */
+  outputPending(): boolean {
+    return this.out !== null || this.buffered;
+  }
+
+  /** A request header by lower-case name (first value), or null. */
+  inHeader(name: string): string | null {
+    return this.headersIn.get(name) ?? null;
+  }
+
+  /** ngx_http_filter_finalize_request: replace the response with the page for `status`. */
+  filterFinalize(status: number): number {
+    this.filterFinalized = true;
+    specialResponseHook!(this, status);
+    if (!this.outputDone) {
+      this.outputDone = true;
+      this.chains.output(this, link(Buf.special(this === this.main ? B_LAST_BUF : B_LAST_IN_CHAIN)));
+    }
+    return OK;
+  }
+
+  /** Run `fn` when the request is over (files to close, streams to end). */
+  addCleanup(fn: () => void): void {
+    (this.cleanups ??= []).push(fn);
+  }
+
+  /** Run the cleanups (the connection calls this when the request ends or the socket closes). */
+  cleanup(): void {
+    const list = this.cleanups;
+    if (list === null) return;
+    this.cleanups = null;
+    for (let i = 0; i < list.length; i++) {
+      try { list[i](); } catch { /* a cleanup must not stop the others */ }
     }
   }
 
@@ -392,22 +447,29 @@ export class Request implements FilterRequest {
 }
 
 const NEWLINE = Buffer.from('\n');
+
+/** core.ts's specialResponse, set there (it imports this module; this keeps imports one-way). */
+let specialResponseHook: ((r: Request, status: number) => void) | null = null;
+export function setSpecialResponse(fn: (r: Request, status: number) => void): void {
+  specialResponseHook = fn;
+}
 const EMPTY_HEADERS = new HeadersIn();
 
-function addPrintable(v: Printable, add: (b: Buf) => void): void {
+function addPrintable(v: Printable, out: ChainOut): void {
   if (typeof v === 'string') {
-    if (v.length > 0) add(Buf.memory(Buffer.from(v), 0, undefined, B_TEMPORARY));
+    if (v.length > 0) out.push(Buf.memory(Buffer.from(v), 0, undefined, B_TEMPORARY));
   } else if (v instanceof Uint8Array) {
     if (v.length > 0) {
+      // the caller's memory itself, never a copy
       const b = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-      add(Buf.memory(b));
+      out.push(Buf.memory(b));
     }
   } else if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) addPrintable(v[i], add);
+    for (let i = 0; i < v.length; i++) addPrintable(v[i], out);
   } else if (v === null || v === undefined) {
-    add(Buf.memory(NULL_STR));
+    out.push(Buf.memory(NULL_STR));
   } else {
-    add(Buf.memory(Buffer.from(String(v)), 0, undefined, B_TEMPORARY));
+    out.push(Buf.memory(Buffer.from(String(v)), 0, undefined, B_TEMPORARY));
   }
 }
 // ngx.say(nil) prints "nil"; ngx.null prints "null" — JS has one of them

@@ -3,6 +3,7 @@
 
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { FilterChains } from '../filters/index.js';
+import { TRACE_ALL } from '../filters/trace.js';
 import { resolveConfig, type ResolvedConfig, type ResolvedServer, type SluiceConfig } from './config.js';
 import { HttpConnection, ListenContext } from './connection.js';
 import { configureLogs } from './log.js';
@@ -18,7 +19,7 @@ export class SluiceServer {
   readonly chains: FilterChains;
   private readonly listeners: { net: NetServer; ctx: ListenContext; host: string; port: number }[];
 
-  constructor(config: ResolvedConfig, chains = new FilterChains()) {
+  constructor(config: ResolvedConfig, chains = new FilterChains(TRACE_ALL || wantsTrace(config), config.http.filters)) {
     this.config = config;
     this.chains = chains;
     this.listeners = [];
@@ -33,7 +34,7 @@ export class SluiceServer {
       }
     }
     for (const g of groups.values()) {
-      const ctx = new ListenContext(config, g.servers, chains);
+      const ctx = new ListenContext(config, g.servers, chains, { host: g.host, port: g.port });
       const net = createNetServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket: Socket) => {
         new HttpConnection(socket, ctx);
       });
@@ -101,6 +102,17 @@ export async function startServer(config: SluiceConfig | ResolvedConfig): Promis
   const resolved = isResolved(config) ? config : resolveConfig(config);
   configureLogs(resolved.http.errorLog, resolved.http.accessLog);
   return new SluiceServer(resolved).listen();
+}
+
+/** Tracers are installed when some block of the config turns filterTrace on. */
+function wantsTrace(c: ResolvedConfig): boolean {
+  if (c.http.filterTrace) return true;
+  for (const s of c.servers) {
+    if (s.conf.filterTrace) return true;
+    for (const l of s.locations.locations) if (l.conf.filterTrace) return true;
+    for (const l of s.named.values()) if (l.conf.filterTrace) return true;
+  }
+  return false;
 }
 
 function isResolved(c: unknown): c is ResolvedConfig {

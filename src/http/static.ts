@@ -1,0 +1,124 @@
+// cf. ngx_http_static_module.c and ngx_http_index_module.c — files from `root` or `alias`:
+// a directory without the slash is 301 to the slash form, a slash uri tries `index` files
+// (an internal redirect), a file goes down the filter chain as one file buf.
+
+import { open, type FileHandle } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, FileRef, link } from '../filters/buf.js';
+import { logError } from './log.js';
+import type { Request } from './request.js';
+
+/** The file path for r.uri under the location's root or alias. */
+export function mapUriToPath(r: Request): string {
+  const conf = r.conf;
+  const loc = r.loc;
+  if (conf.alias !== null && loc !== null && (loc.kind === 'prefix' || loc.kind === 'noregex' || loc.kind === 'exact')) {
+    return conf.alias + r.uri.slice(loc.path.length);
+  }
+  return conf.root + r.uri;
+}
+
+export async function staticHandler(r: Request): Promise<void> {
+  const m = r.method;
+  if (m !== 'GET' && m !== 'HEAD' && m !== 'POST') r.exit(405);
+
+  if (r.uri.endsWith('/')) return indexHandler(r);
+
+  const path = mapUriToPath(r);
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    return fileError(r, e as NodeJS.ErrnoException, path);
+  }
+  let closeIt = true;
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) {
+      // nginx answers a directory without its slash with 301 to the slash form
+      r.headersOut.location = dirLocation(r);
+      r.exit(301);
+    }
+    if (!st.isFile()) r.exit(404);
+    if (m === 'POST') r.exit(405);
+
+    const file = new FileRef(fh.fd, path, st.size, st.mtimeMs);
+    r.main.addCleanup(() => { void fh.close(); });
+    closeIt = false;
+
+    const h = r.headersOut;
+    h.status = 200;
+    h.contentLength = st.size;
+    h.lastModified = st.mtimeMs;
+    h.etag = `"${Math.floor(st.mtimeMs / 1000).toString(16)}-${st.size.toString(16)}"`;
+    h.contentType = typeFor(r, path);
+    r.allowRanges = true;
+    r.sendHeader();
+    if (r.headerOnly || r.outputDone) return;
+    const flags = r === r.main ? B_LAST_BUF : B_LAST_IN_CHAIN;
+    r.outputDone = true;
+    r.chains.output(r, link(st.size > 0 ? Buf.inFile(file, 0, st.size, flags) : Buf.special(flags)));
+  } finally {
+    if (closeIt) await fh.close().catch(() => {});
+  }
+}
+
+/** ngx_http_index_module: the first index file that exists, by internal redirect. */
+async function indexHandler(r: Request): Promise<void> {
+  const dir = mapUriToPath(r);
+  for (const name of r.conf.index) {
+    const path = name.startsWith('/') ? r.conf.root + name : dir + name;
+    try {
+      const st = await stat(path);
+      if (st.isFile() || st.isDirectory()) r.exec(name.startsWith('/') ? name : r.uri + name, r.args || undefined);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+      return fileError(r, e as NodeJS.ErrnoException, path);
+    }
+  }
+  try {
+    const st = await stat(dir);
+    if (st.isDirectory()) {
+      logError('error', r, `directory index of "${dir}" is forbidden`);
+      r.exit(403);
+    }
+  } catch (e) {
+    return fileError(r, e as NodeJS.ErrnoException, dir);
+  }
+  r.exit(404);
+}
+
+function fileError(r: Request, e: NodeJS.ErrnoException, path: string): never {
+  switch (e.code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+    case 'ENAMETOOLONG':
+      logError('error', r, `open() "${path}" failed (2: No such file or directory)`);
+      r.exit(404);
+    // falls through (exit never returns)
+    case 'EACCES':
+    case 'EPERM':
+      logError('error', r, `open() "${path}" failed (13: Permission denied)`);
+      r.exit(403);
+    // falls through
+    default:
+      logError('crit', r, `open() "${path}" failed (${e.code ?? e.message})`);
+      r.exit(500);
+  }
+}
+
+function typeFor(r: Request, path: string): string {
+  const ext = extname(path).slice(1).toLowerCase();
+  return (ext !== '' ? r.conf.types.get(ext) : undefined) ?? r.conf.defaultType;
+}
+
+/** nginx's absolute redirect: scheme, Host, the port we accepted on unless it is 80. */
+function dirLocation(r: Request): string {
+  const c = r.main.conn;
+  const port = c?.socket.localPort ?? 80;
+  const host = r.hostName || r.server.serverNames[0] || c?.socket.localAddress || 'localhost';
+  const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `http://${hostPart}${port === 80 ? '' : ':' + port}${r.uri}/${r.args ? '?' + r.args : ''}`;
+}
