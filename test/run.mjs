@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const uvuBin = require.resolve('uvu/bin.js');
-const args = [uvuBin, 'dist/test', '.test.js', ...process.argv.slice(2)];
+const args = [uvuBin, 'dist/test', process.argv[2] ?? '\\.test\\.js$'];
 const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } });
 let out = '';
 child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });

@@ -14,8 +14,8 @@ import { HeadersIn } from './headers-in.js';
 import { logError } from './log.js';
 import { HttpParser } from './parser/index.js';
 import {
-  E_OK, E_PAUSED, E_URI_TOO_LONG, E_HEADER_TOO_LARGE, E_UNSUPPORTED_TE, E_UPGRADE,
-  F_EXPECT_CONTINUE, H_HOST, METHODS, M_CONNECT, M_OPTIONS, PARSER_REQUEST, SINK_OK, SINK_PAUSE,
+  E_OK, E_PAUSED, E_INVALID_VERSION, E_UNKNOWN_METHOD, E_URI_TOO_LONG, E_HEADER_TOO_LARGE, E_UNSUPPORTED_TE, E_UPGRADE,
+  F_EXPECT_CONTINUE, H_HOST, METHODS, M_CONNECT, PARSER_REQUEST, SINK_OK, SINK_PAUSE,
   type MessageHead, type ParserSink,
 } from './parser/types.js';
 import { Request, type HttpConnectionLike } from './request.js';
@@ -219,7 +219,16 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.expectContinue = (h.flags & F_EXPECT_CONTINUE) !== 0;
     r.initBody();
 
-    const t = parseRequestTarget(h.buf, h.urlStart, h.urlEnd, method === M_OPTIONS);
+    if (method === M_CONNECT) {
+      // an origin server has nothing to tunnel to (the target is host:port, not a path)
+      r.unparsedUri = h.buf.toString('latin1', h.urlStart, h.urlEnd);
+      r.keepalive = false;
+      finalizeRequest(r, 405);
+      return SINK_OK;
+    }
+    // '*' is parsed for every method; only OPTIONS could mean something by it, and no
+    // location matches it, so it ends in 404
+    const t = parseRequestTarget(h.buf, h.urlStart, h.urlEnd, true);
     let host = t !== null && t.host !== null && t.host !== undefined ? t.host : r.headersIn.known(H_HOST);
     // HTTP/1.0 may come without Host: the server's name then
     if (host === null && r.httpVersion < 1001) host = '';
@@ -237,11 +246,6 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     if (t === null || host === null) {
       logError('info', r, t === null ? 'client sent invalid request target' : 'client sent invalid host header');
       finalizeRequest(r, 400);
-      return SINK_OK;
-    }
-    if (method === M_CONNECT) {
-      r.keepalive = false;
-      finalizeRequest(r, 405);
       return SINK_OK;
     }
     runRequest(r).catch(onRequestCrash);
@@ -332,7 +336,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   // ---------------------------------------------------------------- errors, timers, closing
 
   private parseError(rc: number): void {
-    const status = rc === E_URI_TOO_LONG ? 414 : rc === E_HEADER_TOO_LARGE ? 431 : rc === E_UNSUPPORTED_TE ? 501 : 400;
+    const status = rc === E_URI_TOO_LONG ? 414 : rc === E_HEADER_TOO_LARGE ? 431
+      : rc === E_UNSUPPORTED_TE || rc === E_UNKNOWN_METHOD ? 501 : rc === E_INVALID_VERSION ? 505 : 400;
     const r = this.r;
     this.rest = null;
     this.queue.length = 0;

@@ -69,23 +69,26 @@ async function indexHandler(r: Request): Promise<void> {
   const dir = mapUriToPath(r);
   for (const name of r.conf.index) {
     const path = name.startsWith('/') ? r.conf.root + name : dir + name;
+    let found = false;
     try {
       const st = await stat(path);
-      if (st.isFile() || st.isDirectory()) r.exec(name.startsWith('/') ? name : r.uri + name, r.args || undefined);
+      found = st.isFile() || st.isDirectory();
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') continue;
       return fileError(r, e as NodeJS.ErrnoException, path);
     }
+    if (found) r.exec(name.startsWith('/') ? name : r.uri + name, r.args || undefined);
   }
+  let isDir = false;
   try {
-    const st = await stat(dir);
-    if (st.isDirectory()) {
-      logError('error', r, `directory index of "${dir}" is forbidden`);
-      r.exit(403);
-    }
+    isDir = (await stat(dir)).isDirectory();
   } catch (e) {
     return fileError(r, e as NodeJS.ErrnoException, dir);
+  }
+  if (isDir) {
+    logError('error', r, `directory index of "${dir}" is forbidden`);
+    r.exit(403);
   }
   r.exit(404);
 }

@@ -52,6 +52,13 @@ export function parseRequestTarget(
     while (p < end && isSchemeChar(buf[p])) p++;
     if (end - p < 3 || buf[p] !== COLON || buf[p + 1] !== SLASH || buf[p + 2] !== SLASH) return null;
     p += 3;
+    // userinfo ("user:pass@"): deprecated (RFC 9110 4.2.4); skipped, the host is what counts
+    for (let i = p; i < end; i++) {
+      const c = buf[i];
+      if (c === SLASH || c === QUESTION || c === HASH) break;
+      if (c <= 0x20 || c === 0x7f) return null;
+      if (c === 0x40 /* @ */) { p = i + 1; break; }
+    }
     const hs = p;
     if (p < end && buf[p] === LBRACKET) {
       p++;

@@ -17,7 +17,7 @@ test('probe: both corpora, no failures', timed(240000, async () => {
   // like the reference peers: read the whole body, then answer 200 "ok"
   const s = await listen({
     '/': { content: async (r: Request) => { await r.readBody(); r.say('ok'); } },
-  });
+  }, { clientHeaderTimeout: '5s', clientBodyTimeout: '5s', keepaliveTimeout: '10s' }); // as the reference nginx
   const out = mkdtempSync(join(tmpdir(), 'sluice-probe-'));
   try {
     const report = join(out, 'report.json');

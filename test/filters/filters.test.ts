@@ -37,7 +37,7 @@ test.before(async () => {
   setTraceSink((l) => traceLines.push(l));
   s = await listen({
     '/': { root },
-    '/gz/': { alias: root + '/', gzip: true, gzipTypes: ['text/plain'], gzipMinLength: 10 },
+    '/gz/': { alias: root + '/', gzip: true, gzipTypes: ['text/plain'], gzipMinLength: 10, gzipVary: true },
     '/al/': { alias: root + '/aliased/' },
     '/h/': { alias: root + '/', addHeader: [['X-Added', 'yes'], ['X-Always', 'a', 'always']], expires: '1h' },
     '= /mem': {
