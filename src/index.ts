@@ -1,5 +1,8 @@
 // The public API of sluice: `import { defineConfig, startServer, ... } from 'sluice'`.
 
+// subrequests first: they register the capture filter before any server builds its chains
+export * from './subrequest/index.js';
+
 export { defineConfig, resolveConfig, ConfigError } from './http/config.js';
 export type { SluiceConfig, ResolvedConfig, ResolvedServer, ResolvedLocation, Directives } from './http/config.js';
 export { startServer, SluiceServer, type BoundAddress } from './http/server.js';

@@ -2,7 +2,7 @@
 // and a small response reader for the bytes that come back.
 
 import { connect, type Socket } from 'node:net';
-import { startServer, type SluiceServer } from '../src/http/server.js';
+import { startServer, type SluiceServer } from '../src/index.js';
 import type { SluiceConfig } from '../src/http/config.js';
 import { configureLogs } from '../src/http/log.js';
 

@@ -73,8 +73,9 @@ function onPiece(r: FilterRequest, m: Buf | null, err: Error | null): void {
   r.onWritable();
 }
 
+/** This request's filters need bytes, or the main request's do (its output goes through them). */
 function needInMemory(r: FilterRequest): boolean {
-  return r.filterNeedInMemory || (r === r.main && r.mainFilterNeedInMemory);
+  return r.filterNeedInMemory || r.main.mainFilterNeedInMemory;
 }
 
 function isFileData(b: Buf): boolean {

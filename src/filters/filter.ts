@@ -7,6 +7,7 @@
 import type { Chain } from './buf.js';
 import type { HeadersOut } from './headers-out.js';
 import type { Conn } from '../net/conn.js';
+import type { Postponed } from './postpone.js';
 
 /** Return codes (ngx_int_t: NGX_OK, NGX_ERROR, NGX_AGAIN). */
 export const OK = 0;
@@ -65,6 +66,12 @@ export interface FilterRequest {
   buffered: boolean;
   /** A request header by lower-case name (first value), or null. */
   inHeader(name: string): string | null;
+  /** Output and subrequests waiting for this request's turn (postpone filter). */
+  postponed: Postponed | null;
+  /** On the main request: the request whose output may go to the client now (c->data). */
+  active: FilterRequest;
+  /** The request has been finalized (its last buf has been sent down). */
+  readonly finalized: boolean;
   /**
    * From a header filter: drop this response and send the page for `status` instead
    * (ngx_http_filter_finalize_request). Later output of the handler is discarded.

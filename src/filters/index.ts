@@ -3,8 +3,8 @@
 // THE ORDER IS IMPORTANT. A header or body leaves a handler at the top of its chain and walks
 // down to the write filter; each filter passes what it does not change straight to the next.
 //
-//   header:  not_modified -> headers -> [user filters] -> gzip -> range -> chunked -> header -> (write)
-//   body:    range -> copy -> [user filters] -> gzip -> chunked -> write
+//   header:  capture -> not_modified -> headers -> [user filters] -> gzip -> range -> chunked -> header -> (write)
+//   body:    capture -> range -> copy -> [user filters] -> postpone -> gzip -> chunked -> write
 //
 // Why this order (as in nginx):
 //   - not_modified first: a 304/412 decision needs the handler's Last-Modified/ETag untouched.
@@ -13,6 +13,10 @@
 //   - range above copy in the body chain: it cuts file bufs as windows, before any byte is read.
 //   - copy above gzip: gzip needs bytes, so copy reads file bufs into memory for it
 //     (filterNeedInMemory); with no such need, file bufs reach the write filter untouched.
+//   - capture on top of both (registered by src/subrequest, like lua-nginx-module's capture
+//     filter): a captured subrequest's output is collected before anything else sees it.
+//   - postpone above gzip: subrequests that write to the client are put in document order
+//     before the main request's encoders see the bytes.
 //   - chunked just above the bottom: it frames whatever the filters above produced.
 //   - header (serialise) and write at the bottom: they put bytes on the socket.
 //
@@ -28,6 +32,7 @@ import { GzipBodyFilter, GzipHeaderFilter } from './gzip.js';
 import { HeaderWriteFilter } from './header.js';
 import { HeadersFilter } from './headers.js';
 import { NotModifiedFilter } from './not-modified.js';
+import { PostponeFilter } from './postpone.js';
 import { RangeBodyFilter, RangeHeaderFilter } from './range.js';
 import { TRACE_ALL, TraceBodyFilter, TraceHeaderFilter } from './trace.js';
 import { WriteFilter } from './write.js';
@@ -36,6 +41,16 @@ import { WriteFilter } from './write.js';
 export interface FilterModule {
   header?: HeaderFilter | null;
   body?: BodyFilter | null;
+}
+
+const topModules: FilterModule[] = [];
+
+/**
+ * A filter module that must sit on top of both chains (the subrequest capture filter registers
+ * itself here when src/subrequest is loaded, before any chain is built).
+ */
+export function registerTopFilter(m: FilterModule): void {
+  topModules.push(m);
 }
 
 export class FilterChains {
@@ -62,10 +77,12 @@ export class FilterChains {
     this.push(new ChunkedHeaderFilter(), new ChunkedBodyFilter());
     this.push(new RangeHeaderFilter(), null);
     this.push(new GzipHeaderFilter(), new GzipBodyFilter());
+    this.push(null, new PostponeFilter());
     // the first user filter listed ends up on top of the others
     for (let i = userFilters.length - 1; i >= 0; i--) this.push(userFilters[i].header ?? null, userFilters[i].body ?? null);
     this.push(new HeadersFilter(), new CopyFilter());
     this.push(new NotModifiedFilter(), new RangeBodyFilter());
+    for (const m of topModules) this.push(m.header ?? null, m.body ?? null);
   }
 
   /** Install a filter pair (either may be null) on top of the chains. */
@@ -113,3 +130,4 @@ export * from './filter.js';
 export { HeadersOut } from './headers-out.js';
 export { STATUS_TEXT } from './status-lines.js';
 export { setTraceSink } from './trace.js';
+export { Postponed, addPostponed } from './postpone.js';

@@ -163,12 +163,17 @@ export function finalizeRequest(r: Request, rc: number): void {
     if (!r.headerSent) {
       specialResponse(r, rc);
     } else if (!r.outputDone) {
-      // too late for a status: the response is cut short and the connection closed
-      r.finalized = true;
-      r.keepalive = false;
-      r.main.conn?.destroy();
-      r.hc?.requestDone(r);
-      return;
+      if (r !== r.main) {
+        // a subrequest cut short: what it sent stands, its capture says truncated
+        r.truncated = true;
+      } else {
+        // too late for a status: the response is cut short and the connection closed
+        r.finalized = true;
+        r.keepalive = false;
+        r.main.conn?.destroy();
+        r.hc?.requestDone(r);
+        return;
+      }
     }
   } else if (rc >= 200 && !r.headerSent) {
     r.headersOut.status = rc;
@@ -186,7 +191,18 @@ export function finalizeRequest(r: Request, rc: number): void {
     logAccess(r);
     if (r.outputPending()) r.waitingOutput = true; // onWritable finishes it
     else r.hc?.requestDone(r);
+    return;
   }
+  // a subrequest: hand the turn back to its parent and let the parent's postponed output go
+  const main = r.main;
+  const parent = r.parent!;
+  if (main.active === r && r.postponed === null) {
+    main.active = parent;
+    if (r.capture === null) parent.onWritable();
+  }
+  const done = r.onDone;
+  r.onDone = null;
+  if (done !== null) done();
 }
 
 const PAGE_TAIL = '<hr><p>sluice</p>\n</body>\n</html>\n';
@@ -220,7 +236,8 @@ export function specialResponse(r: Request, status: number): void {
     r.sendHeader();
     return;
   }
-  if (status < 300) {
+  if (status < 300 || r !== r.main) {
+    // a subrequest gets the status alone: the page is for clients, not for captures
     r.headersOut.contentLength = 0;
     r.sendHeader();
     return;

@@ -7,6 +7,7 @@ import { Buf, ChainOut, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_TEMPORARY, chain
 import { AGAIN, ERROR, OK, ctxSlotCount, type FilterRequest } from '../filters/filter.js';
 import type { FilterChains } from '../filters/index.js';
 import { HeadersOut } from '../filters/headers-out.js';
+import { addPostponed, type Postponed } from '../filters/postpone.js';
 import type { Conn } from '../net/conn.js';
 import type { Directives, ResolvedLocation, ResolvedServer } from './config.js';
 import { HeadersIn } from './headers-in.js';
@@ -134,6 +135,17 @@ export class Request implements FilterRequest {
   /** finalize() ran while output was still held or being read: finish when it has gone. */
   waitingOutput: boolean;
   private cleanups: (() => void)[] | null;
+  /** Output and subrequests waiting for this request's turn (postpone filter). */
+  postponed: Postponed | null;
+  /** On the main request: whose output may go to the client now (nginx's c->data). */
+  active: Request;
+  /** A captured subrequest's sink (src/subrequest); null otherwise. */
+  capture: CaptureLike | null;
+  /** The body did not end cleanly (a handler failed mid-body); a capture reports it. */
+  truncated: boolean;
+  /** Called once when a subrequest has finished (include()). */
+  onDone: (() => void) | null;
+  private locationApi: unknown;
 
   // -- processing
   /** May enter `internal` locations (after exec or as a subrequest). */
@@ -190,6 +202,12 @@ export class Request implements FilterRequest {
     this.filterFinalized = false;
     this.waitingOutput = false;
     this.cleanups = null;
+    this.postponed = null;
+    this.active = this;
+    this.capture = null;
+    this.truncated = false;
+    this.onDone = null;
+    this.locationApi = null;
     this.internal = parent !== null;
     this.uriChanges = 10;
     this.depth = parent === null ? 0 : parent.depth + 1;
@@ -207,6 +225,20 @@ export class Request implements FilterRequest {
 
   get isSubrequest(): boolean {
     return this.parent !== null;
+  }
+
+  /**
+   * Subrequests (ngx.location.*): capture, captureMulti, captureStream, include. Provided by
+   * src/subrequest, which plugs itself in when loaded (it builds on this module).
+   */
+  get location(): LocationApiLike {
+    if (locationFactory === null) throw new Error('r.location: the subrequest module is not loaded (import from "sluice")');
+    return (this.locationApi ??= locationFactory(this)) as LocationApiLike;
+  }
+
+  /** Add a subrequest or output to this request's postponed list. */
+  addPostponed(sr: Request | null, out: Chain | null): void {
+    addPostponed(this, sr, out);
   }
 
   /** ngx.ctx: per-request table for the user's handlers. */
@@ -267,10 +299,10 @@ export class Request implements FilterRequest {
     });
   }
 
-  /** ngx.req.get_body_data(): the body read so far as one Buffer, or null if there is none. */
+  /** ngx.req.get_body_data(): the body as one Buffer once read; null when there is none (or empty). */
   body(): Buffer | null {
     const rb = this.requestBody;
-    if (rb === null || !rb.complete) return null;
+    if (rb === null || !rb.complete || rb.size === 0) return null;
     return rb.joined ??= chainToBuffer(rb.head);
   }
 
@@ -364,10 +396,16 @@ export class Request implements FilterRequest {
     return rc !== AGAIN;
   }
 
-  /** Resolves when the socket is not full (or at once). */
-  waitWritable(): Promise<void> {
+  /** The output cannot take more now: the socket is full, or a stream's reader is behind. */
+  blocked(): boolean {
+    if (this.capture !== null) return this.capture.full();
     const c = this.main.conn;
-    if (c === null || !c.full || c.closed) return Promise.resolve();
+    return c !== null && c.full && !c.closed;
+  }
+
+  /** Resolves when the output can take more (or at once). */
+  waitWritable(): Promise<void> {
+    if (!this.blocked()) return Promise.resolve();
     return new Promise<void>((resolve) => { (this.writeWaiters ??= []).push(resolve); });
   }
 
@@ -384,7 +422,7 @@ export class Request implements FilterRequest {
       this.chains.output(this, null);
     }
     const w = this.writeWaiters;
-    if (w !== null && (c === null || !c.full || c.closed)) {
+    if (w !== null && !this.blocked()) {
       this.writeWaiters = null;
       for (let i = 0; i < w.length; i++) w[i]();
     }
@@ -394,9 +432,9 @@ export class Request implements FilterRequest {
     }
   }
 
-  /** Output is still held by a filter or a file read is in flight. */
+  /** Output is still held by a filter, postponed, or a file read is in flight. */
   outputPending(): boolean {
-    return this.out !== null || this.buffered;
+    return this.out !== null || this.buffered || this.postponed !== null;
   }
 
   /** A request header by lower-case name (first value), or null. */
@@ -425,6 +463,12 @@ export class Request implements FilterRequest {
     const list = this.cleanups;
     if (list === null) return;
     this.cleanups = null;
+    this.postponed = null;
+    this.active = this;
+    this.capture = null;
+    this.truncated = false;
+    this.onDone = null;
+    this.locationApi = null;
     for (let i = 0; i < list.length; i++) {
       try { list[i](); } catch { /* a cleanup must not stop the others */ }
     }
@@ -447,6 +491,25 @@ export class Request implements FilterRequest {
 }
 
 const NEWLINE = Buffer.from('\n');
+
+/** What a capture looks like from here (src/subrequest's CaptureSink). */
+export interface CaptureLike {
+  full(): boolean;
+}
+
+/** What r.location offers (src/subrequest's LocationApi). */
+export interface LocationApiLike {
+  capture(uri: string, options?: object): Promise<{ status: number; header: Record<string, string | string[]>; body: Buffer; truncated: boolean }>;
+  captureMulti(specs: readonly (readonly [string, object?] | string)[]): Promise<{ status: number; header: Record<string, string | string[]>; body: Buffer; truncated: boolean }[]>;
+  captureStream(uri: string, options?: object): Promise<{ status: number; header: Record<string, string | string[]>; body: AsyncIterableIterator<Buffer>; readonly truncated: boolean }>;
+  include(uri: string, options?: object): Promise<void>;
+}
+
+let locationFactory: ((r: Request) => unknown) | null = null;
+/** src/subrequest plugs r.location in here. */
+export function setLocationFactory(fn: (r: Request) => unknown): void {
+  locationFactory = fn;
+}
 
 /** core.ts's specialResponse, set there (it imports this module; this keeps imports one-way). */
 let specialResponseHook: ((r: Request, status: number) => void) | null = null;

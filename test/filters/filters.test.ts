@@ -234,8 +234,8 @@ test('a user filter installed through the public API rewrites the body (files an
 
 test('the filter order is the documented one', () => {
   const o = s.chains.order();
-  assert.equal(o.header, ['not_modified', 'headers', 'uppercase', 'gzip', 'range', 'chunked', 'header']);
-  assert.equal(o.body, ['range', 'copy', 'uppercase', 'gzip', 'chunked', 'write']);
+  assert.equal(o.header, ['capture', 'not_modified', 'headers', 'uppercase', 'gzip', 'range', 'chunked', 'header']);
+  assert.equal(o.body, ['capture', 'range', 'copy', 'uppercase', 'postpone', 'gzip', 'chunked', 'write']);
 });
 
 test('filter trace: every filter a request passes, with sizes and flags', timed(3000, async () => {

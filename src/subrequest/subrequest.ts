@@ -1,0 +1,227 @@
+// cf. ngx_http_core_module.c (ngx_http_subrequest) and lua-nginx-module's
+// ngx_http_lua_subrequest.c (ngx.location.capture, capture_multi) — a request inside the
+// server: a Request whose `main` and `parent` point at its callers, which shares the client
+// connection but never writes to it, and runs the same phases, locations and filter chains.
+
+import { runRequest } from '../http/core.js';
+import { RequestBody, type Request } from '../http/request.js';
+import { parseRequestTarget } from '../http/uri.js';
+import { encodeArgs, type ArgsInput } from '../http/ngx-util.js';
+import { CaptureSink, decodeBody, type CaptureResult, type CaptureStream } from './capture.js';
+
+/** Options of capture(), as ngx.location.capture's table, in camelCase. */
+export interface CaptureOptions {
+  /** HTTP_GET (default), HTTP_POST, ... or a method name. */
+  method?: string;
+  /** The subrequest's body; its Content-Length is recomputed. */
+  body?: string | Buffer;
+  /** Query string, or a table escaped as encodeArgs does; appended to the uri's own with '&'. */
+  args?: string | ArgsInput;
+  /** Variables set in the subrequest (after copyAllVars / shareAllVars). */
+  vars?: Record<string, string | number>;
+  /** Becomes the subrequest's r.ctx (pass r.ctx to share it). */
+  ctx?: Record<string, unknown>;
+  /** Start with a copy of the parent's variables. */
+  copyAllVars?: boolean;
+  /** Share the parent's variables: writes are seen by both. */
+  shareAllVars?: boolean;
+  /** Forward the parent's body to methods other than POST and PUT too. */
+  alwaysForwardBody?: boolean;
+  /** Request headers that replace the inherited ones of the same name (null removes). */
+  headers?: Record<string, string | readonly string[] | null>;
+  /**
+   * The Accept-Encoding remedy (sluice only): the inherited Accept-Encoding is dropped unless
+   * `headers` sets one, so captures come back uncompressed; with `decode: true` a compressed
+   * body (gzip, deflate, br) is decoded and Content-Encoding removed from the result.
+   */
+  decode?: boolean;
+}
+
+export type CaptureSpec = readonly [uri: string, options?: CaptureOptions] | string;
+
+const SAFE_METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Build a subrequest of `parent` (not started). Throws on a refused uri or option. */
+export function createSubrequest(parent: Request, uri: string, o: CaptureOptions = {}): Request {
+  if (typeof uri !== 'string' || uri.length === 0) throw new TypeError('capture(): the uri must be a non-empty string');
+  if (uri.charCodeAt(0) === 64 /* @ */) throw new Error(`capture(): named locations are not supported: "${uri}"`);
+  if (uri.charCodeAt(0) !== 47 /* / */ || unsafe(uri)) throw new Error(`capture(): unsafe uri "${uri}"`);
+  // the limit of the main request's location (nginx counts depth per main request)
+  const limit = parent.main.conf.subrequestDepth;
+  if (parent.depth + 1 > limit) {
+    const chain: string[] = [];
+    for (let p: Request | null = parent; p !== null; p = p.parent) chain.unshift(p.uri);
+    chain.push(uri);
+    throw new Error(`capture(): subrequest depth limit ${limit} reached (a cycle?): ${chain.slice(-8).join(' -> ')}`);
+  }
+
+  const t = parseRequestTarget(Buffer.from(uri), 0, Buffer.byteLength(uri));
+  if (t === null) throw new Error(`capture(): unsafe uri "${uri}"`);
+
+  const sr = new (parent.constructor as typeof Request)(parent.main.conn, parent.server, parent.chains, parent);
+  const method = (o.method ?? 'GET').toUpperCase();
+  if (!SAFE_METHOD.test(method)) throw new Error(`capture(): invalid method "${o.method}"`);
+  sr.method = method;
+  sr.httpVersion = parent.httpVersion;
+  sr.hostName = parent.hostName;
+  sr.uri = t.uri;
+  let args = t.args;
+  if (o.args !== undefined) {
+    const extra = typeof o.args === 'string' ? o.args : encodeArgs(o.args);
+    if (extra.length > 0) args = args.length > 0 ? args + '&' + extra : extra;
+  }
+  sr.args = args;
+  sr.unparsedUri = args.length > 0 ? `${uri.split('?')[0]}?${args}` : uri.split('?')[0];
+  if (method === 'HEAD') sr.headerOnly = true;
+
+  // request headers: a copy of the parent's, overrides by name, never leaking back
+  const hi = parent.headersIn.clone();
+  let aeSet = false;
+  if (o.headers !== undefined) {
+    for (const name of Object.keys(o.headers)) {
+      hi.set(name, o.headers[name]);
+      if (name.toLowerCase() === 'accept-encoding') aeSet = true;
+    }
+  }
+  if (!aeSet) hi.set('Accept-Encoding', null);
+  hi.set('Transfer-Encoding', null);
+  sr.headersIn = hi;
+
+  // the body: an explicit one, the parent's (POST, PUT, or asked for), or none
+  const rb = sr.requestBody = new RequestBody();
+  rb.complete = true;
+  if (o.body !== undefined) {
+    const b = typeof o.body === 'string' ? Buffer.from(o.body) : o.body;
+    if (b.length > 0) rb.append(b, 0, b.length);
+    hi.set('Content-Length', String(b.length));
+    sr.contentLengthIn = b.length;
+  } else if (method === 'POST' || method === 'PUT' || o.alwaysForwardBody === true) {
+    const prb = parent.requestBody;
+    if (parent.hasBody() && (prb === null || !prb.complete)) {
+      throw new Error('capture(): the request body has not been read yet: call await r.readBody() before capturing');
+    }
+    if (prb !== null) {
+      for (let c = prb.head; c !== null; c = c.next) rb.append(c.buf.mem!, c.buf.pos, c.buf.last);
+    }
+    hi.set('Content-Length', String(rb.size));
+    sr.contentLengthIn = rb.size;
+  } else {
+    hi.set('Content-Length', null);
+    sr.contentLengthIn = -1;
+  }
+
+  // variables: fresh, copied or shared; then the ones given
+  if (o.shareAllVars === true) sr.variables = parent.variables ??= new Map();
+  else if (o.copyAllVars === true && parent.variables !== null) sr.variables = new Map(parent.variables);
+  if (o.vars !== undefined) {
+    const v = sr.variables ??= new Map();
+    for (const k of Object.keys(o.vars)) v.set(k, String(o.vars[k]));
+  }
+  if (o.ctx !== undefined) sr.ctx = o.ctx;
+  return sr;
+}
+
+/** ngx_http_parse_unsafe_uri: no "." or ".." segments, no NUL or control bytes. */
+function unsafe(uri: string): boolean {
+  const q = uri.indexOf('?');
+  const path = q < 0 ? uri : uri.slice(0, q);
+  if (/[\0-\x1f\x7f]/.test(uri)) return true;
+  return /(^|\/)\.\.?(\/|$)/.test(path) || /%2e%2e|%00/i.test(path);
+}
+
+/** Start a capture of `sr`; resolves with what it produced. */
+function runCapture(sr: Request, decode: boolean): Promise<CaptureResult> {
+  return new Promise((resolve) => {
+    sr.capture = new CaptureSink(false, null, (c) => {
+      const res: CaptureResult = { status: c.status, header: c.header, body: c.joinBody(), truncated: c.truncated };
+      if (sr.method === 'HEAD') res.body = Buffer.alloc(0);
+      if (decode) decodeBody(res);
+      resolve(res);
+    });
+    runRequest(sr).catch(() => {});
+  });
+}
+
+/** The `r.location` object: capture, captureMulti, captureStream, include. */
+export class LocationApi {
+  constructor(private readonly r: Request) {}
+
+  /** ngx.location.capture: one subrequest; resolves with its status, headers and body. */
+  capture(uri: string, options?: CaptureOptions): Promise<CaptureResult> {
+    return this.captureMulti([[uri, options]]).then((all) => all[0]);
+  }
+
+  /** ngx.location.capture_multi: all at once; results in the order given. */
+  captureMulti(specs: readonly CaptureSpec[]): Promise<CaptureResult[]> {
+    let srs: Request[];
+    try {
+      // every subrequest is built before any starts, so a bad one refuses them all
+      srs = specs.map((s) => (typeof s === 'string' ? createSubrequest(this.r, s) : createSubrequest(this.r, s[0], s[1])));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return Promise.all(srs.map((sr, i) => {
+      const spec = specs[i];
+      return runCapture(sr, typeof spec !== 'string' && spec[1]?.decode === true);
+    }));
+  }
+
+  /**
+   * Beyond OpenResty: status and headers first, then the body as an async iterator, read on
+   * demand, so a large body is never held whole (the subrequest waits while it is not read).
+   */
+  captureStream(uri: string, options?: CaptureOptions): Promise<CaptureStream> {
+    let sr: Request;
+    try {
+      sr = createSubrequest(this.r, uri, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise((resolve) => {
+      const cap = new CaptureSink(true, (c) => {
+        const body: AsyncIterableIterator<Buffer> = {
+          [Symbol.asyncIterator]() { return this; },
+          async next(): Promise<IteratorResult<Buffer>> {
+            const chunk = await c.next();
+            return chunk === null ? { done: true, value: undefined } : { done: false, value: chunk };
+          },
+        };
+        resolve({
+          status: c.status,
+          header: c.header,
+          body,
+          get truncated() { return c.truncated; },
+        });
+      }, () => {});
+      sr.capture = cap;
+      runRequest(sr).catch(() => {});
+    });
+  }
+
+  /**
+   * A subrequest whose output goes to the client in its place in the document (nginx's SSI
+   * include, echo_location): the postpone filter keeps the order. Resolves when it is done.
+   */
+  include(uri: string, options?: CaptureOptions): Promise<void> {
+    let sr: Request;
+    try {
+      sr = createSubrequest(this.r, uri, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const r = this.r;
+    if (!r.main.headerSent) r.main.sendHeader();
+    addPostponedRequest(r, sr);
+    return new Promise((resolve) => {
+      sr.onDone = resolve;
+      runRequest(sr).catch(() => {});
+    });
+  }
+}
+
+/** ngx_http_subrequest's part for postponed output: sr writes when it is the active request. */
+function addPostponedRequest(r: Request, sr: Request): void {
+  const main = r.main;
+  if (main.active === r && r.postponed === null) main.active = sr;
+  r.addPostponed(sr, null);
+}
