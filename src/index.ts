@@ -17,3 +17,6 @@ export { HeaderFilter, BodyFilter, OK, ERROR, AGAIN, allocCtxSlot, type FilterRe
 export { FilterChains } from './filters/index.js';
 export { HeadersOut } from './filters/headers-out.js';
 export { HttpParser } from './http/parser/index.js';
+export { HttpClient, HttpClientError, StreamingResponse, type ClientResponse, type ClientRequestOptions } from './http/client.js';
+export { KeepalivePool } from './net/pool.js';
+export type { UpstreamConfig } from './http/config.js';

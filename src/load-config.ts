@@ -11,8 +11,8 @@ let hooked = false;
 /** Import a config file and return its default export (not yet validated). */
 export async function loadConfigFile(file: string): Promise<unknown> {
   const path = resolvePath(file);
-  if (!existsSync(path)) throw new ConfigError(`sluice: open() "${path}" failed (No such file or directory)`, 'config');
-  if (!/\.(ts|mts|mjs|js)$/.test(path)) throw new ConfigError(`sluice: config "${path}" must be a .ts, .mjs or .js file`, 'config');
+  if (!existsSync(path)) throw new ConfigError(`open() "${path}" failed (No such file or directory)`, 'config');
+  if (!/\.(ts|mts|mjs|js)$/.test(path)) throw new ConfigError(`config "${path}" must be a .ts, .mjs or .js file`, 'config');
   if (!hooked) {
     register(new URL('./config-hooks.js', import.meta.url));
     hooked = true;
@@ -20,6 +20,6 @@ export async function loadConfigFile(file: string): Promise<unknown> {
   // the query marks a .js config as ESM even in a folder without "type": "module"
   const url = pathToFileURL(path).href + (path.endsWith('.js') ? '?sluice-config=1' : '');
   const mod = await import(url) as { default?: unknown };
-  if (mod.default === undefined) throw new ConfigError(`sluice: config "${path}" has no default export`, 'config');
+  if (mod.default === undefined) throw new ConfigError(`config "${path}" has no default export`, 'config');
   return mod.default;
 }

@@ -13,6 +13,8 @@ import { LocationTree, ResolvedLocation, parseLocationKey } from './location.js'
 import { parseServerName } from './server-name.js';
 import { ConfigError, invalidValue } from './size-time.js';
 
+import { resolveUpstreams, implicitGroup, type UpstreamGroup } from './upstream.js';
+
 export { ConfigError } from './size-time.js';
 export { Directives, type Handler, type ReturnValue, type HeaderBuffers } from './directives.js';
 export { LocationTree, ResolvedLocation, type LocationKind } from './location.js';
@@ -28,7 +30,11 @@ export type HttpDirectives = Pick_<
   | 'types' | 'rewrite' | 'access' | 'serverTokens' | 'chunkedTransferEncoding'
   | 'subrequestDepth' | 'errorLog' | 'accessLog' | 'filterTrace' | 'tcpNodelay'
   | 'ifModifiedSince' | 'maxRanges' | 'gzip' | 'gzipTypes' | 'gzipMinLength' | 'gzipCompLevel'
-  | 'gzipVary' | 'addHeader' | 'expires' | 'filters'>;
+  | 'gzipVary' | 'addHeader' | 'expires' | 'filters' | ProxyNames>;
+
+type ProxyNames = 'proxySetHeader' | 'proxyPassRequestHeaders' | 'proxyPassRequestBody'
+  | 'proxyHttpVersion' | 'proxyConnectTimeout' | 'proxySendTimeout' | 'proxyReadTimeout'
+  | 'proxyNextUpstream' | 'proxyNextUpstreamTries';
 
 /** Directives allowed in a server. */
 export type ServerDirectives = Omit<HttpDirectives, 'filters'> & Pick_<'return'>;
@@ -40,7 +46,7 @@ export type LocationDirectives = Pick_<
   | 'rewrite' | 'access' | 'content' | 'serverTokens' | 'chunkedTransferEncoding'
   | 'subrequestDepth' | 'errorLog' | 'accessLog' | 'filterTrace' | 'tcpNodelay'
   | 'ifModifiedSince' | 'maxRanges' | 'gzip' | 'gzipTypes' | 'gzipMinLength' | 'gzipCompLevel'
-  | 'gzipVary' | 'addHeader' | 'expires'>;
+  | 'gzipVary' | 'addHeader' | 'expires' | 'proxyPass' | ProxyNames>;
 
 /** 8080, '8080', '127.0.0.1:8080', '[::1]:80', '*:80', '127.0.0.1' (port 80), each optionally
  *  followed by ' default_server'. */
@@ -58,8 +64,21 @@ export interface ServerConfig extends ServerDirectives {
   locations?: Readonly<Record<string, LocationConfig>>;
 }
 
+/** An upstream group, as nginx's upstream {} block. */
+export interface UpstreamConfig {
+  servers: readonly (string | {
+    address: string; weight?: number; maxFails?: number; failTimeout?: string | number;
+    backup?: boolean; down?: boolean;
+  })[];
+  /** Idle connections kept per worker (a cache, not a cap). */
+  keepalive?: number;
+  keepaliveTimeout?: string | number;
+  keepaliveRequests?: number;
+  balance?: 'round-robin' | 'least-conn' | { hash: string };
+}
+
 export interface SluiceConfig extends HttpDirectives {
-  upstreams?: Readonly<Record<string, unknown>>;
+  upstreams?: Readonly<Record<string, UpstreamConfig>>;
   servers: readonly ServerConfig[];
 }
 
@@ -107,9 +126,9 @@ export class ResolvedConfig {
   /** The top level, with defaults filled in. */
   http: Directives;
   servers: ResolvedServer[];
-  upstreams: Record<string, unknown>;
+  upstreams: Map<string, UpstreamGroup>;
 
-  constructor(http: Directives, servers: ResolvedServer[], upstreams: Record<string, unknown>) {
+  constructor(http: Directives, servers: ResolvedServer[], upstreams: Map<string, UpstreamGroup>) {
     this.http = http;
     this.servers = servers;
     this.upstreams = upstreams;
@@ -133,11 +152,8 @@ export function resolveConfig(raw: unknown): ResolvedConfig {
   if (!isPlainObject(raw)) throw new ConfigError('the config must be an object', '');
   const http = resolveBlock(raw, CTX_HTTP, null, TOP);
 
-  let upstreams: Record<string, unknown> = {};
-  if (raw.upstreams !== undefined) {
-    if (!isPlainObject(raw.upstreams)) throw invalidValue(raw.upstreams, 'upstreams').at(TOP);
-    upstreams = raw.upstreams;
-  }
+  if (raw.upstreams !== undefined && !isPlainObject(raw.upstreams)) throw invalidValue(raw.upstreams, 'upstreams').at(TOP);
+  const upstreams = resolveUpstreams(raw.upstreams);
 
   const list = raw.servers;
   if (!Array.isArray(list) || list.length === 0) {
@@ -158,7 +174,33 @@ export function resolveConfig(raw: unknown): ResolvedConfig {
       defaults.set(addr, i);
     }
   }
+  bindProxyTargets(servers, upstreams);
   return new ResolvedConfig(http, servers, upstreams);
+}
+
+/** Each proxyPass gets its upstream group: a named one, or an implicit one for host:port. */
+function bindProxyTargets(servers: ResolvedServer[], upstreams: Map<string, UpstreamGroup>): void {
+  const implicit = new Map<string, UpstreamGroup>();
+  servers.forEach((s, i) => {
+    for (const loc of [...s.locations.locations, ...s.named.values()]) {
+      const t = loc.conf.proxyPass;
+      if (t === null) continue;
+      const where = `servers[${i}].locations["${loc.key}"]`;
+      if (loc.conf.content !== null) throw new ConfigError('"proxyPass" and "content" cannot both be set', 'proxyPass', where);
+      if (t.uri !== null && (loc.kind === 'regex' || loc.kind === 'iregex' || loc.kind === 'named')) {
+        throw new ConfigError('"proxyPass" cannot have URI part in location given by regular expression, or inside named location', 'proxyPass', where);
+      }
+      const named = t.explicitPort ? undefined : upstreams.get(t.host);
+      if (named !== undefined) {
+        t.group = named;
+      } else {
+        const k = `${t.host}:${t.port}`;
+        let g = implicit.get(k);
+        if (g === undefined) implicit.set(k, g = implicitGroup(t.host, t.port));
+        t.group = g;
+      }
+    }
+  });
 }
 
 function resolveServer(raw: unknown, i: number, http: Directives): ResolvedServer {

@@ -258,6 +258,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     const rb = r.requestBody!;
     if (rb.error !== 0) return;
     rb.append(chunk, start, end);
+    if (rb.stream !== null) rb.stream.data(chunk, start, end);
     const max = r.conf.clientMaxBodySize;
     if (max > 0 && rb.size > max) {
       logError('error', r, `client intended to send too large chunked body: ${rb.size} bytes`);
@@ -288,6 +289,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     if (rb.error === 0) {
       rb.complete = true;
       rb.wake();
+      if (rb.stream !== null) rb.stream.end();
     }
     return SINK_PAUSE;
   }

@@ -15,6 +15,7 @@ import type { ResolvedLocation } from './config.js';
 import { logError, logAccess } from './log.js';
 import { ExitSignal, setSpecialResponse, type Request } from './request.js';
 import { staticHandler } from './static.js';
+import { proxyHandler } from './proxy.js';
 import { parseRequestTarget } from './uri.js';
 
 /** Statuses after which nginx does not keep the connection (ngx_http_special_response_handler). */
@@ -94,6 +95,7 @@ async function runPhases(r: Request, named: ResolvedLocation | null, fromFind: b
     if (p !== undefined && typeof (p as Promise<void>).then === 'function') await p;
     return;
   }
+  if (loc.conf.proxyPass !== null) return proxyHandler(r);
   return staticHandler(r);
 }
 

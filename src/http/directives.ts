@@ -69,6 +69,49 @@ export interface DirectiveValues {
   addHeader: readonly AddHeader[];
   expires: Expires | null;
   filters: readonly FilterModule[];
+  proxyPass: ProxyTarget | null;
+  proxySetHeader: readonly (readonly [string, string])[];
+  proxyPassRequestHeaders: boolean;
+  proxyPassRequestBody: boolean;
+  proxyHttpVersion: string;
+  proxyConnectTimeout: number;
+  proxySendTimeout: number;
+  proxyReadTimeout: number;
+  /** NU_* bits. */
+  proxyNextUpstream: number;
+  proxyNextUpstreamTries: number;
+}
+
+/** proxy_next_upstream conditions. */
+export const NU_ERROR = 1, NU_TIMEOUT = 2, NU_INVALID_HEADER = 4, NU_HTTP_500 = 8, NU_HTTP_502 = 16,
+  NU_HTTP_503 = 32, NU_HTTP_504 = 64, NU_HTTP_403 = 128, NU_HTTP_404 = 256, NU_HTTP_429 = 512,
+  NU_NON_IDEMPOTENT = 1024, NU_OFF = 0;
+const NU_NAMES: Record<string, number> = {
+  error: NU_ERROR, timeout: NU_TIMEOUT, invalid_header: NU_INVALID_HEADER, http_500: NU_HTTP_500,
+  http_502: NU_HTTP_502, http_503: NU_HTTP_503, http_504: NU_HTTP_504, http_403: NU_HTTP_403,
+  http_404: NU_HTTP_404, http_429: NU_HTTP_429, non_idempotent: NU_NON_IDEMPOTENT, off: NU_OFF,
+};
+
+/** A parsed proxyPass URL; `group` is bound when the whole config is resolved. */
+export class ProxyTarget {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly explicitPort: boolean;
+  /** The URI part ('/x/'), or null when there is none. */
+  readonly uri: string | null;
+  /** $proxy_host: the upstream name, or host[:port]. */
+  readonly proxyHost: string;
+  group: unknown;
+  constructor(url: string, host: string, port: number, explicitPort: boolean, uri: string | null) {
+    this.url = url;
+    this.host = host;
+    this.port = port;
+    this.explicitPort = explicitPort;
+    this.uri = uri;
+    this.proxyHost = explicitPort && port !== 80 ? `${host}:${port}` : host;
+    this.group = null;
+  }
 }
 
 export interface AddHeader {
@@ -137,6 +180,22 @@ export interface DirectiveInputs {
   expires: string | number;
   /** Filter modules of one's own, installed below copy and above gzip, first on top. */
   filters: readonly FilterModule[];
+  /** 'http://upstream_name[/uri]' or 'http://host:port[/uri]'. */
+  proxyPass: string;
+  /** Request headers for the upstream; '' removes one. Values may use $variables. */
+  proxySetHeader: Readonly<Record<string, string>>;
+  proxyPassRequestHeaders: boolean;
+  proxyPassRequestBody: boolean;
+  /** '1.1' (default here: keepalive works without more setup) or '1.0' (nginx's default). */
+  proxyHttpVersion: '1.0' | '1.1';
+  proxyConnectTimeout: TimeInput;
+  proxySendTimeout: TimeInput;
+  proxyReadTimeout: TimeInput;
+  /** 'error timeout' (default), 'off', or any of error timeout invalid_header http_500 http_502
+   *  http_503 http_504 http_403 http_404 http_429 non_idempotent. */
+  proxyNextUpstream: string | readonly string[];
+  /** 0 = no limit. */
+  proxyNextUpstreamTries: number;
 }
 
 export type DirectiveName = keyof DirectiveValues;
@@ -201,6 +260,16 @@ export const DIRECTIVES: readonly Directive[] = [
   cmd('addHeader', H | S | L, setAddHeader, []),
   cmd('expires', H | S | L, setExpires, null),
   cmd('filters', H, setFilters, []),
+  cmd('proxyPass', L, setProxyPass, null, false),
+  cmd('proxySetHeader', H | S | L, setProxySetHeader, {}),
+  cmd('proxyPassRequestHeaders', H | S | L, setFlag, true),
+  cmd('proxyPassRequestBody', H | S | L, setFlag, true),
+  cmd('proxyHttpVersion', H | S | L, setProxyHttpVersion, '1.1'),
+  cmd('proxyConnectTimeout', H | S | L, setTimer, '60s'),
+  cmd('proxySendTimeout', H | S | L, setTimer, '60s'),
+  cmd('proxyReadTimeout', H | S | L, setTimer, '60s'),
+  cmd('proxyNextUpstream', H | S | L, setNextUpstream, 'error timeout'),
+  cmd('proxyNextUpstreamTries', H | S | L, setNum, 0),
 ];
 
 export const DIRECTIVE_BY_NAME: ReadonlyMap<string, Directive> =
@@ -274,6 +343,50 @@ function setExpires(v: unknown, key: string): Expires | null {
   if (typeof t === 'number' && t < 0) { sign = -1; t = -t; }
   if (typeof t !== 'string' && typeof t !== 'number') throw invalidValue(v, key);
   return { kind, ms: sign * parseTime(t, key) };
+}
+
+// cf. ngx_http_proxy_module.c (ngx_http_proxy_pass)
+function setProxyPass(v: unknown, key: string): ProxyTarget {
+  if (typeof v !== 'string') throw invalidValue(v, key);
+  const m = /^http:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?(\/[^\s]*)?$/.exec(v);
+  if (m === null) {
+    if (/^https:/i.test(v)) throw new ConfigError(`https upstreams are not supported in "${key}" ${showValue(v)}`, key);
+    throw new ConfigError(`invalid URL prefix in ${showValue(v)} for "${key}" (http://host[:port][/uri] expected)`, key);
+  }
+  const host = m[1].startsWith('[') ? m[1].slice(1, -1) : m[1];
+  const port = m[2] === undefined ? 80 : Number(m[2]);
+  if (port < 1 || port > 65535) throw invalidValue(v, key);
+  return new ProxyTarget(v, host, port, m[2] !== undefined, m[3] ?? null);
+}
+
+function setProxySetHeader(v: unknown, key: string): [string, string][] {
+  if (!isPlainObject(v)) throw invalidValue(v, key);
+  const out: [string, string][] = [];
+  for (const [name, value] of Object.entries(v)) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || typeof value !== 'string' || !isHeaderSafe(value)) {
+      throw new ConfigError(`invalid header ${showValue(name)} in "${key}"`, key);
+    }
+    out.push([name, value]);
+  }
+  return out;
+}
+
+function setProxyHttpVersion(v: unknown, key: string): string {
+  if (v === '1.0' || v === '1.1') return v;
+  throw invalidValue(v, key);
+}
+
+function setNextUpstream(v: unknown, key: string): number {
+  const list = words(v);
+  if (list === null || list.length === 0) throw invalidValue(v, key);
+  let bits = 0;
+  for (const w of list) {
+    const b = typeof w === 'string' ? NU_NAMES[w] : undefined;
+    if (b === undefined) throw new ConfigError(`invalid value ${showValue(w)} in "${key}"`, key);
+    if (b === NU_OFF && list.length > 1) throw new ConfigError(`"off" cannot be combined with other values in "${key}"`, key);
+    bits |= b;
+  }
+  return bits;
 }
 
 function setFilters(v: unknown, key: string): FilterModule[] {

@@ -50,6 +50,8 @@ export class RequestBody {
   joined: Buffer | null;
   /** Trailer fields after a chunked body. */
   trailers: HeadersIn | null;
+  /** Someone (proxyPass) forwards the body as it arrives. */
+  stream: { data(chunk: Buffer, start: number, end: number): void; end(): void } | null;
 
   constructor() {
     this.head = null;
@@ -60,6 +62,7 @@ export class RequestBody {
     this.waiters = null;
     this.joined = null;
     this.trailers = null;
+    this.stream = null;
   }
 
   append(chunk: Buffer, start: number, end: number): void {

@@ -1,0 +1,395 @@
+// The HTTP client for handlers — the counterpart of lua-resty-http (over OpenResty's cosockets):
+// requestUri() for one whole response, or connect() + request() for a response whose body is
+// read on demand, then setKeepalive() or close(). It shares the keepalive pool machinery and the
+// response parser with proxyPass (src/http/upstream-conn.ts).
+
+import type { Socket } from 'node:net';
+import { KeepalivePool, type PooledSocket, type SocketCache } from '../net/pool.js';
+import { encodeArgs, type ArgsInput } from './ngx-util.js';
+import type { MessageHead } from './parser/types.js';
+import { Exchange, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler } from './upstream-conn.js';
+import { SERVER_VERSION } from '../filters/header.js';
+
+/** Cosocket pools: one per "host:port" (or the name given as keepalivePool), per process. */
+const pools = new Map<string, KeepalivePool>();
+const DEFAULT_POOL_SIZE = 30; // lua_socket_pool_size's default
+const DEFAULT_KEEPALIVE_TIMEOUT = 60000; // lua_socket_keepalive_timeout's default
+
+function poolFor(name: string, size?: number, timeout?: number): KeepalivePool {
+  let p = pools.get(name);
+  if (p === undefined) pools.set(name, p = new KeepalivePool(size ?? DEFAULT_POOL_SIZE, timeout ?? DEFAULT_KEEPALIVE_TIMEOUT));
+  if (size !== undefined) p.size = size;
+  if (timeout !== undefined) p.timeout = timeout;
+  return p;
+}
+
+/** Idle connections kept by the client's pools (for tests and stats). */
+export function clientPoolIdle(name?: string): number {
+  if (name !== undefined) return pools.get(name)?.count() ?? 0;
+  let n = 0;
+  for (const p of pools.values()) n += p.count();
+  return n;
+}
+
+export interface ClientRequestOptions {
+  method?: string;
+  /** Path (request() only; requestUri takes it from the URL). */
+  path?: string;
+  query?: string | ArgsInput;
+  headers?: Record<string, string | readonly string[]>;
+  body?: string | Buffer;
+  /** requestUri only: keep the connection for later (default true). */
+  keepalive?: boolean;
+  keepaliveTimeout?: string | number;
+  /** Pool size (requestUri) or pool name (as lua-resty-http's `pool`). */
+  keepalivePool?: number | string;
+}
+
+export interface ClientResponse {
+  status: number;
+  reason: string;
+  /** Lower-case names; repeated headers as arrays. */
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+}
+
+export class HttpClientError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'HttpClientError';
+    this.code = code;
+  }
+}
+
+/** A response being read (request()): the body comes through bodyReader() on demand. */
+export class StreamingResponse implements ExchangeHandler {
+  status: number;
+  reason: string;
+  headers: Record<string, string | string[]>;
+  hasBody: boolean;
+  private readonly client: HttpClient;
+  private chunks: Buffer[];
+  private queued: number;
+  private ended: boolean;
+  private error: Error | null;
+  private waiter: (() => void) | null;
+  private headWaiter: { resolve: (r: StreamingResponse) => void; reject: (e: Error) => void } | null;
+  x: Exchange | null;
+  private retry: (() => void) | null;
+
+  constructor(client: HttpClient) {
+    this.status = 0;
+    this.reason = '';
+    this.headers = Object.create(null);
+    this.hasBody = true;
+    this.client = client;
+    this.chunks = [];
+    this.queued = 0;
+    this.ended = false;
+    this.error = null;
+    this.waiter = null;
+    this.headWaiter = null;
+    this.x = null;
+    this.retry = null;
+  }
+
+  /** Wait for status and headers. */
+  begin(x: Exchange, retry: () => void): Promise<StreamingResponse> {
+    this.x = x;
+    this.retry = retry;
+    return new Promise((resolve, reject) => { this.headWaiter = { resolve, reject }; });
+  }
+
+  onHead(_x: Exchange, h: MessageHead): void {
+    this.status = h.statusCode;
+    this.reason = h.buf.toString('latin1', h.reasonStart, h.reasonEnd);
+    this.headers = headerRecord(h);
+    this.hasBody = !(this.status === 204 || this.status === 304 || (this.status >= 100 && this.status < 200)
+      || this.x!.headOnly || h.contentLength === 0);
+    const w = this.headWaiter;
+    this.headWaiter = null;
+    w?.resolve(this);
+  }
+
+  onData(x: Exchange, chunk: Buffer, start: number, end: number): void {
+    this.chunks.push(chunk.subarray(start, end));
+    this.queued += end - start;
+    // the reader is behind: stop reading the socket until it catches up (bounded memory)
+    if (this.queued >= HIGH_WATER) x.pause();
+    this.wake();
+  }
+
+  onEnd(): void {
+    this.ended = true;
+    this.client.released();
+    this.wake();
+  }
+
+  onFail(x: Exchange, kind: number, err: Error | null): void {
+    if (kind === FAIL_STALE && this.headWaiter !== null && this.retry !== null && (idempotent(this.client.method) || !x.requestSent)) {
+      const r = this.retry;
+      this.retry = null;
+      r(); // a kept connection had died: once more on a fresh one
+      return;
+    }
+    const e = new HttpClientError(kind === FAIL_TIMEOUT ? 'ETIMEDOUT' : 'EUPSTREAM', err?.message ?? 'request failed');
+    this.error = e;
+    this.ended = true;
+    this.client.released();
+    const w = this.headWaiter;
+    this.headWaiter = null;
+    if (w !== null) w.reject(e);
+    this.wake();
+  }
+
+  /** The body, chunk by chunk, read from the socket as the iterator is pulled. */
+  bodyReader(): AsyncIterableIterator<Buffer> {
+    const self = this;
+    return {
+      [Symbol.asyncIterator]() { return this; },
+      async next(): Promise<IteratorResult<Buffer>> {
+        const c = await self.nextChunk();
+        return c === null ? { done: true, value: undefined } : { done: false, value: c };
+      },
+    };
+  }
+
+  /** The whole body (for responses you know are small). */
+  async readBody(): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const c of this.bodyReader()) parts.push(c);
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  }
+
+  private async nextChunk(): Promise<Buffer | null> {
+    for (;;) {
+      if (this.chunks.length > 0) {
+        const c = this.chunks.shift()!;
+        this.queued -= c.length;
+        if (this.queued < HIGH_WATER && this.x !== null && this.x.paused) this.x.resume();
+        return c;
+      }
+      if (this.error !== null) throw this.error;
+      if (this.ended) return null;
+      await new Promise<void>((resolve) => { this.waiter = resolve; });
+    }
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    if (w !== null) { this.waiter = null; w(); }
+  }
+}
+
+const HIGH_WATER = 64 * 1024;
+
+/** The connection a request() left behind, until setKeepalive() or close() decides. */
+class Holder implements SocketCache {
+  socket: Socket | null = null;
+  requests = 0;
+  key = '';
+  constructor(private readonly from: KeepalivePool | null) {}
+  take(key: string): PooledSocket | null {
+    return this.from !== null ? this.from.take(key) : null;
+  }
+  put(key: string, socket: Socket, requests: number): boolean {
+    this.socket = socket;
+    this.key = key;
+    this.requests = requests;
+    socket.pause();
+    socket.on('error', ignore); // a held socket may break: setKeepalive() then finds it destroyed
+    return true;
+  }
+}
+
+export interface HttpClientOptions {
+  connectTimeout?: number;
+  sendTimeout?: number;
+  readTimeout?: number;
+}
+
+export class HttpClient {
+  private connectTimeout: number;
+  private sendTimeout: number;
+  private readTimeout: number;
+  private host: string | null;
+  private port: number;
+  private poolName: string | null;
+  private holder: Holder | null;
+  private busy: boolean;
+  method: string;
+
+  constructor(o: HttpClientOptions = {}) {
+    this.connectTimeout = o.connectTimeout ?? 60000;
+    this.sendTimeout = o.sendTimeout ?? 60000;
+    this.readTimeout = o.readTimeout ?? 60000;
+    this.host = null;
+    this.port = 80;
+    this.poolName = null;
+    this.holder = null;
+    this.busy = false;
+    this.method = 'GET';
+  }
+
+  /** Timeouts in ms, as lua-resty-http's set_timeouts(connect, send, read). */
+  setTimeouts(connect: number, send: number, read: number): void {
+    this.connectTimeout = connect;
+    this.sendTimeout = send;
+    this.readTimeout = read;
+  }
+
+  /** Where request() goes (a kept connection is reused when there is one). */
+  connect(host: string, port = 80, options: { pool?: string } = {}): void {
+    this.close();
+    this.host = host;
+    this.port = port;
+    this.poolName = options.pool ?? `${host}:${port}`;
+  }
+
+  /** Send a request on the connected host; resolves at the response head. */
+  request(o: ClientRequestOptions = {}): Promise<StreamingResponse> {
+    if (this.host === null) return Promise.reject(new HttpClientError('ENOTCONN', 'request(): connect() first'));
+    if (this.busy) return Promise.reject(new HttpClientError('EBUSY', 'request(): the previous response is still being read'));
+    const method = (o.method ?? 'GET').toUpperCase();
+    this.method = method;
+    const head = buildRequest(method, this.host, this.port, o.path ?? '/', o.query, o.headers, o.body, true);
+    const body = o.body === undefined ? [] : [typeof o.body === 'string' ? Buffer.from(o.body) : o.body];
+    const pool = pools.get(this.poolName!) ?? null;
+    const holder = this.holder = new Holder(pool);
+    const res = new StreamingResponse(this);
+    this.busy = true;
+    const start = (fresh: boolean) => {
+      const x = new Exchange(this.host!, this.port, this.poolName!, holder, res,
+        { connect: this.connectTimeout, send: this.sendTimeout, read: this.readTimeout }, method === 'HEAD');
+      const p = res.begin(x, () => start(true));
+      x.start(head, body, false, fresh);
+      return p;
+    };
+    return start(false);
+  }
+
+  /** Keep the connection for later requests (after the body was read to the end). */
+  setKeepalive(timeout?: number, poolSize?: number): boolean {
+    const h = this.holder;
+    this.holder = null;
+    if (h === null || h.socket === null) return false;
+    const pool = poolFor(this.poolName!, poolSize, timeout);
+    return pool.put(h.key, h.socket, h.requests);
+  }
+
+  /** Close the connection instead of keeping it. */
+  close(): void {
+    const h = this.holder;
+    this.holder = null;
+    this.busy = false;
+    if (h !== null && h.socket !== null) h.socket.destroy();
+  }
+
+  /** @internal the exchange has finished with the socket */
+  released(): void {
+    this.busy = false;
+  }
+
+  /**
+   * One request, the whole response (lua-resty-http's request_uri). Keeps the connection
+   * (keepalive: true) in the pool for the host unless told otherwise.
+   */
+  async requestUri(url: string, o: ClientRequestOptions = {}): Promise<ClientResponse> {
+    const u = new URL(url);
+    if (u.protocol !== 'http:') throw new HttpClientError('EPROTO', `requestUri(): only http:// is supported (${u.protocol})`);
+    const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+    const port = u.port === '' ? 80 : Number(u.port);
+    const poolName = typeof o.keepalivePool === 'string' ? o.keepalivePool : `${host}:${port}`;
+    const keepalive = o.keepalive !== false;
+    const poolSize = typeof o.keepalivePool === 'number' ? o.keepalivePool : undefined;
+    const kt = o.keepaliveTimeout === undefined ? undefined : typeof o.keepaliveTimeout === 'number' ? o.keepaliveTimeout : parseMs(o.keepaliveTimeout);
+    const method = (o.method ?? 'GET').toUpperCase();
+    let query = u.search.length > 1 ? u.search.slice(1) : '';
+    if (o.query !== undefined) {
+      const extra = typeof o.query === 'string' ? o.query : encodeArgs(o.query);
+      query = query && extra ? `${query}&${extra}` : query || extra;
+    }
+    const head = buildRequest(method, host, port, u.pathname || '/', query, o.headers, o.body, keepalive);
+    const body = o.body === undefined ? [] : [typeof o.body === 'string' ? Buffer.from(o.body) : o.body];
+    const pool = keepalive ? poolFor(poolName, poolSize, kt) : null;
+    const timeouts = { connect: this.connectTimeout, send: this.sendTimeout, read: this.readTimeout };
+
+    return new Promise<ClientResponse>((resolve, reject) => {
+      const run = (fresh: boolean) => {
+        const parts: Buffer[] = [];
+        let size = 0;
+        let status = 0, reason = '', headers: Record<string, string | string[]> = Object.create(null);
+        const handler: ExchangeHandler = {
+          onHead: (_x, h) => {
+            status = h.statusCode;
+            reason = h.buf.toString('latin1', h.reasonStart, h.reasonEnd);
+            headers = headerRecord(h);
+          },
+          onData: (_x, chunk, s, e) => { parts.push(chunk.subarray(s, e)); size += e - s; },
+          onEnd: () => resolve({ status, reason, headers, body: parts.length === 1 ? parts[0] : Buffer.concat(parts, size) }),
+          onFail: (x, kind, err) => {
+            if (kind === FAIL_STALE && (idempotent(method) || !x.requestSent)) { run(true); return; }
+            reject(new HttpClientError(kind === FAIL_TIMEOUT ? 'ETIMEDOUT' : 'EUPSTREAM', err?.message ?? 'request failed'));
+          },
+        };
+        new Exchange(host, port, poolName, pool, handler, timeouts, method === 'HEAD').start(head, body, false, fresh);
+      };
+      run(false);
+    });
+  }
+}
+
+function ignore(): void {}
+
+function parseMs(v: string): number {
+  const m = /^(\d+)(ms|s|m)?$/.exec(v.trim());
+  if (m === null) throw new HttpClientError('EINVAL', `invalid time "${v}"`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60000 : n * 1000;
+}
+
+function buildRequest(method: string, host: string, port: number, path: string, query: string | ArgsInput | undefined,
+  headers: Record<string, string | readonly string[]> | undefined, body: string | Buffer | undefined, keepalive: boolean): Buffer {
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(method)) throw new HttpClientError('EINVAL', `invalid method "${method}"`);
+  let target = path.startsWith('/') ? path : '/' + path;
+  const q = query === undefined ? '' : typeof query === 'string' ? query : encodeArgs(query);
+  if (q !== '') target += (target.includes('?') ? '&' : '?') + q;
+  if (/[\s\0]/.test(target)) throw new HttpClientError('EINVAL', `invalid path "${target}"`);
+  const have = new Set<string>();
+  let s = `${method} ${target} HTTP/1.1\r\n`;
+  if (headers !== undefined) {
+    for (const [name, v] of Object.entries(headers)) {
+      const values = typeof v === 'string' ? [v] : v;
+      for (const value of values) {
+        if (/[\r\n\0]/.test(value) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new HttpClientError('EINVAL', `invalid header "${name}"`);
+        s += `${name}: ${value}\r\n`;
+      }
+      have.add(name.toLowerCase());
+    }
+  }
+  if (!have.has('host')) s += `Host: ${host.includes(':') ? `[${host}]` : host}${port === 80 ? '' : ':' + port}\r\n`;
+  if (!have.has('user-agent')) s += `User-Agent: sluice-http/${SERVER_VERSION}\r\n`;
+  if (!keepalive && !have.has('connection')) s += 'Connection: close\r\n';
+  if (body !== undefined && !have.has('content-length') && !have.has('transfer-encoding')) {
+    s += `Content-Length: ${typeof body === 'string' ? Buffer.byteLength(body) : body.length}\r\n`;
+  } else if (body === undefined && (method === 'POST' || method === 'PUT' || method === 'PATCH') && !have.has('content-length')) {
+    s += 'Content-Length: 0\r\n';
+  }
+  s += '\r\n';
+  return Buffer.from(s, 'latin1');
+}
+
+function headerRecord(h: MessageHead): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null);
+  const hs = h.headers;
+  for (let i = 0, o = 0; i < h.headerCount; i++, o += 5) {
+    const k = h.buf.toString('latin1', hs[o], hs[o + 1]).toLowerCase();
+    const v = h.buf.toString('latin1', hs[o + 2], hs[o + 3]);
+    const prev = out[k];
+    if (prev === undefined) out[k] = v;
+    else if (typeof prev === 'string') out[k] = [prev, v];
+    else prev.push(v);
+  }
+  return out;
+}

@@ -1,0 +1,365 @@
+// cf. ngx_http_proxy_module.c and ngx_http_upstream.c — proxyPass: build the upstream request,
+// pick a peer (with failover), and pass the response through the filter chains, the body as
+// views of the upstream's socket chunks, with backpressure from the client back to the upstream.
+// The same code serves main requests and subrequests (a capture gets `truncated` where a client
+// connection would be cut).
+
+import { Buf, link } from '../filters/buf.js';
+import { AGAIN } from '../filters/filter.js';
+import {
+  NU_ERROR, NU_HTTP_403, NU_HTTP_404, NU_HTTP_429, NU_HTTP_500, NU_HTTP_502, NU_HTTP_503,
+  NU_HTTP_504, NU_INVALID_HEADER, NU_NON_IDEMPOTENT, NU_TIMEOUT, type ProxyTarget,
+} from './directives.js';
+import { logError } from './log.js';
+import { escapeUri } from './ngx-util.js';
+import {
+  H_CONNECTION, H_CONTENT_LENGTH, H_DATE, H_HOST, H_KEEP_ALIVE, H_OTHER, H_PROXY_CONNECTION,
+  H_SERVER, H_TE, H_TRAILER, H_TRANSFER_ENCODING, H_UPGRADE, H_EXPECT, type MessageHead,
+} from './parser/types.js';
+import { ExitSignal, type Request } from './request.js';
+import {
+  Exchange, FAIL_CONNECT, FAIL_INVALID, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler,
+} from './upstream-conn.js';
+import type { Peer, UpstreamGroup } from './upstream.js';
+
+/** Request headers never passed upstream as they are (hop-by-hop, or set by us). */
+function skipRequestHeader(id: number): boolean {
+  return id === H_HOST || id === H_CONNECTION || id === H_KEEP_ALIVE || id === H_TE || id === H_TRAILER
+    || id === H_TRANSFER_ENCODING || id === H_UPGRADE || id === H_PROXY_CONNECTION
+    || id === H_CONTENT_LENGTH || id === H_EXPECT;
+}
+
+/** Response headers not passed to the client (hop-by-hop, and proxy_hide_header's defaults). */
+function skipResponseHeader(id: number, lower: string): boolean {
+  return id === H_CONNECTION || id === H_KEEP_ALIVE || id === H_TRANSFER_ENCODING || id === H_UPGRADE
+    || id === H_PROXY_CONNECTION || id === H_TE || id === H_TRAILER || id === H_DATE || id === H_SERVER
+    || lower === 'x-pad' || lower.startsWith('x-accel-');
+}
+
+/** The content handler of a location with proxyPass. */
+export function proxyHandler(r: Request): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    new ProxyRun(r, r.conf.proxyPass!, resolve, reject).start();
+  });
+}
+
+class ProxyRun implements ExchangeHandler {
+  readonly r: Request;
+  readonly target: ProxyTarget;
+  readonly group: UpstreamGroup;
+  readonly tried: Set<Peer>;
+  peer: Peer | null;
+  x: Exchange | null;
+  head: Buffer | null;
+  body: Buffer[];
+  streaming: boolean;
+  chunkedUp: boolean;
+  /** The response header went down the filters: no other peer may be tried now. */
+  sent: boolean;
+  tries: number;
+  private readonly resolve: () => void;
+  private readonly reject: (e: unknown) => void;
+  private done: boolean;
+  private readonly resumeX: () => void;
+
+  constructor(r: Request, target: ProxyTarget, resolve: () => void, reject: (e: unknown) => void) {
+    this.r = r;
+    this.target = target;
+    this.group = target.group as UpstreamGroup;
+    this.tried = new Set();
+    this.peer = null;
+    this.x = null;
+    this.head = null;
+    this.body = [];
+    this.streaming = false;
+    this.chunkedUp = false;
+    this.sent = false;
+    this.tries = 0;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.done = false;
+    this.resumeX = () => { if (this.x !== null) this.x.resume(); };
+  }
+
+  start(): void {
+    const r = this.r;
+    const rb = r.requestBody;
+    if (r.conf.proxyPassRequestBody && rb !== null && r.hasBody() && !rb.complete) {
+      if (rb.error !== 0) { this.finish(rb.error); return; }
+      if (r.contentLengthIn < 0 && r.conf.proxyHttpVersion !== '1.1') {
+        // HTTP/1.0 cannot frame a body of unknown length: read it all first
+        r.readBody().then(() => this.start(), (e) => { this.done = true; this.reject(e); });
+        return;
+      }
+      // the body is still arriving: stream it as it comes (100-continue is sent for it)
+      this.streaming = true;
+      rb.stream = this;
+      r.main.hc?.wantBody(r);
+    }
+    this.head = this.buildHead();
+    this.next();
+  }
+
+  /** Try the next peer, or answer 502 when none is left. */
+  private next(): void {
+    const r = this.r;
+    const max = r.conf.proxyNextUpstreamTries;
+    const hashKey = typeof this.group.balance === 'object' ? expand(r, this.group.balance.hash, this.target) : null;
+    const peer = max > 0 && this.tries >= max ? null : this.group.select(this.tried, hashKey);
+    if (peer === null) {
+      if (this.tries === 0) logError('error', r, `no live upstreams while connecting to upstream "${this.group.name}"`);
+      this.finish(this.lastStatus);
+      return;
+    }
+    this.tries++;
+    this.tried.add(peer);
+    this.peer = peer;
+    peer.conns++;
+    this.connect(peer, false);
+  }
+
+  private lastStatus = 502;
+
+  private connect(peer: Peer, fresh: boolean): void {
+    const r = this.r;
+    const conf = r.conf;
+    const x = this.x = new Exchange(peer.host, peer.port, peer.name, this.group.pool, this,
+      { connect: conf.proxyConnectTimeout, send: conf.proxySendTimeout, read: conf.proxyReadTimeout },
+      r.method === 'HEAD');
+    const rb = r.requestBody;
+    const body: Buffer[] = [];
+    if (conf.proxyPassRequestBody && rb !== null) {
+      for (let c = rb.head; c !== null; c = c.next) {
+        const v = c.buf.view();
+        if (this.chunkedUp) body.push(Buffer.from(v.length.toString(16) + '\r\n'), v, CRLF);
+        else body.push(v);
+      }
+      if (this.streaming && rb.complete && this.chunkedUp) body.push(LAST_CHUNK);
+    }
+    x.start(this.head!, body, this.streaming && !rb!.complete, fresh);
+  }
+
+  /** BodyStream: the client's body goes on arriving while we stream it. */
+  data(chunk: Buffer, start: number, end: number): void {
+    const x = this.x;
+    if (x === null) return;
+    const v = chunk.subarray(start, end);
+    if (this.chunkedUp) x.write(Buffer.from(v.length.toString(16) + '\r\n'));
+    x.write(v);
+    if (this.chunkedUp) x.write(CRLF);
+  }
+
+  end(): void {
+    const x = this.x;
+    if (x === null) return;
+    if (this.chunkedUp) x.write(LAST_CHUNK);
+    x.end();
+  }
+
+  // ---------------------------------------------------------------- the exchange's events
+
+  onHead(x: Exchange, h: MessageHead): void {
+    if (x !== this.x) return;
+    const r = this.r;
+    const status = h.statusCode;
+    const nu = r.conf.proxyNextUpstream;
+    const bit = status === 500 ? NU_HTTP_500 : status === 502 ? NU_HTTP_502 : status === 503 ? NU_HTTP_503
+      : status === 504 ? NU_HTTP_504 : status === 403 ? NU_HTTP_403 : status === 404 ? NU_HTTP_404
+      : status === 429 ? NU_HTTP_429 : 0;
+    if (bit !== 0 && (nu & bit) !== 0 && this.mayRetry()) {
+      // a listed status counts as a failure of this peer; try the next one
+      this.group.fail(this.peer!);
+      this.release();
+      x.abort();
+      this.lastStatus = status;
+      if (this.hasNext()) { this.next(); return; }
+      this.x = null;
+      this.pass(h); // no other peer: the client gets this answer
+      return;
+    }
+    this.group.succeed(this.peer!);
+    this.pass(h);
+  }
+
+  /** Status and headers down the header filters. */
+  private pass(h: MessageHead): void {
+    const r = this.r;
+    const out = r.headersOut;
+    out.status = h.statusCode;
+    const buf = h.buf;
+    const hs = h.headers;
+    for (let i = 0, o = 0; i < h.headerCount; i++, o += 5) {
+      const id = hs[o + 4];
+      const name = buf.toString('latin1', hs[o], hs[o + 1]);
+      const lower = id === H_OTHER ? name.toLowerCase() : '';
+      if (skipResponseHeader(id, lower)) continue;
+      const value = buf.toString('latin1', hs[o + 2], hs[o + 3]);
+      if (id === H_CONTENT_LENGTH) { if (!r.headerOnly) out.contentLength = Number(value); continue; }
+      out.add(name, value);
+    }
+    if (h.contentLength >= 0 && r.method === 'HEAD') out.contentLength = h.contentLength;
+    this.sent = true;
+    r.sendHeader();
+  }
+
+  onData(x: Exchange, chunk: Buffer, start: number, end: number): void {
+    if (x !== this.x || end <= start) return;
+    const r = this.r;
+    if (r.outputDone) return;
+    r.bodyBytesSent += end - start;
+    const rc = r.chains.output(r, link(Buf.memory(chunk, start, end)));
+    if (rc === AGAIN || r.blocked()) {
+      // the client (or a capture stream's reader) is slow: stop reading the upstream meanwhile
+      x.pause();
+      r.waitWritable().then(this.resumeX, this.resumeX);
+    }
+  }
+
+  onEnd(x: Exchange): void {
+    if (x !== this.x) return;
+    this.release();
+    this.x = null;
+    if (!this.sent) { this.finish(502); return; }
+    this.complete();
+  }
+
+  onFail(x: Exchange, kind: number, err: Error | null): void {
+    if (x !== this.x) return;
+    const r = this.r;
+    if (kind === FAIL_STALE && (idempotent(r.method) || !x.requestSent)) {
+      // a kept connection had died: the same peer again on a fresh one, not a failure
+      this.connect(this.peer!, true);
+      return;
+    }
+    this.release();
+    this.x = null;
+    const timeout = kind === FAIL_TIMEOUT;
+    logError('error', r, `${err?.message ?? 'upstream failed'} while proxying to "${this.peer!.name}"`);
+    if (this.sent) {
+      // too late for another peer: a client connection is cut, a capture is truncated
+      r.truncated = true;
+      this.finishAfterHeader();
+      return;
+    }
+    this.group.fail(this.peer!);
+    this.lastStatus = timeout ? 504 : 502;
+    const nu = r.conf.proxyNextUpstream;
+    const cond = timeout ? NU_TIMEOUT : kind === FAIL_INVALID ? NU_INVALID_HEADER : NU_ERROR;
+    if ((nu & cond) !== 0 && this.mayRetry(kind === FAIL_CONNECT) && this.hasNext()) {
+      this.next();
+      return;
+    }
+    this.finish(this.lastStatus);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Another peer may get this request: nothing went to the client, and it is safe to resend. */
+  private mayRetry(connectFailed = false): boolean {
+    if (this.sent) return false;
+    const r = this.r;
+    if (connectFailed || idempotent(r.method)) return true;
+    return (r.conf.proxyNextUpstream & NU_NON_IDEMPOTENT) !== 0;
+  }
+
+  private hasNext(): boolean {
+    const max = this.r.conf.proxyNextUpstreamTries;
+    if (max > 0 && this.tries >= max) return false;
+    return this.group.select(this.tried, null) !== null;
+  }
+
+  private release(): void {
+    if (this.peer !== null && this.peer.conns > 0) this.peer.conns--;
+  }
+
+  private complete(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.r.requestBody?.stream === this) this.r.requestBody.stream = null;
+    this.resolve();
+  }
+
+  private finish(status: number): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.r.requestBody?.stream === this) this.r.requestBody.stream = null;
+    this.reject(new ExitSignal('exit', status));
+  }
+
+  private finishAfterHeader(): void {
+    // the header is out; finalize with an error status cuts the connection or truncates
+    this.finish(502);
+  }
+
+  /** The request line and headers for the upstream (ngx_http_proxy_create_request). */
+  private buildHead(): Buffer {
+    const r = this.r;
+    const conf = r.conf;
+    const t = this.target;
+    const v11 = conf.proxyHttpVersion === '1.1';
+    const keep = v11 && this.group.pool !== null;
+
+    let uri: string;
+    if (t.uri === null) {
+      uri = r === r.main && !r.internal ? r.unparsedUri : escapeUri(r.uri, 0) + (r.args ? '?' + r.args : '');
+    } else {
+      const loc = r.loc;
+      const rest = loc !== null && (loc.kind === 'prefix' || loc.kind === 'noregex') && r.uri.startsWith(loc.path)
+        ? r.uri.slice(loc.path.length) : '';
+      uri = t.uri + escapeUri(rest, 0) + (r.args ? '?' + r.args : '');
+    }
+
+    // proxy_set_header: ours first, as nginx puts them before the client's
+    const set = new Map<string, string>();
+    set.set('host', t.proxyHost);
+    set.set('connection', keep ? '' : 'close');
+    for (const [name, value] of conf.proxySetHeader) set.set(name.toLowerCase(), expand(r, value, t));
+    const names = new Map<string, string>([['host', 'Host'], ['connection', 'Connection']]);
+    for (const [name] of conf.proxySetHeader) names.set(name.toLowerCase(), name);
+
+    let s = `${r.method} ${uri} HTTP/${conf.proxyHttpVersion}\r\n`;
+    for (const [k, v] of set) if (v !== '') s += `${names.get(k)}: ${v}\r\n`;
+    if (conf.proxyPassRequestHeaders) {
+      const hi = r.headersIn;
+      for (let i = 0; i < hi.count; i++) {
+        const id = hi.id(i);
+        if (skipRequestHeader(id)) continue;
+        const name = hi.name(i);
+        if (set.has(name.toLowerCase())) continue;
+        s += `${name}: ${hi.value(i)}\r\n`;
+      }
+    }
+    const rb = r.requestBody;
+    if (conf.proxyPassRequestBody && rb !== null && r.hasBody()) {
+      if (rb.complete) s += `Content-Length: ${rb.size}\r\n`;
+      else if (r.contentLengthIn >= 0) s += `Content-Length: ${r.contentLengthIn}\r\n`;
+      else { s += 'Transfer-Encoding: chunked\r\n'; this.chunkedUp = true; }
+    } else if (r.method === 'POST' || r.method === 'PUT' || r.method === 'PATCH') {
+      s += 'Content-Length: 0\r\n';
+    }
+    s += '\r\n';
+    return Buffer.from(s, 'latin1');
+  }
+}
+
+const CRLF = Buffer.from('\r\n');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+
+/** $variables in proxySetHeader values and hash keys, with the proxy's own. */
+function expand(r: Request, s: string, t: ProxyTarget): string {
+  if (s.indexOf('$') < 0) return s;
+  return s.replace(/\$(?:\{(\w+)\}|(\w+))/g, (_m, a: string | undefined, b: string | undefined) => {
+    const name = a ?? b!;
+    switch (name) {
+      case 'proxy_host': return t.proxyHost;
+      case 'proxy_port': return String(t.port);
+      case 'proxy_add_x_forwarded_for': {
+        const prev = r.headersIn.getAll('x-forwarded-for').join(', ');
+        const addr = r.main.conn?.remoteAddress ?? '';
+        return prev ? `${prev}, ${addr}` : addr;
+      }
+    }
+    return r.var[name] ?? '';
+  });
+}
+
