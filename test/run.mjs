@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Runs the uvu suites built into dist/test and ends with one plain line: "N passed, N failed".
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
-const require = createRequire(import.meta.url);
-const uvuBin = require.resolve('uvu/bin.js');
+// uvu's package exports hide bin.js; its path inside node_modules is stable
+const uvuBin = fileURLToPath(new URL('../node_modules/uvu/bin.js', import.meta.url));
 const args = [uvuBin, 'dist/test', process.argv[2] ?? '\\.test\\.js$'];
 const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } });
 let out = '';

@@ -193,6 +193,8 @@ export function chainSplit(cl: Chain, offset: number): Chain | null {
       if ((b.flags & B_IN_FILE) !== 0) { nb.filePos = b.filePos + offset; nb.fileLast = b.fileLast; b.fileLast = nb.filePos; }
       if (b.file !== null) b.file.refs++;
       b.flags &= ~(B_LAST_BUF | B_LAST_IN_CHAIN | B_FLUSH);
+      // two windows onto one memory: neither may hand it back for reuse
+      b.tag = nb.tag = null;
       c.next = link(nb, c.next);
       offset = 0;
     } else {

@@ -3,7 +3,7 @@
 // piece at a time; otherwise everything passes straight through, file bufs included.
 
 import { Buf, Chain, B_IN_FILE, B_MEMORY, chainLast, freeLink, link } from './buf.js';
-import { AGAIN, BodyFilter, ERROR, OK, allocCtxSlot, type FilterRequest } from './filter.js';
+import { AGAIN, BodyFilter, BUFFERED_COPY, ERROR, OK, allocCtxSlot, type FilterRequest } from './filter.js';
 import { FILE_READ_SIZE, readFilePiece } from './file-read.js';
 
 const SLOT = allocCtxSlot();
@@ -28,7 +28,7 @@ export class CopyFilter extends BodyFilter {
       if (ctx.pending === null) ctx.pending = cl;
       else chainLast(ctx.pending).next = cl;
     }
-    if (r.buffered) return AGAIN;
+    if (r.reading) return AGAIN;
 
     for (;;) {
       // memory bufs before the first file buf go down as they are
@@ -43,6 +43,8 @@ export class CopyFilter extends BodyFilter {
         l = next;
       }
       ctx.pending = l;
+      // nginx's r->buffered: the request is not done while we hold file data
+      if (l === null) r.buffered &= ~BUFFERED_COPY; else r.buffered |= BUFFERED_COPY;
       let rc = OK;
       if (head !== null) rc = this.next!.body(r, head);
       if (rc === ERROR) return ERROR;

@@ -8,25 +8,45 @@ import type { FilterRequest } from './filter.js';
 /** Bytes read from a file per step. */
 export const FILE_READ_SIZE = 128 * 1024;
 
+/**
+ * Read buffers are recycled once the socket has written them (nginx recycles its output
+ * buffers the same way): without it each 128 KiB piece would wait for a GC, and a fast 1 GiB
+ * transfer would leave hundreds of MiB of dead buffers behind. Bufs carrying such a buffer are
+ * tagged FILE_PIECE; a buf that shares its memory with another (a split) loses the tag.
+ */
+export const FILE_PIECE = 'file-piece';
+const free: Buffer[] = [];
+const FREE_MAX = 16;
+
+function pieceBuffer(n: number): Buffer {
+  return n === FILE_READ_SIZE && free.length > 0 ? free.pop()! : Buffer.allocUnsafe(n);
+}
+
+/** The socket is done with this piece's memory: it may hold the next read. */
+export function recyclePiece(mem: Buffer): void {
+  if (mem.length === FILE_READ_SIZE && free.length < FREE_MAX && free.indexOf(mem) < 0) free.push(mem);
+}
+
 export type FileReadDone = (r: FilterRequest, data: Buf | null, err: Error | null) => void;
 
 /**
- * Read the next piece of file buf `b` (at most `max` bytes). Sets r.buffered until the read is
+ * Read the next piece of file buf `b` (at most `max` bytes). Sets r.reading until the read is
  * done; then `b` has moved past the bytes read and `done` gets them as a memory buf, which
  * carries b's last/flush flags when it was the final piece.
  */
 export function readFilePiece(r: FilterRequest, b: Buf, max: number, done: FileReadDone): void {
   const want = Math.min(b.fileLast - b.filePos, max);
-  const mem = Buffer.allocUnsafe(want);
-  r.buffered = true;
+  const mem = pieceBuffer(want);
+  r.reading = true;
   read(b.file!.fd, mem, 0, want, b.filePos, (err, n) => {
-    r.buffered = false;
+    r.reading = false;
     if (err !== null || n === 0) {
       done(r, null, err ?? new Error(`file "${b.file!.path}" was truncated while being sent`));
       return;
     }
     b.filePos += n;
     const m = Buf.memory(mem, 0, n, B_TEMPORARY);
+    m.tag = FILE_PIECE;
     if (b.filePos >= b.fileLast) {
       m.flags |= b.flags & (B_LAST_BUF | B_LAST_IN_CHAIN | B_FLUSH);
       b.flags &= ~(B_LAST_BUF | B_LAST_IN_CHAIN | B_FLUSH); // spent: its size() is now 0

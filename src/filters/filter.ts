@@ -62,8 +62,10 @@ export interface FilterRequest {
   readonly traceId: string;
   /** The static module allows byte ranges on this response (r->allow_ranges). */
   allowRanges: boolean;
-  /** A file read is in flight in the copy or write filter (r->buffered). */
-  buffered: boolean;
+  /** A file piece is being read for the copy, write or capture filter. */
+  reading: boolean;
+  /** Filters holding data back (BUFFERED_* bits; nginx's r->buffered). */
+  buffered: number;
   /** A request header by lower-case name (first value), or null. */
   inHeader(name: string): string | null;
   /** Output and subrequests waiting for this request's turn (postpone filter). */
@@ -92,6 +94,9 @@ export abstract class BodyFilter {
   abstract readonly name: string;
   abstract body(r: FilterRequest, cl: Chain | null): number;
 }
+
+/** r.buffered bits. */
+export const BUFFERED_COPY = 1;
 
 let ctxSlots = 0;
 /** A slot in FilterRequest.filterCtx for a filter module's per-request state. */

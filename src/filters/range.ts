@@ -137,7 +137,7 @@ export class RangeBodyFilter extends BodyFilter {
 /** A window [from, to) of a buf's bytes, onto the same memory or file. */
 function window(b: Buf, from: number, to: number): Buf {
   const w = new Buf();
-  w.tag = b.tag;
+  // a window shares its memory (maybe with other windows): no tag, so it is never recycled
   if ((b.flags & B_MEMORY) !== 0) {
     w.mem = b.mem;
     w.pos = b.pos + from;

@@ -5,7 +5,7 @@
 
 import { Buf, Chain, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, chainLast, freeLink } from './buf.js';
 import { BodyFilter, AGAIN, ERROR, OK, type FilterRequest } from './filter.js';
-import { FILE_READ_SIZE, readFilePiece } from './file-read.js';
+import { FILE_PIECE, FILE_READ_SIZE, readFilePiece, recyclePiece } from './file-read.js';
 
 /** nginx's postpone_output default: hold less than this unless flushed. */
 const POSTPONE_OUTPUT = 1460;
@@ -23,7 +23,7 @@ export class WriteFilter extends BodyFilter {
       if (r.out === null) r.out = cl;
       else chainLast(r.out).next = cl;
     }
-    if (r.buffered) return AGAIN; // a file piece is on its way
+    if (r.reading) return AGAIN; // a file piece is on its way
 
     let size = 0;
     let flush = false;
@@ -40,6 +40,7 @@ export class WriteFilter extends BodyFilter {
     // memory bufs up to the first file buf leave in one go
     let n = 0;
     let bytes = 0;
+    let recycle: Buffer[] | null = null;
     let l = r.out;
     while (l !== null) {
       const b = l.buf;
@@ -47,6 +48,7 @@ export class WriteFilter extends BodyFilter {
       if ((b.flags & B_MEMORY) !== 0 && b.last > b.pos) {
         scratch[n++] = b.view();
         bytes += b.last - b.pos;
+        if (b.tag === FILE_PIECE) (recycle ??= []).push(b.mem!);
       }
       const next: Chain | null = l.next;
       freeLink(l);
@@ -55,7 +57,7 @@ export class WriteFilter extends BodyFilter {
     r.out = l;
     let ok = true;
     if (n > 0) {
-      ok = c.sendv(scratch, n, bytes);
+      ok = c.sendv(scratch, n, bytes, recycle === null ? undefined : () => { for (const m of recycle!) recyclePiece(m); });
       for (let i = 0; i < n; i++) scratch[i] = EMPTY;
     }
     if (l === null) return ok ? OK : AGAIN;

@@ -132,7 +132,8 @@ export class Request implements FilterRequest {
   /** Bytes of body handed to the filters. */
   bodyBytesSent: number;
   allowRanges: boolean;
-  buffered: boolean;
+  reading: boolean;
+  buffered: number;
   /** A header filter replaced the response (412, 416): the handler's output is dropped. */
   filterFinalized: boolean;
   /** finalize() ran while output was still held or being read: finish when it has gone. */
@@ -201,7 +202,8 @@ export class Request implements FilterRequest {
     this.writeWaiters = null;
     this.bodyBytesSent = 0;
     this.allowRanges = false;
-    this.buffered = false;
+    this.reading = false;
+    this.buffered = 0;
     this.filterFinalized = false;
     this.waitingOutput = false;
     this.cleanups = null;
@@ -429,7 +431,7 @@ export class Request implements FilterRequest {
       this.writeWaiters = null;
       for (let i = 0; i < w.length; i++) w[i]();
     }
-    if (this.waitingOutput && ((this.out === null && !this.buffered) || (c !== null && c.closed))) {
+    if (this.waitingOutput && (!this.outputPending() || (c !== null && c.closed))) {
       this.waitingOutput = false;
       this.hc?.requestDone(this);
     }
@@ -437,7 +439,7 @@ export class Request implements FilterRequest {
 
   /** Output is still held by a filter, postponed, or a file read is in flight. */
   outputPending(): boolean {
-    return this.out !== null || this.buffered || this.postponed !== null;
+    return this.out !== null || this.reading || this.buffered !== 0 || this.postponed !== null;
   }
 
   /** A request header by lower-case name (first value), or null. */

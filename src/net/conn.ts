@@ -33,23 +33,26 @@ export class Conn {
 
   /**
    * Send `n` buffers of `list` (total `size` bytes) in one go. Returns false when the socket is
-   * full afterwards; the owner then waits for the socket's 'drain'.
+   * full afterwards; the owner then waits for the socket's 'drain'. `written` runs once the
+   * socket no longer needs the buffers.
    */
-  sendv(list: Buffer[], n: number, size: number): boolean {
+  sendv(list: Buffer[], n: number, size: number, written?: () => void): boolean {
     const s = this.socket;
     if (this.closed || s.destroyed) return true;
     this.sent += size;
     let ok: boolean;
     if (n === 1) {
-      ok = s.write(list[0]);
+      ok = s.write(list[0], written);
     } else if (size <= COALESCE_MAX) {
       const out = Buffer.allocUnsafe(size);
       let at = 0;
       for (let i = 0; i < n; i++) at += list[i].copy(out, at);
       ok = s.write(out);
+      if (written !== undefined) written(); // the pieces were copied: free at once
     } else {
       s.cork();
-      for (let i = 0; i < n; i++) s.write(list[i]);
+      for (let i = 0; i < n - 1; i++) s.write(list[i]);
+      s.write(list[n - 1], written);
       s.uncork();
       ok = !s.writableNeedDrain;
     }

@@ -43,7 +43,7 @@ export class CaptureBodyFilter extends BodyFilter {
 
 /** Move held bufs into the capture, reading file bufs piece by piece; AGAIN while waiting. */
 function drain(r: FilterRequest, cap: CaptureSink): number {
-  if (r.buffered) return AGAIN;
+  if (r.reading) return AGAIN;
   let l = cap.held;
   while (l !== null) {
     if (cap.full()) {

@@ -29,7 +29,7 @@ test('defaults, as nginx has them', () => {
     ['clientMaxBodySize', 1024 * 1024], ['clientBodyTimeout', 60000], ['clientHeaderTimeout', 60000],
     ['keepaliveTimeout', 75000], ['keepaliveRequests', 1000], ['sendTimeout', 60000], ['root', 'html'],
     ['alias', null], ['defaultType', 'text/plain'], ['internal', false], ['return', null],
-    ['rewrite', null], ['access', null], ['content', null], ['serverTokens', true],
+    ['rewrite', null], ['access', null], ['content', null], ['serverTokens', false],
     ['chunkedTransferEncoding', true], ['subrequestDepth', 50], ['errorLog', 'stderr'], ['accessLog', null],
     ['filterTrace', false], ['tcpNodelay', true],
   ];
@@ -40,7 +40,7 @@ test('defaults, as nginx has them', () => {
   assert.is(d.types.get('js'), 'application/javascript', 'default types: js');
   assert.is(d.types.get('wasm'), 'application/wasm', 'default types: wasm');
   assert.is(d.types.get('woff2'), 'font/woff2', 'default types: woff2');
-  assert.equal(c.upstreams, {}, 'upstreams default');
+  assert.is(c.upstreams.size, 0, 'upstreams default');
 });
 
 test('every Directives has one field per table row, in table order', () => {
@@ -297,7 +297,10 @@ test('servers: names, locations tree, named locations, upstreams', () => {
   assert.is(s.named.get('@fallback')!.conf.internal, true, 'named');
   assert.is(s.locations.find('@fallback'), null, 'named not found by find');
   assert.is(s.locations.locations.length, 4, 'all locations kept');
-  assert.is(c.upstreams, up, 'upstreams passed through');
+  const g = c.upstreams.get('backend')!;
+  assert.is(g.primary.length, 1, 'upstream group resolved');
+  assert.is(g.primary[0].name, '127.0.0.1:9000');
+  assert.is(g.pool, null, 'no keepalive unless asked');
 });
 
 test('defineConfig returns its argument', () => {
