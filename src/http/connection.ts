@@ -14,7 +14,7 @@ import { HeadersIn } from './headers-in.js';
 import { logError } from './log.js';
 import { HttpParser } from './parser/index.js';
 import {
-  E_OK, E_PAUSED, E_INVALID_VERSION, E_UNKNOWN_METHOD, E_URI_TOO_LONG, E_HEADER_TOO_LARGE, E_UNSUPPORTED_TE, E_UPGRADE,
+  E_OK, E_PAUSED, E_CLOSED, E_INVALID_VERSION, E_UNKNOWN_METHOD, E_URI_TOO_LONG, E_HEADER_TOO_LARGE, E_UNSUPPORTED_TE, E_UPGRADE,
   F_EXPECT_CONTINUE, H_HOST, METHODS, M_CONNECT, PARSER_REQUEST, SINK_OK, SINK_PAUSE,
   type MessageHead, type ParserSink,
 } from './parser/types.js';
@@ -188,6 +188,12 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
         this.rest = chunk;
         this.restPos = pos;
       }
+      return;
+    }
+    if (rc === E_CLOSED) {
+      // bytes after a message that ends the connection: never parsed, never answered
+      this.rest = null;
+      this.queue.length = 0;
       return;
     }
     if (rc === E_UPGRADE) {

@@ -1,0 +1,116 @@
+// The span-table binding: one sluice_exec per chunk; C records spans as offsets in the parser's
+// table and JS walks the table afterwards, calling the sink. Pauses happen only when the table
+// fills up (P_FULL) and at a response head, where the sink decides about the body (P_HEAD).
+
+import { E_OK, E_PAUSED, E_UPGRADE, SINK_PAUSE, SINK_SKIP_BODY } from './types.js';
+import type { ParserLimits, ParserSink } from './types.js';
+import {
+  EV_NAME, EV_VALUE, P_FULL, P_HEAD, OUT_COUNT, OUT_ERROR_POS, OUT_SKIP_BODY, OUT_BODY_LEFT, RECORD_INTS,
+  SCRATCH_SIZE, FIRST_SLICE,
+} from './constants.js';
+import { ParserCore } from './core.js';
+import { wasm } from './instance.js';
+
+export class HttpParser extends ParserCore {
+  /** Index of the span table in memory, as int32. */
+  private readonly table: number;
+
+  constructor(kind: number, sink: ParserSink, limits?: ParserLimits) {
+    super(kind, sink, limits, 0);
+    this.table = wasm().x.sluice_table(this.ptr) >> 2;
+  }
+
+  protected override run(chunk: Buffer, from: number): number {
+    const w = wasm();
+    if (this.stale) {
+      // the sink paused after a message; the C state ran ahead, so start it again at `from`
+      this.stale = false;
+      this.reinit(this.closing ? 1 : 0);
+    }
+    this.enter(chunk, from);
+    const len = chunk.length;
+    let start = from;
+    let size = FIRST_SLICE;
+    for (;;) {
+      const taken = this.takeBody(chunk, start);
+      if (this.deferred !== 0) return E_OK;
+      start += taken;
+      if (taken === 0 ? start >= len : w.i32[this.info + OUT_BODY_LEFT] > 0) break;
+      // a slice (after a body that just ended, maybe empty: the parser still has to finish the message)
+      const n = Math.min(len - start, size);
+      size = SCRATCH_SIZE;
+      chunk.copy(w.u8, w.scratch, start, start + n);
+      w.owner = this;
+      let off = 0;
+      for (;;) {
+        const rc = w.x.sluice_exec(this.ptr, w.scratch + off, n - off);
+        this.delta = start + off;
+        const paused = this.walk();
+        if (this.deferred !== 0) return E_OK;
+        // a pause after CONNECT's head gives way to E_UPGRADE, which stops at the same place
+        if (paused >= 0 && !(rc === E_UPGRADE && paused === w.i32[this.info + OUT_COUNT] - 1)) {
+          this.stale = true;
+          this.pos = this.pausePos;
+          return E_PAUSED;
+        }
+        if (rc === E_OK) break;
+        const stop = w.i32[this.info + OUT_ERROR_POS];
+        if (rc !== P_FULL && rc !== P_HEAD) return this.fail(rc, start + off + stop);
+        if (rc === P_HEAD) w.i32[this.info + OUT_SKIP_BODY] = this.headRc === SINK_SKIP_BODY ? 1 : 0;
+        // resume even with nothing left: what follows the pause may need no input (skip the body)
+        off += stop;
+        if (w.owner !== this) {
+          // a sink ran another parser, which used the shared buffer
+          chunk.copy(w.u8, w.scratch, start, start + n);
+          w.owner = this;
+        }
+      }
+      start += n;
+    }
+    this.leave();
+    this.pos = len;
+    return E_OK;
+  }
+
+  protected override runFinish(): number {
+    if (this.stale) {
+      this.stale = false;
+      this.reinit(this.closing ? 1 : 0);
+    }
+    const rc = wasm().x.sluice_finish(this.ptr);
+    this.delta = 0;
+    this.walk();
+    return rc === E_OK ? E_OK : this.fail(rc, 0);
+  }
+
+  /** Calls the sink for each record. Returns the index of the record the sink paused at, or -1. */
+  private walk(): number {
+    const w = wasm();
+    let t = w.i32;
+    const n = t[this.info + OUT_COUNT];
+    for (let i = 0, r = this.table; i < n; i++, r += RECORD_INTS) {
+      const kind = t[r];
+      // field lines are most records: whole names and values are stored here, the rest in handle()
+      if (this.open === 0 && (kind === EV_NAME || kind === EV_VALUE)) {
+        const h = this.target;
+        const o = this.delta + this.hoff;
+        if (kind === EV_VALUE) {
+          const j = h.headerCount * 5 - 3;
+          h.headers[j] = t[r + 1] + o;
+          h.headers[j + 1] = t[r + 2] + o;
+        } else {
+          const j = h.add();
+          const hs = h.headers;
+          hs[j] = t[r + 1] + o;
+          hs[j + 1] = hs[j + 2] = hs[j + 3] = t[r + 2] + o;
+          hs[j + 4] = t[r + 3];
+        }
+        continue;
+      }
+      if (this.handle(kind, t[r + 1], t[r + 2], t[r + 3]) === SINK_PAUSE) return i;
+      if (this.deferred !== 0) return -1;
+      t = w.i32; // a sink may allocate a parser, which may grow memory
+    }
+    return -1;
+  }
+}
