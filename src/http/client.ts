@@ -126,6 +126,19 @@ export class StreamingResponse implements ExchangeHandler {
     this.wake();
   }
 
+  /** close() or setKeepalive() came before the end of the body: the connection goes, readers get ECLOSED. */
+  abort(): void {
+    if (this.ended) return;
+    this.x?.abort();
+    const e = this.error = new HttpClientError('ECLOSED', 'the connection was closed before the response was read');
+    this.ended = true;
+    this.client.released();
+    const w = this.headWaiter;
+    this.headWaiter = null;
+    if (w !== null) w.reject(e);
+    this.wake();
+  }
+
   onFail(x: Exchange, kind: number, err: Error | null): void {
     if (kind === FAIL_STALE && this.headWaiter !== null && this.retry !== null && (idempotent(this.client.method) || !x.requestSent)) {
       const r = this.retry;
@@ -184,13 +197,27 @@ export class StreamingResponse implements ExchangeHandler {
 
 const HIGH_WATER = 64 * 1024;
 
-/** The connection a request() left behind, until setKeepalive() or close() decides. */
+/**
+ * The connection a request() left behind, until setKeepalive() or close() decides; the next
+ * request() on the same client goes over it (as lua-resty-http's connection object does).
+ */
 class Holder implements SocketCache {
-  socket: Socket | null = null;
-  requests = 0;
-  key = '';
-  constructor(private readonly from: KeepalivePool | null) {}
+  socket: Socket | null;
+  requests: number;
+  key: string;
+  from: KeepalivePool | null;
+  constructor(from: KeepalivePool | null) {
+    this.socket = null;
+    this.requests = 0;
+    this.key = '';
+    this.from = from;
+  }
   take(key: string): PooledSocket | null {
+    const s = this.release();
+    if (s !== null) {
+      if (!s.destroyed && s.writable && key === this.key) return { socket: s, requests: this.requests };
+      s.destroy();
+    }
     return this.from !== null ? this.from.take(key) : null;
   }
   put(key: string, socket: Socket, requests: number): boolean {
@@ -200,6 +227,15 @@ class Holder implements SocketCache {
     socket.pause();
     socket.on('error', ignore); // a held socket may break: setKeepalive() then finds it destroyed
     return true;
+  }
+  /** The held socket, handed over (its listener removed, so none pile up over many requests). */
+  release(): Socket | null {
+    const s = this.socket;
+    if (s !== null) {
+      this.socket = null;
+      s.off('error', ignore);
+    }
+    return s;
   }
 }
 
@@ -217,6 +253,8 @@ export class HttpClient {
   private port: number;
   private poolName: string | null;
   private holder: Holder | null;
+  /** The response request() began, until it has been read or abandoned. */
+  private current: StreamingResponse | null;
   private busy: boolean;
   method: string;
 
@@ -228,6 +266,7 @@ export class HttpClient {
     this.port = 80;
     this.poolName = null;
     this.holder = null;
+    this.current = null;
     this.busy = false;
     this.method = 'GET';
   }
@@ -256,8 +295,10 @@ export class HttpClient {
     const head = buildRequest(method, this.host, this.port, o.path ?? '/', o.query, o.headers, o.body, true);
     const body = o.body === undefined ? [] : [typeof o.body === 'string' ? Buffer.from(o.body) : o.body];
     const pool = pools.get(this.poolName!) ?? null;
-    const holder = this.holder = new Holder(pool);
-    const res = new StreamingResponse(this);
+    let holder = this.holder;
+    if (holder === null) holder = this.holder = new Holder(pool);
+    else holder.from = pool;
+    const res = this.current = new StreamingResponse(this);
     this.busy = true;
     const start = (fresh: boolean) => {
       const x = new Exchange(this.host!, this.port, this.poolName!, holder, res,
@@ -273,17 +314,25 @@ export class HttpClient {
   setKeepalive(timeout?: number, poolSize?: number): boolean {
     const h = this.holder;
     this.holder = null;
-    if (h === null || h.socket === null) return false;
-    const pool = poolFor(this.poolName!, poolSize, timeout);
-    return pool.put(h.key, h.socket, h.requests);
+    const res = this.current;
+    this.current = null;
+    // a response not read to the end leaves the connection unusable: it is closed
+    if (res !== null) res.abort();
+    const s = h === null ? null : h.release();
+    if (h === null || s === null) return false;
+    return poolFor(this.poolName!, poolSize, timeout).put(h.key, s, h.requests);
   }
 
-  /** Close the connection instead of keeping it. */
+  /** Close the connection instead of keeping it (a response still being read is cut off). */
   close(): void {
     const h = this.holder;
     this.holder = null;
+    const res = this.current;
+    this.current = null;
     this.busy = false;
-    if (h !== null && h.socket !== null) h.socket.destroy();
+    if (res !== null) res.abort();
+    const s = h === null ? null : h.release();
+    if (s !== null) s.destroy();
   }
 
   /** @internal the exchange has finished with the socket */

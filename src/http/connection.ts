@@ -254,7 +254,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       finalizeRequest(r, 400);
       return SINK_OK;
     }
-    runRequest(r).catch(onRequestCrash);
+    runRequest(r);
     return SINK_OK;
   }
 
@@ -471,6 +471,9 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       }
     } else if (this.state === ST_DISCARD) {
       this.close();
+    } else if (this.state === ST_WAIT && this.rest === null && this.queue.length === 0) {
+      const r = this.r;
+      if (r !== null && r.onClientAbort !== null) r.onClientAbort();
     }
   }
 
@@ -521,6 +524,3 @@ function onSocketClose(this: Socket): void { hcOf(this).onClose(); }
 function onReadTimeout(hc: HttpConnection): void { hc.onReadTimeout(); }
 function onWriteTimeout(hc: HttpConnection): void { hc.onWriteTimeout(); }
 function onConnFull(this: Conn): void { hcOf(this.socket).onFull(); }
-function onRequestCrash(e: unknown): void {
-  logError('alert', null, `request crashed: ${e instanceof Error ? e.stack : String(e)}`);
-}

@@ -24,83 +24,118 @@ function closesConnection(status: number): boolean {
     || status === 500 || status === 501;
 }
 
-/** Run a request from the server rewrite phase to the end, then finalize it. */
-export async function runRequest(r: Request): Promise<void> {
-  let named: ResolvedLocation | null = null;
-  let fromFind = false;
-  for (;;) {
-    try {
-      await runPhases(r, named, fromFind);
-      finalizeRequest(r, 0);
+// phases (the order of ngx_http_core_module's phase engine)
+const PH_SERVER_REWRITE = 0, PH_FIND_CONFIG = 1, PH_REWRITE = 2, PH_ACCESS = 3, PH_CONTENT = 4;
+
+/**
+ * Run a request from the server rewrite phase to the end, then finalize it. It stays
+ * synchronous as long as the handlers do (no promise, no microtask for a plain handler);
+ * the first handler that returns a promise makes the rest of the run asynchronous.
+ */
+export function runRequest(r: Request): void {
+  run(r, PH_SERVER_REWRITE, null);
+}
+
+function run(r: Request, ph: number, named: ResolvedLocation | null): void {
+  let p: Promise<void> | undefined;
+  try {
+    p = phases(r, ph, named);
+  } catch (e) {
+    handleExit(r, e);
+    return;
+  }
+  if (p === undefined) {
+    try { finalizeRequest(r, 0); } catch (e) { crashed(r, e); }
+  } else {
+    p.then(() => finalizeRequest(r, 0), (e: unknown) => handleExit(r, e)).catch((e: unknown) => crashed(r, e));
+  }
+}
+
+/** A bug of ours while finishing a request: log it, drop this connection, keep serving. */
+function crashed(r: Request, e: unknown): void {
+  logError('alert', r, `request crashed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  r.keepalive = false;
+  r.main.conn?.destroy();
+}
+
+/** A handler left early (exit, exec, redirect) or failed. */
+function handleExit(r: Request, e: unknown): void {
+  if (e instanceof ExitSignal) {
+    if (e.kind === 'exec') {
+      const target = internalRedirect(r, e.uri!, e.args);
+      if (target === false) { finalizeRequest(r, 500); return; }
+      run(r, PH_FIND_CONFIG, target);
       return;
-    } catch (e) {
-      if (e instanceof ExitSignal) {
-        if (e.kind === 'exec') {
-          const target = internalRedirect(r, e.uri!, e.args);
-          if (target === false) return finalizeRequest(r, 500);
-          named = target;
-          fromFind = true;
-          continue;
-        }
-        if (e.kind === 'redirect') {
-          r.headersOut.location = e.uri;
-          return finalizeRequest(r, e.status);
-        }
-        return finalizeRequest(r, e.status);
+    }
+    if (e.kind === 'redirect') r.headersOut.location = e.uri;
+    finalizeRequest(r, e.status);
+    return;
+  }
+  logError('error', r, `handler failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  finalizeRequest(r, 500);
+}
+
+function isThenable(p: unknown): p is Promise<void> {
+  return p !== undefined && p !== null && typeof (p as Promise<void>).then === 'function';
+}
+
+/** The phases from `ph` on; undefined when done synchronously, else a promise of the rest. */
+function phases(r: Request, ph: number, named: ResolvedLocation | null): Promise<void> | undefined {
+  for (;;) {
+    switch (ph) {
+      case PH_SERVER_REWRITE: {
+        const ret = r.server.conf.return;
+        if (ret !== null) return sendReturn(r, ret.code, ret.text);
+        ph = PH_FIND_CONFIG;
+        break;
       }
-      logError('error', r, `handler failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-      return finalizeRequest(r, 500);
+      case PH_FIND_CONFIG: {
+        const loc = named ?? r.server.locations.find(r.uri);
+        if (loc === null || (loc.conf.internal && !r.internal)) r.exit(404);
+        r.loc = loc;
+        r.conf = loc.conf;
+        const max = loc.conf.clientMaxBodySize;
+        if (max > 0 && r.contentLengthIn > max && r === r.main) {
+          logError('error', r, `client intended to send too large body: ${r.contentLengthIn} bytes`);
+          r.exit(413);
+        }
+        ph = PH_REWRITE;
+        break;
+      }
+      case PH_REWRITE: {
+        const conf = r.conf;
+        if (conf.return !== null) return sendReturn(r, conf.return.code, conf.return.text);
+        ph = PH_ACCESS;
+        if (conf.rewrite !== null) {
+          const p = conf.rewrite(r);
+          if (isThenable(p)) return p.then(() => phases(r, PH_ACCESS, null));
+        }
+        break;
+      }
+      case PH_ACCESS: {
+        ph = PH_CONTENT;
+        const access = r.conf.access;
+        if (access !== null) {
+          const p = access(r);
+          if (isThenable(p)) return p.then(() => phases(r, PH_CONTENT, null));
+        }
+        break;
+      }
+      default: {
+        const conf = r.conf;
+        if (conf.content !== null) {
+          const p = conf.content(r);
+          return isThenable(p) ? p : undefined;
+        }
+        if (conf.proxyPass !== null) return proxyHandler(r);
+        return staticHandler(r);
+      }
     }
   }
 }
 
-async function runPhases(r: Request, named: ResolvedLocation | null, fromFind: boolean): Promise<void> {
-  // SERVER_REWRITE
-  if (!fromFind) {
-    const ret = r.server.conf.return;
-    if (ret !== null) return sendReturn(r, ret.code, ret.text);
-  }
-
-  // FIND_CONFIG
-  const loc = named ?? r.server.locations.find(r.uri);
-  if (loc === null || (loc.conf.internal && !r.internal)) r.exit(404);
-  r.loc = loc;
-  r.conf = loc.conf;
-  const max = loc.conf.clientMaxBodySize;
-  if (max > 0 && r.contentLengthIn > max && r === r.main) {
-    logError('error', r, `client intended to send too large body: ${r.contentLengthIn} bytes`);
-    r.exit(413);
-  }
-
-  // REWRITE
-  const ret = loc.conf.return;
-  if (ret !== null) return sendReturn(r, ret.code, ret.text);
-  const rewrite = loc.conf.rewrite;
-  if (rewrite !== null) {
-    const p = rewrite(r);
-    if (p !== undefined && typeof (p as Promise<void>).then === 'function') await p;
-  }
-
-  // ACCESS
-  const access = loc.conf.access;
-  if (access !== null) {
-    const p = access(r);
-    if (p !== undefined && typeof (p as Promise<void>).then === 'function') await p;
-  }
-
-  // CONTENT
-  const content = loc.conf.content;
-  if (content !== null) {
-    const p = content(r);
-    if (p !== undefined && typeof (p as Promise<void>).then === 'function') await p;
-    return;
-  }
-  if (loc.conf.proxyPass !== null) return proxyHandler(r);
-  return staticHandler(r);
-}
-
 /** ngx_http_rewrite_module's `return`. */
-function sendReturn(r: Request, code: number, text: string | null): void {
+function sendReturn(r: Request, code: number, text: string | null): undefined {
   if (code === 444) r.exit(444);
   if (code === 301 || code === 302 || code === 303 || code === 307 || code === 308) {
     if (text !== null) r.headersOut.location = expand(r, text);
@@ -112,6 +147,7 @@ function sendReturn(r: Request, code: number, text: string | null): void {
   r.headersOut.contentLength = body.length;
   r.sendHeader();
   if (!r.headerOnly && body.length > 0) r.print(body);
+  return undefined;
 }
 
 /** $name and ${name} in directive strings. */

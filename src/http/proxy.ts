@@ -5,7 +5,7 @@
 // connection would be cut).
 
 import { Buf, link } from '../filters/buf.js';
-import { AGAIN } from '../filters/filter.js';
+import { AGAIN, ERROR } from '../filters/filter.js';
 import {
   NU_ERROR, NU_HTTP_403, NU_HTTP_404, NU_HTTP_429, NU_HTTP_500, NU_HTTP_502, NU_HTTP_503,
   NU_HTTP_504, NU_INVALID_HEADER, NU_NON_IDEMPOTENT, NU_TIMEOUT, type ProxyTarget,
@@ -61,6 +61,7 @@ class ProxyRun implements ExchangeHandler {
   private readonly reject: (e: unknown) => void;
   private done: boolean;
   private readonly resumeX: () => void;
+  private readonly clientGone: () => void;
 
   constructor(r: Request, target: ProxyTarget, resolve: () => void, reject: (e: unknown) => void) {
     this.r = r;
@@ -79,10 +80,16 @@ class ProxyRun implements ExchangeHandler {
     this.reject = reject;
     this.done = false;
     this.resumeX = () => { if (this.x !== null) this.x.resume(); };
+    this.clientGone = () => this.abandon();
   }
 
   start(): void {
     const r = this.r;
+    // the client connection closing ends the exchange (proxy_ignore_client_abort off)
+    if (r === r.main && r.conn !== null) {
+      r.addCleanup(this.clientGone);
+      r.onClientAbort = this.clientGone; // a FIN while we wait for the upstream
+    }
     const rb = r.requestBody;
     if (r.conf.proxyPassRequestBody && rb !== null && r.hasBody() && !rb.complete) {
       if (rb.error !== 0) { this.finish(rb.error); return; }
@@ -166,15 +173,14 @@ class ProxyRun implements ExchangeHandler {
     const bit = status === 500 ? NU_HTTP_500 : status === 502 ? NU_HTTP_502 : status === 503 ? NU_HTTP_503
       : status === 504 ? NU_HTTP_504 : status === 403 ? NU_HTTP_403 : status === 404 ? NU_HTTP_404
       : status === 429 ? NU_HTTP_429 : 0;
-    if (bit !== 0 && (nu & bit) !== 0 && this.mayRetry()) {
-      // a listed status counts as a failure of this peer; try the next one
-      this.group.fail(this.peer!);
+    if (bit !== 0 && (nu & bit) !== 0 && this.mayRetry() && this.hasNext()) {
+      // a listed status fails this peer (403 and 404 do not count against it); try the next one.
+      // With no other peer left the answer goes to the client as it is, body and all.
+      if (status !== 403 && status !== 404) this.group.fail(this.peer!);
       this.release();
       x.abort();
       this.lastStatus = status;
-      if (this.hasNext()) { this.next(); return; }
-      this.x = null;
-      this.pass(h); // no other peer: the client gets this answer
+      this.next();
       return;
     }
     this.group.succeed(this.peer!);
@@ -208,6 +214,7 @@ class ProxyRun implements ExchangeHandler {
     if (r.outputDone) return;
     r.bodyBytesSent += end - start;
     const rc = r.chains.output(r, link(Buf.memory(chunk, start, end)));
+    if (rc === ERROR) { this.abandon(); return; } // the client is gone: stop reading the upstream
     if (rc === AGAIN || r.blocked()) {
       // the client (or a capture stream's reader) is slow: stop reading the upstream meanwhile
       x.pause();
@@ -265,7 +272,7 @@ class ProxyRun implements ExchangeHandler {
   private hasNext(): boolean {
     const max = this.r.conf.proxyNextUpstreamTries;
     if (max > 0 && this.tries >= max) return false;
-    return this.group.select(this.tried, null) !== null;
+    return this.group.hasPeer(this.tried); // not select(): that would move the round-robin on
   }
 
   private release(): void {
@@ -284,6 +291,18 @@ class ProxyRun implements ExchangeHandler {
     this.done = true;
     if (this.r.requestBody?.stream === this) this.r.requestBody.stream = null;
     this.reject(new ExitSignal('exit', status));
+  }
+
+  /** The client went away (nginx's 499): close the upstream connection, end the request. */
+  private abandon(): void {
+    if (this.done) return;
+    const x = this.x;
+    this.x = null;
+    if (x !== null) {
+      x.abort();
+      this.release();
+    }
+    this.finish(499);
   }
 
   private finishAfterHeader(): void {

@@ -149,6 +149,11 @@ export class Request implements FilterRequest {
   truncated: boolean;
   /** Called once when a subrequest has finished (include()). */
   onDone: (() => void) | null;
+  /**
+   * The client closed its side while this request runs and nothing else is pipelined behind it
+   * (nginx's ngx_http_test_reading): proxyPass ends the upstream exchange with 499 then.
+   */
+  onClientAbort: (() => void) | null;
   private locationApi: unknown;
 
   // -- processing
@@ -212,6 +217,7 @@ export class Request implements FilterRequest {
     this.capture = null;
     this.truncated = false;
     this.onDone = null;
+    this.onClientAbort = null;
     this.locationApi = null;
     this.internal = parent !== null;
     this.uriChanges = 10;

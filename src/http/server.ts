@@ -93,6 +93,8 @@ export class SluiceServer {
       await new Promise((res) => setTimeout(res, 20));
     }
     for (const l of this.listeners) for (const hc of l.ctx.connections) hc.destroy();
+    // kept upstream connections go too (they are unref'd, but a closed server keeps nothing)
+    for (const g of this.config.upstreams.values()) g.pool?.clear();
     await Promise.all(closed);
   }
 }

@@ -73,6 +73,14 @@ export class UpstreamGroup {
     return p;
   }
 
+  /** Whether select() would find a peer; changes no state (for "is there another one to try?"). */
+  hasPeer(tried: ReadonlySet<Peer>, now = Date.now()): boolean {
+    const single = this.primary.length === 1 && this.backup.length === 0;
+    for (const p of this.primary) if (!p.down && !tried.has(p) && (single || available(p, now))) return true;
+    for (const p of this.backup) if (!p.down && !tried.has(p) && available(p, now)) return true;
+    return false;
+  }
+
   private pick(peers: Peer[], tried: ReadonlySet<Peer>, hashKey: string | null, now: number, single: boolean): Peer | null {
     const usable = (peer: Peer) => !peer.down && !tried.has(peer) && (single || available(peer, now));
     const b = this.balance;

@@ -138,7 +138,7 @@ function runCapture(sr: Request, decode: boolean): Promise<CaptureResult> {
       if (decode) decodeBody(res);
       resolve(res);
     });
-    runRequest(sr).catch(() => {});
+    runRequest(sr);
   });
 }
 
@@ -194,7 +194,7 @@ export class LocationApi {
         });
       }, () => {});
       sr.capture = cap;
-      runRequest(sr).catch(() => {});
+      runRequest(sr);
     });
   }
 
@@ -214,7 +214,7 @@ export class LocationApi {
     addPostponedRequest(r, sr);
     return new Promise((resolve) => {
       sr.onDone = resolve;
-      runRequest(sr).catch(() => {});
+      runRequest(sr);
     });
   }
 }

@@ -1,0 +1,233 @@
+// HttpClient (lua-resty-http's counterpart) against real servers: requestUri, keepalive pools,
+// timeouts, streaming with request() + bodyReader(), and a 1 GiB body in bounded memory.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { listen, raw, timed, get, sleep } from '../helpers.js';
+import { HttpClient, HttpClientError } from '../../src/index.js';
+import { clientPoolIdle } from '../../src/http/client.js';
+import type { Request } from '../../src/http/request.js';
+import { bigUpstream, echoUpstream, httpUpstream, netUpstream, scriptedUpstream, until, type Seen } from './upstreams.js';
+
+const open: { close(): unknown }[] = [];
+function keep<T extends { close(): unknown }>(x: T): T { open.push(x); return x; }
+test.after.each(async () => {
+  for (const x of open.splice(0).reverse()) await x.close();
+});
+
+const url = (port: number, path: string) => `http://127.0.0.1:${port}${path}`;
+const seenOf = (body: Buffer): Seen => JSON.parse(body.toString());
+
+test('requestUri: GET with query (object and string) and headers', timed(4000, async () => {
+  const up = keep(await echoUpstream());
+  const c = new HttpClient();
+  const a = await c.requestUri(url(up.port, '/p?z=0'), { query: { a: 1, b: 'x y', list: ['1', '2'] }, headers: { 'X-A': 'b', 'X-Multi': ['1', '2'] } });
+  assert.is(a.status, 200);
+  assert.is(a.reason, 'OK');
+  assert.is(a.headers['content-type'], 'application/json', 'lower-case header names');
+  const sa = seenOf(a.body);
+  assert.is(sa.method, 'GET');
+  assert.is(sa.url, '/p?z=0&a=1&b=x%20y&list=1&list=2', 'the URL\'s query, then the query object, encoded');
+  assert.is(sa.headers['x-a'], 'b');
+  assert.equal(sa.raw.filter(([k]) => k === 'X-Multi').map(([, v]) => v), ['1', '2'], 'repeated headers');
+  assert.is(sa.headers.host, `127.0.0.1:${up.port}`, 'Host with the port');
+  assert.match(sa.headers['user-agent'], /^sluice-http\//);
+  const b = await c.requestUri(url(up.port, '/q'), { query: 'k=v&w' });
+  assert.is(seenOf(b.body).url, '/q?k=v&w', 'a query string as given');
+}));
+
+test('requestUri: POST with a body (string and Buffer), other methods', timed(4000, async () => {
+  const up = keep(await echoUpstream());
+  const c = new HttpClient();
+  const p = seenOf((await c.requestUri(url(up.port, '/post'), { method: 'POST', body: 'name=value', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } })).body);
+  assert.is(p.method, 'POST');
+  assert.is(p.headers['content-length'], '10');
+  assert.is(p.body, 'name=value');
+  const bin = Buffer.from([0, 1, 2, 255]);
+  const q = seenOf((await c.requestUri(url(up.port, '/put'), { method: 'put', body: bin })).body);
+  assert.is(q.method, 'PUT', 'method upper-cased');
+  assert.is(q.headers['content-length'], '4');
+  const e = seenOf((await c.requestUri(url(up.port, '/empty'), { method: 'POST' })).body);
+  assert.is(e.headers['content-length'], '0', 'POST without a body: Content-Length: 0');
+  const h = await c.requestUri(url(up.port, '/head'), { method: 'HEAD' });
+  assert.is(h.status, 200);
+  assert.is(h.body.length, 0, 'HEAD: no body');
+}));
+
+test('requestUri: keepalive reuses one connection; keepalive: false closes each', timed(4000, async () => {
+  const up = keep(await echoUpstream());
+  const c = new HttpClient();
+  for (let i = 0; i < 5; i++) {
+    const res = await c.requestUri(url(up.port, '/k' + i));
+    assert.is(seenOf(res.body).url, '/k' + i);
+    assert.is(seenOf(res.body).headers.connection, undefined, 'no "Connection: close" asked for');
+  }
+  assert.is(up.conns, 1, 'the upstream saw one connection for five requests');
+  assert.is(clientPoolIdle(`127.0.0.1:${up.port}`), 1, 'kept idle in the pool for host:port');
+
+  const up2 = keep(await echoUpstream());
+  for (let i = 0; i < 3; i++) {
+    const res = await c.requestUri(url(up2.port, '/n' + i), { keepalive: false });
+    assert.is(seenOf(res.body).headers.connection, 'close', 'asks the server to close');
+  }
+  assert.is(up2.conns, 3, 'a connection per request');
+  assert.ok(await until(() => up2.sockets.size === 0), 'all closed');
+  assert.is(clientPoolIdle(`127.0.0.1:${up2.port}`), 0, 'nothing kept');
+
+  const named = await c.requestUri(url(up2.port, '/named'), { keepalivePool: 'my-pool' });
+  assert.is(named.status, 200);
+  assert.is(clientPoolIdle('my-pool'), 1, 'a named pool (lua-resty-http\'s pool option)');
+}));
+
+test('requestUri: a kept connection the server closed is replaced for the next request', timed(4000, async () => {
+  const up = keep(await scriptedUpstream((target, _h, sock, n) => {
+    if (n === 0) sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${target.length}\r\n\r\n${target}`);
+    else sock.destroy(); // the kept connection dies as it is reused
+  }));
+  const c = new HttpClient();
+  for (let i = 0; i < 3; i++) {
+    const res = await c.requestUri(url(up.port, '/s' + i));
+    assert.is(res.body.toString(), '/s' + i, `request ${i}`);
+  }
+  assert.is(up.conns, 3);
+  await up.close();
+  assert.ok(await until(() => clientPoolIdle(`127.0.0.1:${up.port}`) === 0), 'closed idle connections leave the pool');
+}));
+
+test('setTimeouts: a read timeout rejects with code ETIMEDOUT; a refused connect with EUPSTREAM', timed(4000, async () => {
+  const mute = keep(await netUpstream((sock) => sock.resume())) // reads, never answers;
+  const c = new HttpClient();
+  c.setTimeouts(1000, 1000, 200);
+  const t0 = Date.now();
+  const e = await c.requestUri(url(mute.port, '/')).then(() => null, (err: unknown) => err);
+  assert.instance(e, HttpClientError);
+  assert.is((e as HttpClientError).code, 'ETIMEDOUT');
+  assert.ok(Date.now() - t0 >= 150, 'not before the read timeout');
+  c.connect('127.0.0.1', mute.port);
+  const e2 = await c.request({ path: '/' }).then(() => null, (err: unknown) => err);
+  assert.is((e2 as HttpClientError).code, 'ETIMEDOUT', 'request() too');
+  c.close();
+  const port = mute.port;
+  await mute.close();
+  const e3 = await new HttpClient().requestUri(url(port, '/')).then(() => null, (err: unknown) => err);
+  assert.is((e3 as HttpClientError).code, 'EUPSTREAM', 'connection refused');
+}));
+
+test('streaming: request() + bodyReader(), setKeepalive() reuses, close() closes', timed(5000, async () => {
+  const up = keep(await httpUpstream((seen, res) => {
+    res.setHeader('X-Url', seen.url);
+    // in pieces, chunked
+    res.write('one,');
+    setTimeout(() => { res.write('two,'); setTimeout(() => res.end('three:' + seen.body), 10); }, 10);
+  }));
+  const c = new HttpClient();
+  c.connect('127.0.0.1', up.port);
+  const r1 = await c.request({ method: 'POST', path: '/a', query: { q: 1 }, headers: { 'X-H': 'h' }, body: 'payload' });
+  assert.is(r1.status, 200);
+  assert.is(r1.headers['x-url'], '/a?q=1');
+  const parts: string[] = [];
+  for await (const chunk of r1.bodyReader()) parts.push(chunk.toString());
+  assert.is(parts.join(''), 'one,two,three:payload');
+  assert.ok(parts.length >= 2, 'the body came in pieces, as read');
+  assert.is(up.last!.headers['x-h'], 'h');
+  assert.is(c.setKeepalive(10000, 10), true, 'kept');
+
+  c.connect('127.0.0.1', up.port);
+  const r2 = await c.request({ path: '/b' });
+  assert.is((await r2.readBody()).toString(), 'one,two,three:');
+  assert.is(up.conns, 1, 'the second request went over the kept connection');
+  const r3 = await c.request({ path: '/c' }); // no setKeepalive() in between: the same connection
+  assert.is((await r3.readBody()).toString(), 'one,two,three:');
+  assert.is(up.conns, 1, 'request() after request() goes over the connection it holds');
+  c.close();
+  assert.ok(await until(() => up.sockets.size === 0), 'close() closed it');
+  assert.is(clientPoolIdle(`127.0.0.1:${up.port}`), 0);
+}));
+
+test('streaming: setKeepalive() or close() before the body is read closes the connection', timed(5000, async () => {
+  const up = keep(await httpUpstream((_seen, res) => { res.write('start'); setTimeout(() => res.end('end'), 300); }));
+  const c = new HttpClient();
+  c.connect('127.0.0.1', up.port);
+  await c.request({ path: '/unread' });
+  assert.is(c.setKeepalive(), false, 'not kept: the response was not read to the end');
+  assert.ok(await until(() => up.sockets.size === 0), 'and the connection is closed, not left behind');
+  c.connect('127.0.0.1', up.port);
+  await c.request({ path: '/unread2' });
+  c.close();
+  assert.ok(await until(() => up.sockets.size === 0), 'close() in the middle of a body closes it');
+  c.connect('127.0.0.1', up.port);
+  const r3 = await c.request({ path: '/read' });
+  assert.is((await r3.readBody()).toString(), 'startend', 'the client works on after that');
+  c.close();
+}));
+
+test('streaming: many kept requests on one connection do not pile up listeners', timed(5000, async () => {
+  const up = keep(await httpUpstream((_seen, res) => res.end('x')));
+  const warnings: string[] = [];
+  const onWarn = (w: Error) => warnings.push(w.name + ': ' + w.message);
+  process.on('warning', onWarn);
+  try {
+    const c = new HttpClient();
+    for (let i = 0; i < 30; i++) {
+      c.connect('127.0.0.1', up.port);
+      const r = await c.request({ path: '/' + i });
+      assert.is((await r.readBody()).toString(), 'x');
+      assert.ok(c.setKeepalive(), `kept ${i}`);
+    }
+    assert.is(up.conns, 1);
+    await sleep(10);
+    assert.equal(warnings.filter((w) => w.includes('MaxListeners')), [], 'no listener leak');
+  } finally {
+    process.off('warning', onWarn);
+  }
+}));
+
+test('HttpClient inside a handler: requestUri and streaming from a content handler', timed(4000, async () => {
+  const up = keep(await echoUpstream());
+  const s = await listen({
+    '/': {
+      content: async (r: Request) => {
+        const c = new HttpClient();
+        const res = await c.requestUri(url(up.port, '/inner'), { query: { from: r.uri } });
+        c.connect('127.0.0.1', up.port);
+        const st = await c.request({ path: '/streamed' });
+        const body = await st.readBody();
+        c.setKeepalive();
+        r.header['Content-Type'] = 'application/json';
+        r.print(JSON.stringify({ a: seenOf(res.body).url, b: seenOf(body).url }));
+      },
+    },
+  });
+  keep({ close: () => s.close(100) });
+  const res = await raw(s.port, get('/outer'), { responses: 1 });
+  assert.equal(JSON.parse(res.responses[0].body.toString()), { a: '/inner?from=%2Fouter', b: '/streamed' });
+}));
+
+test('bodyReader(): a 1 GiB body read slowly, in bounded memory', timed(20000, async () => {
+  const SIZE = 1024 * 1024 * 1024;
+  const up = keep(await bigUpstream(SIZE));
+  const c = new HttpClient();
+  c.connect('127.0.0.1', up.port);
+  const res = await c.request({ path: '/big' });
+  assert.is(res.headers['content-length'], String(SIZE));
+  const base = process.memoryUsage().rss;
+  let max = base;
+  const sampler = setInterval(() => { max = Math.max(max, process.memoryUsage().rss); }, 20);
+  let n = 0;
+  let sincePause = 0;
+  try {
+    for await (const chunk of res.bodyReader()) {
+      n += chunk.length;
+      sincePause += chunk.length;
+      if (sincePause >= 64 * 1024 * 1024) { sincePause = 0; await sleep(100); } // a slow reader
+    }
+  } finally {
+    clearInterval(sampler);
+  }
+  max = Math.max(max, process.memoryUsage().rss);
+  c.close();
+  assert.is(n, SIZE, 'every byte, exactly');
+  const growth = (max - base) / 1048576;
+  assert.ok(growth < 128, `RSS grew by ${growth.toFixed(1)} MiB (< 128 MiB)`);
+}));
+
+test.run();
