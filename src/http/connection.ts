@@ -77,8 +77,12 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   continueSent: boolean;
   /** The current request asked for "100 Continue". */
   expectContinue: boolean;
+  /** One Node timer per connection, armed at `readTimerAt`; the real deadline may be later. */
   readTimer: NodeJS.Timeout | null;
   readTimerKind: number;
+  readTimerAt: number;
+  readDeadline: number;
+  /** The read timeout now in force, for refreshes on each body chunk. */
   readTimerMs: number;
   writeTimer: NodeJS.Timeout | null;
   writeMark: number;
@@ -110,6 +114,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.expectContinue = false;
     this.readTimer = null;
     this.readTimerKind = T_NONE;
+    this.readTimerAt = 0;
+    this.readDeadline = 0;
     this.readTimerMs = 0;
     this.writeTimer = null;
     this.writeMark = 0;
@@ -273,7 +279,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       rb.wake();
       return;
     }
-    if (this.readTimerKind === T_BODY) this.readTimer!.refresh();
+    if (this.readTimerKind === T_BODY) this.readDeadline = Date.now() + this.readTimerMs;
   }
 
   onTrailers(t: MessageHead): void {
@@ -369,19 +375,29 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     finalizeRequest(e, status);
   }
 
+  /**
+   * Arm the read timeout (header, body or keep-alive). Like nginx's timer tree this costs no
+   * timer-list work per request: only the deadline moves; the one Node timer fires at its old
+   * time, sees a later deadline and sleeps again. A sooner deadline re-arms it.
+   */
   setReadTimer(kind: number, ms: number): void {
-    this.readTimerKind = kind;
     if (ms <= 0) { this.clearReadTimer(); return; }
-    if (this.readTimer !== null && this.readTimerMs === ms) {
-      this.readTimer.refresh();
-      return;
-    }
-    if (this.readTimer !== null) clearTimeout(this.readTimer);
+    const now = Date.now();
+    this.readTimerKind = kind;
     this.readTimerMs = ms;
+    this.readDeadline = now + ms;
+    if (this.readTimer !== null && this.readTimerAt <= this.readDeadline) return;
+    if (this.readTimer !== null) clearTimeout(this.readTimer);
+    this.readTimerAt = this.readDeadline;
     this.readTimer = setTimeout(onReadTimeout, ms, this);
   }
 
+  /** Disarm: the Node timer may still fire once and find nothing to do. */
   clearReadTimer(): void {
+    this.readTimerKind = T_NONE;
+  }
+
+  private dropReadTimer(): void {
     this.readTimerKind = T_NONE;
     if (this.readTimer !== null) {
       clearTimeout(this.readTimer);
@@ -390,10 +406,17 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   }
 
   onReadTimeout(): void {
-    const kind = this.readTimerKind;
     this.readTimer = null;
+    const kind = this.readTimerKind;
+    if (kind === T_NONE || this.state === ST_CLOSED) return;
+    const left = this.readDeadline - Date.now();
+    if (left > 0) {
+      // the deadline moved on since the timer was set: sleep until the new one
+      this.readTimerAt = this.readDeadline;
+      this.readTimer = setTimeout(onReadTimeout, left, this);
+      return;
+    }
     this.readTimerKind = T_NONE;
-    if (this.state === ST_CLOSED) return;
     if (kind === T_KEEPALIVE) { this.destroy(); return; }
     if (kind === T_HEADER) {
       if (this.parser.messageInProgress() && !this.conn.closed) {
@@ -481,7 +504,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   close(): void {
     if (this.state === ST_CLOSED) return;
     this.state = ST_CLOSED;
-    this.clearReadTimer();
+    this.dropReadTimer();
     this.conn.end();
     this.socket.resume(); // drain what the client still sends so the close is clean
   }
@@ -489,13 +512,13 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   /** Close at once. */
   destroy(): void {
     this.state = ST_CLOSED;
-    this.clearReadTimer();
+    this.dropReadTimer();
     this.conn.destroy();
   }
 
   onClose(): void {
     this.state = ST_CLOSED;
-    this.clearReadTimer();
+    this.dropReadTimer();
     if (this.writeTimer !== null) { clearTimeout(this.writeTimer); this.writeTimer = null; }
     this.conn.closed = true;
     const r = this.r;
