@@ -42,7 +42,7 @@ export class ChunkedBodyFilter extends BodyFilter {
     }
     let out: Chain | null = cl;
     if (size > 0) {
-      const hdr = Buf.memory(Buffer.from(size.toString(16) + '\r\n', 'latin1'));
+      const hdr = Buf.memory(sizeLine(size));
       hdr.tag = TAG;
       out = link(hdr, cl);
       tail!.next = link(Buf.memory(last !== null ? CRLF_LAST : CRLF));
@@ -57,6 +57,14 @@ export class ChunkedBodyFilter extends BodyFilter {
 }
 
 const CRLF_LAST = Buffer.from('\r\n0\r\n\r\n');
+
+// "size CRLF" lines for small chunks, made once (the bufs pointing at them are read-only)
+const SIZE_LINES: Buffer[] = [];
+const SIZE_LINES_MAX = 4096;
+function sizeLine(size: number): Buffer {
+  if (size >= SIZE_LINES_MAX) return Buffer.from(size.toString(16) + '\r\n', 'latin1');
+  return SIZE_LINES[size] ??= Buffer.from(size.toString(16) + '\r\n', 'latin1');
+}
 
 /** The last-buf flag moves to the framing buf that now ends the body. */
 function moveLast(from: Buf, to: Buf): void {

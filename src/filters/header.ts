@@ -9,6 +9,29 @@ import { httpDate, formatHttpDate } from '../net/clock.js';
 export const SERVER_NAME = 'sluice';
 export const SERVER_VERSION = '0.1.0';
 
+function serverLine(tokens: boolean): string {
+  return tokens ? `Server: ${SERVER_NAME}/${SERVER_VERSION}\r\n` : `Server: ${SERVER_NAME}\r\n`;
+}
+
+// "status line + Server + Date", made once per status and second (nginx keeps the Date string
+// cached the same way: ngx_cached_http_time)
+let prefixDate = '';
+const prefixes: string[] = [];
+const prefixesTokens: string[] = [];
+
+function prefix(status: number, tokens: boolean): string {
+  const date = httpDate();
+  if (date !== prefixDate) {
+    prefixDate = date;
+    prefixes.length = 0;
+    prefixesTokens.length = 0;
+  }
+  const cache = tokens ? prefixesTokens : prefixes;
+  let p = cache[status];
+  if (p === undefined) p = cache[status] = statusLine(status, null) + serverLine(tokens) + 'Date: ' + date + '\r\n';
+  return p;
+}
+
 export class HeaderWriteFilter extends HeaderFilter {
   readonly name = 'header';
   /** The write filter, where the header buf goes (nginx calls ngx_http_write_filter directly). */
@@ -24,10 +47,8 @@ export class HeaderWriteFilter extends HeaderFilter {
     if (status === 0) status = h.status = 200;
     if (r.httpVersion < 1000) return OK; // HTTP/0.9 has no header
 
-    let s = statusLine(status, h.statusLine);
-    s += r.conf.serverTokens ? `Server: ${SERVER_NAME}/${SERVER_VERSION}\r\nDate: ` : `Server: ${SERVER_NAME}\r\nDate: `;
-    s += httpDate();
-    s += '\r\n';
+    let s = h.statusLine === null ? prefix(status, r.conf.serverTokens)
+      : statusLine(status, h.statusLine) + serverLine(r.conf.serverTokens) + 'Date: ' + httpDate() + '\r\n';
     if (h.contentType !== null) s += 'Content-Type: ' + h.contentType + '\r\n';
     if (h.contentLength >= 0 && status !== 304 && status !== 204 && !(status >= 100 && status < 200)) {
       s += 'Content-Length: ' + h.contentLength + '\r\n';

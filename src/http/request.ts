@@ -124,7 +124,8 @@ export class Request implements FilterRequest {
   mainFilterNeedInMemory: boolean;
   out: Chain | null;
   filterCtx: unknown[];
-  traceId: string;
+  /** Number of this request, for logs and the filter trace. */
+  readonly serial: number;
   /** The last buf has gone down the chain. */
   outputDone: boolean;
   /** Waiting for the socket to drain (flush(true) or a full socket). */
@@ -202,7 +203,7 @@ export class Request implements FilterRequest {
     this.mainFilterNeedInMemory = false;
     this.out = null;
     this.filterCtx = new Array(ctxSlotCount());
-    this.traceId = parent === null ? 'r' + ++requestSerial : parent.traceId + '.' + ++requestSerial;
+    this.serial = ++requestSerial;
     this.outputDone = false;
     this.writeWaiters = null;
     this.bodyBytesSent = 0;
@@ -233,6 +234,11 @@ export class Request implements FilterRequest {
   }
 
   // ---------------------------------------------------------------- what a handler reads
+
+  /** "r12", or "r12.13" for a subrequest of r12 (made only when a log or trace asks). */
+  get traceId(): string {
+    return this.parent === null ? 'r' + this.serial : this.parent.traceId + '.' + this.serial;
+  }
 
   get isSubrequest(): boolean {
     return this.parent !== null;
@@ -397,6 +403,15 @@ export class Request implements FilterRequest {
     if (!this.headerSent) this.sendHeader();
     if (this.headerOnly || this.filterFinalized) return true;
     if (this.outputDone) throw new Error('output after the end of the response');
+    if (args.length === 1 && typeof args[0] === 'string') {
+      // the common say('text'): one buf, the newline included
+      const b = Buffer.from(newline ? args[0] + '\n' : args[0]);
+      if (b.length === 0) return true;
+      this.bodyBytesSent += b.length;
+      const rc1 = this.chains.output(this, link(Buf.memory(b, 0, b.length, B_TEMPORARY)));
+      if (rc1 === ERROR) throw new Error('output failed: the connection is gone');
+      return rc1 !== AGAIN;
+    }
     const out = new ChainOut();
     for (let i = 0; i < args.length; i++) addPrintable(args[i], out);
     if (newline) out.push(Buf.memory(NEWLINE));
