@@ -68,6 +68,13 @@ export class SluiceServer {
     return this.addresses()[0]?.port ?? 0;
   }
 
+  /** The open client connections (for stats and tests). */
+  connections(): HttpConnection[] {
+    const out: HttpConnection[] = [];
+    for (const l of this.listeners) for (const hc of l.ctx.connections) out.push(hc);
+    return out;
+  }
+
   /** Number of open client connections. */
   connectionCount(): number {
     let n = 0;

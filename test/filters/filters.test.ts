@@ -2,12 +2,13 @@
 // (filterNeedInMemory), chunked (read back by node:http), the trace, a user filter, zero-copy.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync, statSync, chmodSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync, statSync, chmodSync, openSync, ftruncateSync, closeSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { get as httpGet } from 'node:http';
-import { listen, raw, timed, get } from '../helpers.js';
+import { listen, raw, timed, get, sleep } from '../helpers.js';
 import type { SluiceServer } from '../../src/http/server.js';
 import type { Request } from '../../src/http/request.js';
 import { setTraceSink } from '../../src/filters/trace.js';
@@ -27,6 +28,10 @@ writeFileSync(join(root, 'aliased', 'x.txt'), 'from alias\n');
 writeFileSync(join(root, 'secret.txt'), 'secret\n');
 chmodSync(join(root, 'secret.txt'), 0o000);
 const mtime = statSync(join(root, 'a.txt')).mtime;
+// a sparse 64 MiB file: nothing to write first, reads give zeros
+const bigFd = openSync(join(root, 'big.bin'), 'w');
+ftruncateSync(bigFd, 64 * 1024 * 1024);
+closeSync(bigFd);
 
 const traceLines: string[] = [];
 let s: SluiceServer;
@@ -230,6 +235,30 @@ test('a user filter installed through the public API rewrites the body (files an
   assert.is(c.body.toString(), 'SHOUT QUIETLY\n');
   assert.ok(s.chains.order().body.indexOf('uppercase') > s.chains.order().body.indexOf('copy'));
   assert.ok(s.chains.order().body.indexOf('uppercase') < s.chains.order().body.indexOf('gzip'));
+}));
+
+test('backpressure on a static file: a client that stops reading holds the server back', timed(5000, async () => {
+  const c = connect({ port: s.port, host: '127.0.0.1' });
+  await new Promise((r) => c.on('connect', r));
+  c.pause(); // never read
+  c.write(get('/big.bin'));
+  await sleep(400);
+  const conn = s.connections()[0];
+  const sock = conn.socket;
+  const queued = sock.writableLength;
+  const sent = sock.bytesWritten;
+  await sleep(300);
+  // nothing more was read from the file while the socket stayed full, and little is queued
+  assert.ok(queued <= 256 * 1024, `queued in the server: ${queued} bytes`);
+  assert.is(sock.bytesWritten, sent, 'no progress while the client does not read');
+  assert.ok(sent < 32 * 1024 * 1024, `only what the kernel buffers took was sent (${sent} bytes of 64 MiB)`);
+  c.resume();
+  let got = 0;
+  await new Promise<void>((resolve) => {
+    c.on('data', (d) => { got += d.length; if (got >= 64 * 1024 * 1024) resolve(); });
+  });
+  assert.ok(got >= 64 * 1024 * 1024, 'the whole file arrives once the client reads');
+  c.destroy();
 }));
 
 test('the filter order is the documented one', () => {
