@@ -10,7 +10,7 @@
 //   curl 'http://127.0.0.1:8080/test?data=hello&key=<md5 of "hello" + salt>'   (see README)
 
 import { defineConfig, HTTP_POST, type Request } from 'sluice';
-import { SALT, md5Backend } from './backend.js';
+import { SALT, dataAndKey, md5Backend } from './backend.js';
 
 export function md5CaptureConfig(port = 8080, md5Port = 8081) {
   return defineConfig({
@@ -24,11 +24,9 @@ export function md5CaptureConfig(port = 8080, md5Port = 8081) {
         locations: {
           '= /test': {
             content: async (r: Request) => {
-              await r.readBody();
-              const args = r.uriArgs();
-              const data = typeof args.data === 'string' ? args.data : '';
+              const { data, key } = await dataAndKey(r);
               const res = await r.location.capture('/spe_md5', { method: HTTP_POST, body: data });
-              r.say(args.key === res.body.toString() ? 'valid request' : 'invalid request');
+              r.say(key === res.body.toString() ? 'valid request' : 'invalid request');
             },
           },
           '= /spe_md5': { internal: true, proxyPass: 'http://md5_server' },

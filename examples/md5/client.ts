@@ -5,7 +5,7 @@
 //   curl 'http://127.0.0.1:8080/test?data=hello&key=<md5 of "hello" + salt>'
 
 import { defineConfig, HttpClient, type Request } from 'sluice';
-import { SALT, md5Backend } from './backend.js';
+import { SALT, dataAndKey, md5Backend } from './backend.js';
 
 export function md5ClientConfig(port = 8080, md5Port = 8081) {
   const url = `http://127.0.0.1:${md5Port}/`;
@@ -17,13 +17,11 @@ export function md5ClientConfig(port = 8080, md5Port = 8081) {
         locations: {
           '= /test': {
             content: async (r: Request) => {
-              await r.readBody();
-              const args = r.uriArgs();
-              const data = typeof args.data === 'string' ? args.data : '';
+              const { data, key } = await dataAndKey(r);
               const httpc = new HttpClient();
               // kept connections: a pool of 20 per host:port, as `keepalive 20` on the other side
               const res = await httpc.requestUri(url, { method: 'POST', body: data, keepalivePool: 20, keepaliveTimeout: 60000 });
-              r.say(args.key === res.body.toString() ? 'valid request' : 'invalid request');
+              r.say(key === res.body.toString() ? 'valid request' : 'invalid request');
             },
           },
         },
