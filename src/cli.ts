@@ -1,7 +1,7 @@
 // The `sluice` command: nginx's -c, -t, -v and -h.
 
 import { resolveConfig, ConfigError } from './http/config.js';
-import { startServer } from './http/server.js';
+import { startServer } from './index.js'; // the entry point: it plugs subrequests in
 import { loadConfigFile } from './load-config.js';
 import { SERVER_VERSION } from './filters/header.js';
 import defaultConfig from './default-config.js';

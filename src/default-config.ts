@@ -1,8 +1,14 @@
-// The embedded default config: a small demo site on 127.0.0.1:8080 that shows what sluice does.
-// `sluice -c FILE` replaces it; examples/ has more configs.
+// The embedded default config: a small demo site on 127.0.0.1:8080 (SLUICE_PORT changes it)
+// that shows what sluice does. `sluice -c FILE` replaces it; examples/ has more configs.
 
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from './http/config.js';
 import type { Request } from './http/request.js';
+
+const PORT = Number(process.env.SLUICE_PORT ?? 8080);
+
+/** examples/site, from dist/src/ or src/ alike. */
+const SITE = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../examples/site/' : '../examples/site/', import.meta.url));
 
 const page = `<!DOCTYPE html>
 <html>
@@ -24,14 +30,20 @@ handler in the embedded default config (<code>src/default-config.ts</code>).</p>
 <li><a href="/away">/away</a> — <code>r.redirect('/')</code></li>
 <li><a href="/img/logo.PNG">/img/logo.PNG</a> — a <code>~*</code> regex location</li>
 <li><a href="/oops">/oops</a> — a handler that throws: 500, and the server goes on</li>
+<li><a href="/static/">/static/</a> — static files (<code>alias</code>, <code>index</code>, gzip, ranges, 304);
+  try <code>curl -H 'Range: bytes=0-99' http://127.0.0.1:8080/static/index.html</code></li>
+<li><a href="/capture">/capture</a> — <code>r.location.captureMulti()</code>: two locations called inside the server, no HTTP</li>
+<li><a href="/proxied/hello">/proxied/hello</a> — <code>proxyPass</code> to an upstream group with a keepalive pool (this server itself)</li>
+<li><a href="/traced/index.html">/traced/index.html</a> — the filter trace: every filter the request passes, on stderr</li>
 </ul>
 </body>
 </html>
 `;
 
 export default defineConfig({
+  upstreams: { self: { servers: [`127.0.0.1:${PORT}`], keepalive: 8 } },
   servers: [{
-    listen: '127.0.0.1:8080',
+    listen: `127.0.0.1:${PORT}`,
     serverName: 'localhost',
     locations: {
       '= /': {
@@ -79,6 +91,17 @@ export default defineConfig({
       '= /oops': {
         content: () => { throw new Error('this handler fails on purpose'); },
       },
+      '/static/': { alias: SITE, gzip: true, gzipTypes: ['text/css', 'text/plain'], expires: '1h' },
+      '/traced/': { alias: SITE, filterTrace: true },
+      '= /capture': {
+        content: async (r: Request) => {
+          const [hello, vars] = await r.location.captureMulti([['/hello'], ['/vars', { args: { a: 'from-capture' } }]]);
+          r.say(`/hello answered ${hello.status}: ${hello.body.toString().trim()}`);
+          r.say(`/vars answered ${vars.status} with ${vars.body.length} bytes:`);
+          r.print(vars.body);
+        },
+      },
+      '/proxied/': { proxyPass: 'http://self/' },
     },
   }],
 });

@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { raw, timed, get } from '../helpers.js';
@@ -60,6 +61,36 @@ test('-c runs a .ts config; the server answers; SIGTERM stops it', timed(20000, 
     });
     const r = await raw(port, get('/'), { responses: 1 });
     assert.is(r.responses[0].body.toString(), 'hi\n');
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('exit', r));
+  }
+}));
+
+test('no -c: the embedded demo site, every demo page answers', timed(20000, async () => {
+  const probe = await new Promise<number>((res) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => { const p = (srv.address() as { port: number }).port; srv.close(() => res(p)); });
+  });
+  const child = spawn(process.execPath, [BIN], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SLUICE_PORT: String(probe) } });
+  try {
+    await new Promise<void>((res, rej) => {
+      let err = '';
+      child.stderr!.on('data', (d) => { err += d; if (err.includes('listening on')) res(); });
+      child.on('exit', () => rej(new Error('sluice exited: ' + err)));
+    });
+    const page = async (path: string, extra = '') => (await raw(probe, get(path, extra), { responses: 1 })).responses[0];
+    const home = await page('/');
+    assert.is(home.status, 200);
+    assert.match(home.body.toString(), /sluice is running/);
+    assert.is((await page('/hello')).body.toString(), 'hello\n');
+    assert.match((await page('/hi?name=you')).body.toString(), /hello, you/);
+    assert.match((await page('/capture')).body.toString(), /\/hello answered 200: hello/);
+    assert.is((await page('/proxied/hello')).body.toString(), 'hello\n');
+    assert.is((await page('/static/index.html', 'Range: bytes=0-14\r\n')).status, 206);
+    assert.is((await page('/go')).body.toString(), 'internal location reached with uri=/internal/page args=from=go\n');
+    assert.is((await page('/internal/page')).status, 404);
+    assert.is((await page('/oops')).status, 500);
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.on('exit', r));
