@@ -181,9 +181,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   }
 
   private parse(chunk: Buffer, from: number): void {
-    if (this.state === ST_HEAD && this.readTimerKind === T_KEEPALIVE) {
-      this.setReadTimer(T_HEADER, this.server0.conf.clientHeaderTimeout);
-    }
+    // (a keep-alive timer still running here is replaced by the header timer in pump() if the
+    // head stays incomplete, and cleared by onHead() if it is complete: no work per request)
     this.inFeed = true;
     const rc = this.parser.execute(chunk, from);
     this.inFeed = false;

@@ -5,7 +5,7 @@
 // comparing names. A subrequest or a handler that changes headers turns them into plain arrays.
 
 import {
-  H_OTHER, KNOWN_HEADER_COUNT, KNOWN_HEADER_NAMES, type MessageHead,
+  H_OTHER, KNOWN_HEADER_NAMES, type MessageHead,
 } from './parser/types.js';
 
 const KNOWN_ID = new Map<string, number>();
@@ -25,8 +25,6 @@ export class HeadersIn {
   private values: string[] | null;
   private ids: number[] | null;
   count: number;
-  /** First field index for each known id, -1 when absent. */
-  private first: Int16Array;
 
   constructor() {
     this.buf = null;
@@ -35,7 +33,6 @@ export class HeadersIn {
     this.values = null;
     this.ids = null;
     this.count = 0;
-    this.first = new Int16Array(KNOWN_HEADER_COUNT).fill(-1);
   }
 
   /** Take the parser's head (the offsets are copied; the bytes are shared). */
@@ -44,12 +41,7 @@ export class HeadersIn {
     const n = h.headerCount;
     hi.buf = h.buf;
     hi.count = n;
-    const offs = hi.offs = h.headers.slice(0, n * 5);
-    const first = hi.first;
-    for (let i = 0, o = 4; i < n; i++, o += 5) {
-      const id = offs[o];
-      if (id !== H_OTHER && first[id] < 0) first[id] = i;
-    }
+    hi.offs = h.headers.slice(0, n * 5);
     return hi;
   }
 
@@ -69,15 +61,24 @@ export class HeadersIn {
     return this.ids !== null ? this.ids[i] : this.offs![i * 5 + 4];
   }
 
+  /** Index of the first field with a known id, or -1: a scan of a few ints beats an index
+   *  built per request (a head has a handful of fields). */
+  private indexOf(id: number): number {
+    if (this.ids !== null) return this.ids.indexOf(id);
+    const offs = this.offs!;
+    for (let i = 0, o = 4; i < this.count; i++, o += 5) if (offs[o] === id) return i;
+    return -1;
+  }
+
   /** Value of the first field with a known id (H_*), or null. */
   known(id: number): string | null {
-    const i = this.first[id];
+    const i = this.indexOf(id);
     return i < 0 ? null : this.value(i);
   }
 
   /** True when a known header (H_*) is present. */
   hasKnown(id: number): boolean {
-    return this.first[id] >= 0;
+    return this.indexOf(id) >= 0;
   }
 
   /** First value of a header (any case), or undefined. */
@@ -152,7 +153,6 @@ export class HeadersIn {
       }
     }
     this.count = names.length;
-    this.reindex();
   }
 
   private materialise(): void {
@@ -168,14 +168,5 @@ export class HeadersIn {
     for (let i = 0; i < src.count; i++) { names.push(src.name(i)); values.push(src.value(i)); ids.push(src.id(i)); }
     this.names = names; this.values = values; this.ids = ids;
     this.count = names.length;
-    this.reindex();
-  }
-
-  private reindex(): void {
-    this.first.fill(-1);
-    for (let i = 0; i < this.count; i++) {
-      const id = this.ids![i];
-      if (id !== H_OTHER && this.first[id] < 0) this.first[id] = i;
-    }
   }
 }
