@@ -15,7 +15,7 @@ import { logError } from './log.js';
 import { HttpParser } from './parser/index.js';
 import {
   E_OK, E_PAUSED, E_CLOSED, E_INVALID_VERSION, E_UNKNOWN_METHOD, E_URI_TOO_LONG, E_HEADER_TOO_LARGE, E_UNSUPPORTED_TE, E_UPGRADE,
-  F_EXPECT_CONTINUE, H_HOST, METHODS, M_CONNECT, PARSER_REQUEST, SINK_OK, SINK_PAUSE,
+  F_CHUNKED, F_EXPECT_CONTINUE, H_HOST, METHODS, M_CONNECT, PARSER_REQUEST, SINK_OK, SINK_PAUSE,
   type MessageHead, type ParserSink,
 } from './parser/types.js';
 import { Request, type HttpConnectionLike } from './request.js';
@@ -228,7 +228,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.state = ST_BODY;
     this.continueSent = false;
     this.expectContinue = (h.flags & F_EXPECT_CONTINUE) !== 0;
-    r.initBody();
+    r.initBody(h.contentLength, (h.flags & F_CHUNKED) !== 0);
 
     if (method === M_CONNECT) {
       // an origin server has nothing to tunnel to (the target is host:port, not a path)

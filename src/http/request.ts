@@ -13,7 +13,7 @@ import type { Directives, ResolvedLocation, ResolvedServer } from './config.js';
 import { HeadersIn } from './headers-in.js';
 import { decodeArgs, encodeArgs } from './ngx-util.js';
 import { makeVarProxy } from './variables.js';
-import { H_CONTENT_LENGTH, H_CONTENT_TYPE, H_TRANSFER_ENCODING } from './parser/types.js';
+import { H_CONTENT_TYPE } from './parser/types.js';
 
 /** How a handler leaves early: thrown by exit(), exec() and redirect(), caught by the phase runner. */
 export class ExitSignal {
@@ -500,12 +500,10 @@ export class Request implements FilterRequest {
     }
   }
 
-  /** Set up the body reader from the parsed head. */
-  initBody(): void {
-    const hi = this.headersIn;
-    const cl = hi.known(H_CONTENT_LENGTH);
-    this.contentLengthIn = cl === null ? -1 : Number(cl);
-    this.chunkedIn = hi.hasKnown(H_TRANSFER_ENCODING);
+  /** Set up the body reader: the parser already knows the framing (-1: no Content-Length). */
+  initBody(contentLength: number, chunked: boolean): void {
+    this.contentLengthIn = contentLength;
+    this.chunkedIn = chunked;
     const rb = this.requestBody = new RequestBody();
     if (!this.hasBody()) rb.complete = true;
   }
