@@ -129,7 +129,14 @@ export class HeadersIn {
   /** A copy that can be changed without touching this one (subrequests). */
   clone(): HeadersIn {
     const c = new HeadersIn();
-    c.materialiseFrom(this);
+    if (this.names === null) {
+      // the offset form never changes (set() replaces it with arrays): share it, copy on write
+      c.buf = this.buf;
+      c.offs = this.offs;
+      c.count = this.count;
+    } else {
+      c.materialiseFrom(this);
+    }
     return c;
   }
 

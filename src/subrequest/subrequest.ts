@@ -8,6 +8,7 @@ import { RequestBody, type Request } from '../http/request.js';
 import { parseRequestTarget } from '../http/uri.js';
 import { encodeArgs, type ArgsInput } from '../http/ngx-util.js';
 import { CaptureSink, decodeBody, type CaptureResult, type CaptureStream } from './capture.js';
+import { H_ACCEPT_ENCODING, H_CONTENT_LENGTH, H_TRANSFER_ENCODING } from '../http/parser/types.js';
 
 /** Options of capture(), as ngx.location.capture's table, in camelCase. */
 export interface CaptureOptions {
@@ -71,7 +72,9 @@ export function createSubrequest(parent: Request, uri: string, o: CaptureOptions
     if (extra.length > 0) args = args.length > 0 ? args + '&' + extra : extra;
   }
   sr.args = args;
-  sr.unparsedUri = args.length > 0 ? `${uri.split('?')[0]}?${args}` : uri.split('?')[0];
+  const q = uri.indexOf('?');
+  const path = q < 0 ? uri : uri.slice(0, q);
+  sr.unparsedUri = args.length > 0 ? `${path}?${args}` : path;
   if (method === 'HEAD') sr.headerOnly = true;
 
   // request headers: a copy of the parent's, overrides by name, never leaking back
@@ -83,8 +86,9 @@ export function createSubrequest(parent: Request, uri: string, o: CaptureOptions
       if (name.toLowerCase() === 'accept-encoding') aeSet = true;
     }
   }
-  if (!aeSet) hi.set('Accept-Encoding', null);
-  hi.set('Transfer-Encoding', null);
+  // (set() only where there is something to change: the copy stays shared until then)
+  if (!aeSet && hi.hasKnown(H_ACCEPT_ENCODING)) hi.set('Accept-Encoding', null);
+  if (hi.hasKnown(H_TRANSFER_ENCODING)) hi.set('Transfer-Encoding', null);
   sr.headersIn = hi;
 
   // the body: an explicit one, the parent's (POST, PUT, or asked for), or none
@@ -106,7 +110,7 @@ export function createSubrequest(parent: Request, uri: string, o: CaptureOptions
     hi.set('Content-Length', String(rb.size));
     sr.contentLengthIn = rb.size;
   } else {
-    hi.set('Content-Length', null);
+    if (hi.hasKnown(H_CONTENT_LENGTH)) hi.set('Content-Length', null);
     sr.contentLengthIn = -1;
   }
 
@@ -148,7 +152,13 @@ export class LocationApi {
 
   /** ngx.location.capture: one subrequest; resolves with its status, headers and body. */
   capture(uri: string, options?: CaptureOptions): Promise<CaptureResult> {
-    return this.captureMulti([[uri, options]]).then((all) => all[0]);
+    let sr: Request;
+    try {
+      sr = createSubrequest(this.r, uri, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return runCapture(sr, options?.decode === true);
   }
 
   /** ngx.location.capture_multi: all at once; results in the order given. */
