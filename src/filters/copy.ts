@@ -4,7 +4,7 @@
 
 import { Buf, Chain, B_IN_FILE, B_MEMORY, chainLast, freeLink, link } from './buf.js';
 import { AGAIN, BodyFilter, BUFFERED_COPY, ERROR, OK, allocCtxSlot, type FilterRequest } from './filter.js';
-import { FILE_READ_SIZE, readFilePiece } from './file-read.js';
+import { FILE_READ_SIZE, readFilePiece, readFileRestSync } from './file-read.js';
 
 const SLOT = allocCtxSlot();
 
@@ -51,6 +51,14 @@ export class CopyFilter extends BodyFilter {
       if (l === null) return rc;
       if (rc === AGAIN || (r.conn !== null && r.conn.full)) return AGAIN; // resumed by onWritable
 
+      const small = readFileRestSync(l.buf);
+      if (small !== null) {
+        // read at once: it takes the file buf's place and goes down with what follows
+        const f = l;
+        ctx.pending = link(small, f.next);
+        freeLink(f);
+        return this.body(r, null);
+      }
       readFilePiece(r, l.buf, FILE_READ_SIZE, onPiece);
       return AGAIN;
     }

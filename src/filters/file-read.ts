@@ -1,7 +1,7 @@
 // Reading file bufs in bounded pieces (the part of ngx_output_chain / sendfile that Node has to do
 // in user space): one piece in flight per request, so memory stays bounded whatever the file size.
 
-import { read } from 'node:fs';
+import { read, readSync } from 'node:fs';
 import { Buf, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_TEMPORARY } from './buf.js';
 import type { FilterRequest } from './filter.js';
 
@@ -25,6 +25,34 @@ function pieceBuffer(n: number): Buffer {
 /** The socket is done with this piece's memory: it may hold the next read. */
 export function recyclePiece(mem: Buffer): void {
   if (mem.length === FILE_READ_SIZE && free.length < FREE_MAX && free.indexOf(mem) < 0) free.push(mem);
+}
+
+/**
+ * What is left of a file buf up to this size is read at once, in this thread, as nginx reads
+ * (blocking, from the page cache): a trip through libuv's thread pool costs more than the read.
+ */
+export const FILE_SYNC_MAX = 64 * 1024;
+
+/**
+ * The rest of a small file buf as a memory buf, read synchronously; null when it is too big
+ * (or the read fails: the asynchronous path will then report it).
+ */
+export function readFileRestSync(b: Buf): Buf | null {
+  const want = b.fileLast - b.filePos;
+  if (want > FILE_SYNC_MAX) return null;
+  const mem = Buffer.allocUnsafe(want);
+  let n: number;
+  try {
+    n = readSync(b.file!.fd, mem, 0, want, b.filePos);
+  } catch {
+    return null;
+  }
+  if (n !== want) return null;
+  b.filePos += n;
+  const m = Buf.memory(mem, 0, n, B_TEMPORARY);
+  m.flags |= b.flags & (B_LAST_BUF | B_LAST_IN_CHAIN | B_FLUSH);
+  b.flags &= ~(B_LAST_BUF | B_LAST_IN_CHAIN | B_FLUSH); // spent: its size() is now 0
+  return m;
 }
 
 export type FileReadDone = (r: FilterRequest, data: Buf | null, err: Error | null) => void;

@@ -5,7 +5,7 @@
 
 import { Buf, Chain, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, chainLast, freeLink } from './buf.js';
 import { BodyFilter, AGAIN, ERROR, OK, type FilterRequest } from './filter.js';
-import { FILE_PIECE, FILE_READ_SIZE, readFilePiece, recyclePiece } from './file-read.js';
+import { FILE_PIECE, FILE_READ_SIZE, readFilePiece, readFileRestSync, recyclePiece } from './file-read.js';
 
 /** nginx's postpone_output default: hold less than this unless flushed. */
 const POSTPONE_OUTPUT = 1460;
@@ -43,8 +43,13 @@ export class WriteFilter extends BodyFilter {
     let recycle: Buffer[] | null = null;
     let l = r.out;
     while (l !== null) {
-      const b = l.buf;
-      if ((b.flags & B_MEMORY) === 0 && b.size() > 0) break;
+      let b = l.buf;
+      if ((b.flags & B_MEMORY) === 0 && b.size() > 0) {
+        // a small rest of a file is read here and now; a big one piece by piece, below
+        const m = readFileRestSync(b);
+        if (m === null) break;
+        b = l.buf = m;
+      }
       if ((b.flags & B_MEMORY) !== 0 && b.last > b.pos) {
         scratch[n++] = b.view();
         bytes += b.last - b.pos;

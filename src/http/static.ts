@@ -2,8 +2,7 @@
 // a directory without the slash is 301 to the slash form, a slash uri tries `index` files
 // (an internal redirect), a file goes down the filter chain as one file buf.
 
-import { open, type FileHandle } from 'node:fs/promises';
-import { stat } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, FileRef, link } from '../filters/buf.js';
 import { logError } from './log.js';
@@ -19,22 +18,24 @@ export function mapUriToPath(r: Request): string {
   return conf.root + r.uri;
 }
 
-export async function staticHandler(r: Request): Promise<void> {
+export function staticHandler(r: Request): undefined {
   const m = r.method;
   if (m !== 'GET' && m !== 'HEAD' && m !== 'POST') r.exit(405);
 
   if (r.uri.endsWith('/')) return indexHandler(r);
 
+  // open and fstat block, as in nginx: from the page cache they cost less than a trip
+  // through libuv's thread pool (and the file is read the same way when it is small)
   const path = mapUriToPath(r);
-  let fh: FileHandle;
+  let fd: number;
   try {
-    fh = await open(path, 'r');
+    fd = openSync(path, 'r');
   } catch (e) {
     return fileError(r, e as NodeJS.ErrnoException, path);
   }
   let closeIt = true;
   try {
-    const st = await fh.stat();
+    const st = fstatSync(fd);
     if (st.isDirectory()) {
       // nginx answers a directory without its slash with 301 to the slash form
       r.headersOut.location = dirLocation(r);
@@ -43,8 +44,8 @@ export async function staticHandler(r: Request): Promise<void> {
     if (!st.isFile()) r.exit(404);
     if (m === 'POST') r.exit(405);
 
-    const file = new FileRef(fh.fd, path, st.size, st.mtimeMs);
-    r.main.addCleanup(() => { void fh.close(); });
+    const file = new FileRef(fd, path, st.size, st.mtimeMs);
+    r.main.addCleanup(() => closeSync(fd));
     closeIt = false;
 
     const h = r.headersOut;
@@ -55,23 +56,24 @@ export async function staticHandler(r: Request): Promise<void> {
     h.contentType = typeFor(r, path);
     r.allowRanges = true;
     r.sendHeader();
-    if (r.headerOnly || r.outputDone) return;
+    if (r.headerOnly || r.outputDone) return undefined;
     const flags = r === r.main ? B_LAST_BUF : B_LAST_IN_CHAIN;
     r.outputDone = true;
     r.chains.output(r, link(st.size > 0 ? Buf.inFile(file, 0, st.size, flags) : Buf.special(flags)));
+    return undefined;
   } finally {
-    if (closeIt) await fh.close().catch(() => {});
+    if (closeIt) closeSync(fd);
   }
 }
 
 /** ngx_http_index_module: the first index file that exists, by internal redirect. */
-async function indexHandler(r: Request): Promise<void> {
+function indexHandler(r: Request): undefined {
   const dir = mapUriToPath(r);
   for (const name of r.conf.index) {
     const path = name.startsWith('/') ? r.conf.root + name : dir + name;
     let found = false;
     try {
-      const st = await stat(path);
+      const st = statSync(path);
       found = st.isFile() || st.isDirectory();
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
@@ -82,7 +84,7 @@ async function indexHandler(r: Request): Promise<void> {
   }
   let isDir = false;
   try {
-    isDir = (await stat(dir)).isDirectory();
+    isDir = statSync(dir).isDirectory();
   } catch (e) {
     return fileError(r, e as NodeJS.ErrnoException, dir);
   }

@@ -8,7 +8,7 @@
 
 import { Buf, Chain, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, chainLast, link } from '../filters/buf.js';
 import { AGAIN, BodyFilter, HeaderFilter, OK, type FilterRequest } from '../filters/filter.js';
-import { FILE_READ_SIZE, readFilePiece } from '../filters/file-read.js';
+import { FILE_READ_SIZE, readFilePiece, readFileRestSync } from '../filters/file-read.js';
 import type { CaptureSink } from './capture.js';
 
 /** A request with a capture attached (see Request.capture). */
@@ -52,6 +52,11 @@ function drain(r: FilterRequest, cap: CaptureSink): number {
     }
     const b = l.buf;
     if ((b.flags & B_MEMORY) === 0 && b.size() > 0) {
+      const small = readFileRestSync(b);
+      if (small !== null) {
+        l.buf = small; // read at once; go on with it in place of the file buf
+        continue;
+      }
       cap.held = l;
       readFilePiece(r, b, FILE_READ_SIZE, onPiece);
       return AGAIN;
