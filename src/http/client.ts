@@ -130,13 +130,7 @@ export class StreamingResponse implements ExchangeHandler {
   abort(): void {
     if (this.ended) return;
     this.x?.abort();
-    const e = this.error = new HttpClientError('ECLOSED', 'the connection was closed before the response was read');
-    this.ended = true;
-    this.client.released();
-    const w = this.headWaiter;
-    this.headWaiter = null;
-    if (w !== null) w.reject(e);
-    this.wake();
+    this.end(new HttpClientError('ECLOSED', 'the connection was closed before the response was read'));
   }
 
   onFail(x: Exchange, kind: number, err: Error | null): void {
@@ -146,7 +140,11 @@ export class StreamingResponse implements ExchangeHandler {
       r(); // a kept connection had died: once more on a fresh one
       return;
     }
-    const e = new HttpClientError(kind === FAIL_TIMEOUT ? 'ETIMEDOUT' : 'EUPSTREAM', err?.message ?? 'request failed');
+    this.end(new HttpClientError(kind === FAIL_TIMEOUT ? 'ETIMEDOUT' : 'EUPSTREAM', err?.message ?? 'request failed'));
+  }
+
+  /** The response ends in error: whoever waits for the head or a chunk gets it. */
+  private end(e: HttpClientError): void {
     this.error = e;
     this.ended = true;
     this.client.released();
