@@ -42,8 +42,37 @@ const ST_CONNECT = 0, ST_SEND = 1, ST_HEAD = 2, ST_BODY = 3, ST_DONE = 4, ST_FAI
 const T_CONNECT = 1, T_SEND = 2, T_READ = 3;
 
 const EXCHANGE = Symbol('sluice.exchange');
+const SOCKET_PARSER = Symbol('sluice.upstream-parser');
 
-export class Exchange implements ParserSink {
+/**
+ * One response parser per upstream connection, kept across the exchanges of a pooled
+ * connection (and freed when the socket closes): the sink forwards to the current exchange.
+ */
+class SocketParser implements ParserSink {
+  x: Exchange | null;
+  readonly parser: HttpParser;
+  constructor() {
+    this.x = null;
+    this.parser = new HttpParser(PARSER_RESPONSE, this);
+  }
+  onHead(h: MessageHead): number { return this.x !== null ? this.x.onHead(h) : SINK_OK; }
+  onBody(chunk: Buffer, start: number, end: number): void { if (this.x !== null) this.x.onBody(chunk, start, end); }
+  onTrailers(): void {}
+  onMessageComplete(): number { return this.x !== null ? this.x.onMessageComplete() : SINK_OK; }
+}
+
+function freeSocketParser(this: Socket): void {
+  const sp = (this as unknown as Record<symbol, SocketParser | undefined>)[SOCKET_PARSER];
+  if (sp !== undefined) {
+    delete (this as unknown as Record<symbol, SocketParser | undefined>)[SOCKET_PARSER];
+    sp.parser.destroy();
+  }
+}
+
+/** Requests and their bodies up to this size leave in one write. */
+const COALESCE_MAX = 16 * 1024;
+
+export class Exchange {
   readonly host: string;
   readonly port: number;
   /** Pool key ("host:port"). */
@@ -206,7 +235,15 @@ export class Exchange implements ParserSink {
   private attach(s: Socket): void {
     this.socket = s;
     (s as unknown as Record<symbol, Exchange>)[EXCHANGE] = this;
-    this.parser = new HttpParser(PARSER_RESPONSE, this);
+    let sp = (s as unknown as Record<symbol, SocketParser | undefined>)[SOCKET_PARSER];
+    if (sp === undefined) {
+      sp = (s as unknown as Record<symbol, SocketParser>)[SOCKET_PARSER] = new SocketParser();
+      s.once('close', freeSocketParser);
+    } else {
+      sp.parser.reset();
+    }
+    sp.x = this;
+    this.parser = sp.parser;
     s.on('data', onData);
     s.on('end', onEnd);
     s.on('error', onError);
@@ -217,14 +254,25 @@ export class Exchange implements ParserSink {
 
   private send(head: Buffer, body: readonly Buffer[]): void {
     const s = this.socket!;
-    s.cork();
-    let ok = s.write(head);
-    for (const b of body) ok = s.write(b);
-    if (this.early !== null) {
-      for (const b of this.early) ok = s.write(b);
-      this.early = null;
+    const parts = this.early === null ? body : [...body, ...this.early];
+    this.early = null;
+    let total = head.length;
+    for (let i = 0; i < parts.length; i++) total += parts[i].length;
+    let ok: boolean;
+    if (parts.length === 0) {
+      ok = s.write(head);
+    } else if (total <= COALESCE_MAX) {
+      // one small write costs less than a writev of pieces
+      const out = Buffer.allocUnsafe(total);
+      let at = head.copy(out, 0);
+      for (let i = 0; i < parts.length; i++) at += parts[i].copy(out, at);
+      ok = s.write(out);
+    } else {
+      s.cork();
+      ok = s.write(head);
+      for (let i = 0; i < parts.length; i++) ok = s.write(parts[i]);
+      s.uncork();
     }
-    s.uncork();
     if (!this.pendingBody) this.requestSent = true;
     this.arm(ok ? T_READ : T_SEND, ok ? this.timeouts.read : this.timeouts.send);
   }
@@ -291,10 +339,10 @@ export class Exchange implements ParserSink {
       this.socket = null;
     }
     if (this.parser !== null) {
-      const p = this.parser;
+      // the parser stays with the socket (freed when it closes); it no longer talks to us
+      const sp = s !== null ? (s as unknown as Record<symbol, SocketParser | undefined>)[SOCKET_PARSER] : undefined;
+      if (sp !== undefined && sp.x === this) sp.x = null;
       this.parser = null;
-      // the parser may still be on the stack (we are called from its sink): free it after
-      queueMicrotask(() => p.destroy());
     }
   }
 
