@@ -42,7 +42,7 @@ export class HeadersFilter extends HeaderFilter {
     const list = conf.addHeader;
     for (let i = 0; i < list.length; i++) {
       const a = list[i];
-      if (ok || a.always) h.add(a.name, a.value);
+      if (ok || a.always) h.add(a.name, a.value.indexOf('$') < 0 ? a.value : r.expand(a.value));
     }
     return this.next!.header(r);
   }

@@ -15,6 +15,7 @@ import type { ResolvedLocation } from './config.js';
 import { logError, logAccess } from './log.js';
 import { ExitSignal, setSpecialResponse, type Request } from './request.js';
 import { staticHandler } from './static.js';
+import { expandVariables } from './variables.js';
 import { proxyHandler } from './proxy.js';
 import { parseRequestTarget } from './uri.js';
 
@@ -138,11 +139,11 @@ function phases(r: Request, ph: number, named: ResolvedLocation | null): Promise
 function sendReturn(r: Request, code: number, text: string | null): undefined {
   if (code === 444) r.exit(444);
   if (code === 301 || code === 302 || code === 303 || code === 307 || code === 308) {
-    if (text !== null) r.headersOut.location = expand(r, text);
+    if (text !== null) r.headersOut.location = expandVariables(r, text);
     r.exit(code);
   }
   if (text === null) r.exit(code === 0 ? 0 : code);
-  const body = Buffer.from(expand(r, text));
+  const body = Buffer.from(expandVariables(r, text));
   r.headersOut.status = code;
   r.headersOut.contentLength = body.length;
   r.sendHeader();
@@ -150,11 +151,6 @@ function sendReturn(r: Request, code: number, text: string | null): undefined {
   return undefined;
 }
 
-/** $name and ${name} in directive strings. */
-function expand(r: Request, s: string): string {
-  if (s.indexOf('$') < 0) return s;
-  return s.replace(/\$(?:\{(\w+)\}|(\w+))/g, (_m, a: string | undefined, b: string | undefined) => r.var[a ?? b!] ?? '');
-}
 
 /** ngx_http_internal_redirect / ngx_http_named_location. Returns the named location, null, or false. */
 function internalRedirect(r: Request, uri: string, args: string | null): ResolvedLocation | null | false {

@@ -11,6 +11,7 @@ import {
   NU_HTTP_504, NU_INVALID_HEADER, NU_NON_IDEMPOTENT, NU_TIMEOUT, type ProxyTarget,
 } from './directives.js';
 import { logError } from './log.js';
+import { expandVariables } from './variables.js';
 import { escapeUri } from './ngx-util.js';
 import {
   H_CONNECTION, H_CONTENT_LENGTH, H_DATE, H_HOST, H_KEEP_ALIVE, H_OTHER, H_PROXY_CONNECTION,
@@ -366,9 +367,7 @@ const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
 /** $variables in proxySetHeader values and hash keys, with the proxy's own. */
 function expand(r: Request, s: string, t: ProxyTarget): string {
-  if (s.indexOf('$') < 0) return s;
-  return s.replace(/\$(?:\{(\w+)\}|(\w+))/g, (_m, a: string | undefined, b: string | undefined) => {
-    const name = a ?? b!;
+  return expandVariables(r, s, (name) => {
     switch (name) {
       case 'proxy_host': return t.proxyHost;
       case 'proxy_port': return String(t.port);
@@ -378,7 +377,6 @@ function expand(r: Request, s: string, t: ProxyTarget): string {
         return prev ? `${prev}, ${addr}` : addr;
       }
     }
-    return r.var[name] ?? '';
+    return undefined;
   });
 }
-

@@ -12,7 +12,7 @@ import type { Conn } from '../net/conn.js';
 import type { Directives, ResolvedLocation, ResolvedServer } from './config.js';
 import { HeadersIn } from './headers-in.js';
 import { decodeArgs, encodeArgs } from './ngx-util.js';
-import { makeVarProxy } from './variables.js';
+import { expandVariables, makeVarProxy } from './variables.js';
 import { H_CONTENT_TYPE } from './parser/types.js';
 
 /** How a handler leaves early: thrown by exit(), exec() and redirect(), caught by the phase runner. */
@@ -461,6 +461,11 @@ export class Request implements FilterRequest {
   /** Output is still held by a filter, postponed, or a file read is in flight. */
   outputPending(): boolean {
     return this.out !== null || this.reading || this.buffered !== 0 || this.postponed !== null;
+  }
+
+  /** A directive's string with its $variables filled in (nginx's complex values). */
+  expand(s: string): string {
+    return expandVariables(this, s);
   }
 
   /** A request header by lower-case name (first value), or null. */

@@ -136,6 +136,20 @@ export function makeVarProxy(r: Request): Record<string, string | undefined> {
   });
 }
 
+const VAR_REF = /\$(?:\{(\w+)\}|(\w+))/g;
+
+/**
+ * $name and ${name} in a directive's string (return, addHeader, proxySetHeader), as nginx's
+ * complex values; `extra` answers the caller's own variables first ($proxy_host ...).
+ */
+export function expandVariables(r: Request, s: string, extra?: (name: string) => string | undefined): string {
+  if (s.indexOf('$') < 0) return s;
+  return s.replace(VAR_REF, (_m, a: string | undefined, b: string | undefined) => {
+    const name = a ?? b!;
+    return (extra !== undefined ? extra(name) : undefined) ?? getVar(r, name) ?? '';
+  });
+}
+
 /** Read a variable by name (for config strings and logs). */
 export function variable(r: Request, name: string): string | undefined {
   return getVar(r, name);

@@ -44,7 +44,7 @@ test.before(async () => {
     '/': { root },
     '/gz/': { alias: root + '/', gzip: true, gzipTypes: ['text/plain'], gzipMinLength: 10, gzipVary: true },
     '/al/': { alias: root + '/aliased/' },
-    '/h/': { alias: root + '/', addHeader: [['X-Added', 'yes'], ['X-Always', 'a', 'always']], expires: '1h' },
+    '/h/': { alias: root + '/', addHeader: [['X-Added', 'yes'], ['X-Always', 'a', 'always'], ['X-Uri', 'uri=$uri ${arg_q}']], expires: '1h' },
     '= /mem': {
       content: (r: Request) => {
         r.allowRanges = true;
@@ -208,8 +208,9 @@ test('chunked: framing read back by node:http', timed(3000, async () => {
 }));
 
 test('headers: addHeader (always or not) and expires', timed(3000, async () => {
-  const a = (await raw(s.port, get('/h/a.txt'), { responses: 1 })).responses[0];
+  const a = (await raw(s.port, get('/h/a.txt?q=1'), { responses: 1 })).responses[0];
   assert.is(a.headers['x-added'], 'yes');
+  assert.is(a.headers['x-uri'], 'uri=/h/a.txt 1', 'values expand $variables');
   assert.is(a.headers['x-always'], 'a');
   assert.is(a.headers['cache-control'], 'max-age=3600');
   assert.ok(a.headers.expires.endsWith('GMT'));
