@@ -152,13 +152,8 @@ export class LocationApi {
 
   /** ngx.location.capture: one subrequest; resolves with its status, headers and body. */
   capture(uri: string, options?: CaptureOptions): Promise<CaptureResult> {
-    let sr: Request;
-    try {
-      sr = createSubrequest(this.r, uri, options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return runCapture(sr, options?.decode === true);
+    // a thin wrapper, as in lua-nginx-module (capture is capture_multi of one)
+    return this.captureMulti([[uri, options]]).then(first);
   }
 
   /** ngx.location.capture_multi: all at once; results in the order given. */
@@ -170,10 +165,9 @@ export class LocationApi {
     } catch (e) {
       return Promise.reject(e);
     }
-    return Promise.all(srs.map((sr, i) => {
-      const spec = specs[i];
-      return runCapture(sr, typeof spec !== 'string' && spec[1]?.decode === true);
-    }));
+    const decode = (i: number) => { const spec = specs[i]; return typeof spec !== 'string' && spec[1]?.decode === true; };
+    if (srs.length === 1) return runCapture(srs[0], decode(0)).then(one);
+    return Promise.all(srs.map((sr, i) => runCapture(sr, decode(i))));
   }
 
   /**
@@ -228,6 +222,9 @@ export class LocationApi {
     });
   }
 }
+
+function first(all: CaptureResult[]): CaptureResult { return all[0]; }
+function one(res: CaptureResult): CaptureResult[] { return [res]; }
 
 /** ngx_http_subrequest's part for postponed output: sr writes when it is the active request. */
 function addPostponedRequest(r: Request, sr: Request): void {
