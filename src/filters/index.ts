@@ -4,7 +4,7 @@
 // down to the write filter; each filter passes what it does not change straight to the next.
 //
 //   header:  capture -> not_modified -> headers -> [user filters] -> gzip -> range -> chunked -> header -> (write)
-//   body:    capture -> range -> copy -> [user filters] -> postpone -> gzip -> chunked -> write
+//   body:    range -> copy -> capture -> [user filters] -> postpone -> gzip -> chunked -> write
 //
 // Why this order (as in nginx):
 //   - not_modified first: a 304/412 decision needs the handler's Last-Modified/ETag untouched.
@@ -13,8 +13,10 @@
 //   - range above copy in the body chain: it cuts file bufs as windows, before any byte is read.
 //   - copy above gzip: gzip needs bytes, so copy reads file bufs into memory for it
 //     (filterNeedInMemory); with no such need, file bufs reach the write filter untouched.
-//   - capture on top of both (registered by src/subrequest, like lua-nginx-module's capture
-//     filter): a captured subrequest's output is collected before anything else sees it.
+//   - capture on top of the header chain and just below copy in the body chain (registered by
+//     src/subrequest, where lua-nginx-module's capture filter sits): it records a captured
+//     subrequest's status and headers first, asks for bytes (filterNeedInMemory), and collects
+//     the body once copy has read any file into memory; nothing below it sees a captured body.
 //   - postpone above gzip: subrequests that write to the client are put in document order
 //     before the main request's encoders see the bytes.
 //   - chunked just above the bottom: it frames whatever the filters above produced.
@@ -43,14 +45,16 @@ export interface FilterModule {
   body?: BodyFilter | null;
 }
 
-const topModules: FilterModule[] = [];
+const captureModules: FilterModule[] = [];
 
 /**
- * A filter module that must sit on top of both chains (the subrequest capture filter registers
- * itself here when src/subrequest is loaded, before any chain is built).
+ * The subrequest capture filter registers itself here when src/subrequest is loaded, before any
+ * chain is built: its header filter goes on top of the header chain, its body filter just below
+ * copy — where lua-nginx-module's capture filter ends up (copy's init runs after it), so that
+ * the copy filter reads a captured file into memory for it.
  */
-export function registerTopFilter(m: FilterModule): void {
-  topModules.push(m);
+export function registerCaptureFilter(m: FilterModule): void {
+  captureModules.push(m);
 }
 
 export class FilterChains {
@@ -80,9 +84,10 @@ export class FilterChains {
     this.push(null, new PostponeFilter());
     // the first user filter listed ends up on top of the others
     for (let i = userFilters.length - 1; i >= 0; i--) this.push(userFilters[i].header ?? null, userFilters[i].body ?? null);
+    for (const m of captureModules) this.push(null, m.body ?? null);
     this.push(new HeadersFilter(), new CopyFilter());
     this.push(new NotModifiedFilter(), new RangeBodyFilter());
-    for (const m of topModules) this.push(m.header ?? null, m.body ?? null);
+    for (const m of captureModules) this.push(m.header ?? null, null);
   }
 
   /** Install a filter pair (either may be null) on top of the chains. */

@@ -1,14 +1,14 @@
-// cf. lua-nginx-module's ngx_http_lua_capturefilter.c — the filter at the top of both chains
-// that collects a captured subrequest's status, headers and body.
+// cf. lua-nginx-module's ngx_http_lua_capturefilter.c — the filter that collects a captured
+// subrequest's status, headers and body (on top of the header chain, just below copy in the
+// body chain: see src/filters/index.ts).
 //
 // Header: record status and headers, set filterNeedInMemory, go on down the chain (the filters
 // below skip subrequests; the header filter never writes one). Body: keep the bufs (views, no
-// copies) until the last one; file bufs are read into memory with the copy module's reader.
+// copies) until the last one; the copy filter above has read any file into memory for us.
 // A captured body never goes below this filter, so it never reaches the socket.
 
-import { Buf, Chain, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, chainLast, link } from '../filters/buf.js';
+import { Chain, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, chainLast } from '../filters/buf.js';
 import { AGAIN, BodyFilter, HeaderFilter, OK, type FilterRequest } from '../filters/filter.js';
-import { FILE_READ_SIZE, readFilePiece, readFileRestSync } from '../filters/file-read.js';
 import type { CaptureSink } from './capture.js';
 
 /** A request with a capture attached (see Request.capture). */
@@ -41,9 +41,8 @@ export class CaptureBodyFilter extends BodyFilter {
   }
 }
 
-/** Move held bufs into the capture, reading file bufs piece by piece; AGAIN while waiting. */
+/** Move held bufs into the capture (copy above has made them memory); AGAIN while the stream is full. */
 function drain(r: FilterRequest, cap: CaptureSink): number {
-  if (r.reading) return AGAIN;
   let l = cap.held;
   while (l !== null) {
     if (cap.full()) {
@@ -52,14 +51,9 @@ function drain(r: FilterRequest, cap: CaptureSink): number {
     }
     const b = l.buf;
     if ((b.flags & B_MEMORY) === 0 && b.size() > 0) {
-      const small = readFileRestSync(b);
-      if (small !== null) {
-        l.buf = small; // read at once; go on with it in place of the file buf
-        continue;
-      }
-      cap.held = l;
-      readFilePiece(r, b, FILE_READ_SIZE, onPiece);
-      return AGAIN;
+      // copy reads files for us (we set filterNeedInMemory); a file buf here is a bug
+      cap.fail(r, new Error('capture: a file buf reached the capture filter'));
+      return OK;
     }
     const next: Chain | null = l.next;
     l.next = null;
@@ -73,15 +67,4 @@ function drain(r: FilterRequest, cap: CaptureSink): number {
   }
   cap.held = null;
   return OK;
-}
-
-function onPiece(r: FilterRequest, m: Buf | null, err: Error | null): void {
-  const cap = (r as Captured).capture!;
-  if (m === null) {
-    cap.fail(r, err!);
-    return;
-  }
-  const f = cap.held!;
-  cap.held = f.buf.size() === 0 ? link(m, f.next) : link(m, f);
-  r.onWritable(); // runs the chain again: drain() goes on from here
 }

@@ -1,12 +1,12 @@
 // Subrequests plug into the http layer when this module is loaded: r.location, and the capture
 // filter on top of both chains (as lua-nginx-module installs its capture filter at init).
 
-import { registerTopFilter } from '../filters/index.js';
+import { registerCaptureFilter } from '../filters/index.js';
 import { setLocationFactory, type Request } from '../http/request.js';
 import { CaptureBodyFilter, CaptureHeaderFilter } from './capture-filter.js';
 import { LocationApi } from './subrequest.js';
 
-registerTopFilter({ header: new CaptureHeaderFilter(), body: new CaptureBodyFilter() });
+registerCaptureFilter({ header: new CaptureHeaderFilter(), body: new CaptureBodyFilter() });
 setLocationFactory((r: Request) => new LocationApi(r));
 
 export { LocationApi, createSubrequest, type CaptureOptions, type CaptureSpec } from './subrequest.js';

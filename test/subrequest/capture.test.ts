@@ -10,6 +10,7 @@ import { listen, raw, timed, get, sleep } from '../helpers.js';
 import type { SluiceServer } from '../../src/http/server.js';
 import type { Request } from '../../src/http/request.js';
 import { HTTP_POST, HTTP_PUT, HTTP_DELETE, HTTP_HEAD, HTTP_GET } from '../../src/http/ngx-util.js';
+import { setTraceSink } from '../../src/filters/trace.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sluice-sub-'));
 const fileText = 'static file content\n'.repeat(5000); // 100 KB: several file reads
@@ -86,7 +87,7 @@ test.before(async () => {
       },
     },
     '/sub/slow-b': { internal: true, content: async (r: Request) => { await sleep(50); r.print('B'); } },
-    '/static/': { internal: true, alias: root + '/' },
+    '/static/': { internal: true, alias: root + '/', filterTrace: true },
     '@named': { content: (r: Request) => { r.say('named'); } },
 
     // --- parents
@@ -339,8 +340,18 @@ test('captureMulti runs concurrently; results in the order given', timed(3000, a
   assert.ok((j.ms as number) < 250, `three 100 ms subrequests took ${j.ms} ms together`);
 }));
 
-test('capture of a static file: read into memory, whole', timed(3000, async () => {
-  assert.equal(await call('/static'), { status: 200, same: true, len: fileText.length, ct: 'text/plain' });
+test('capture of a static file: the copy filter reads it into memory, the capture gets it whole', timed(3000, async () => {
+  const lines: string[] = [];
+  setTraceSink((l) => lines.push(l));
+  try {
+    assert.equal(await call('/static'), { status: 200, same: true, len: fileText.length, ct: 'text/plain' });
+  } finally {
+    setTraceSink((l) => process.stderr.write(l + '\n'));
+  }
+  const sub = lines.filter((l) => /\] r\d+\.\d+ body/.test(l));
+  assert.ok(sub.some((l) => / body {3}> copy \d+:F/.test(l)), `the file buf goes into copy:\n${sub.join('\n')}`);
+  assert.ok(sub.some((l) => / body {3}> capture \d+:mt/.test(l)), 'memory bufs reach the capture');
+  assert.not.ok(sub.some((l) => / body {3}> capture \d+:F/.test(l)), 'no file buf reaches the capture');
 }));
 
 test('captures from the rewrite, access and content phases', timed(3000, async () => {
