@@ -1,5 +1,5 @@
 // Subrequests plug into the http layer when this module is loaded: r.location, and the capture
-// filter on top of both chains (as lua-nginx-module installs its capture filter at init).
+// filter (on top of the header chain, just below copy in the body chain: src/filters/index.ts).
 
 import { registerCaptureFilter } from '../filters/index.js';
 import { setLocationFactory, type Request } from '../http/request.js';
