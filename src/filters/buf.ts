@@ -13,20 +13,17 @@ export const B_SYNC = 1 << 4;         // carries no data, only a signal
 export const B_LAST_BUF = 1 << 5;     // the last buffer of the response (main request)
 export const B_LAST_IN_CHAIN = 1 << 6; // the last buffer of this request's output (subrequests too)
 
-/** A file a Buf may point into; opened once per response, closed by the write side at the end. */
+/** A file a Buf may point into; opened once per response, closed by the request's cleanup. */
 export class FileRef {
   fd: number;
   path: string;
   size: number;
   mtimeMs: number;
-  /** Bufs still pointing into this file; it is closed when this drops to zero after the last one. */
-  refs: number;
   constructor(fd: number, path: string, size: number, mtimeMs: number) {
     this.fd = fd;
     this.path = path;
     this.size = size;
     this.mtimeMs = mtimeMs;
-    this.refs = 0;
   }
 }
 
@@ -69,7 +66,6 @@ export class Buf {
     b.filePos = pos;
     b.fileLast = last;
     b.flags = B_IN_FILE | flags;
-    file.refs++;
     return b;
   }
 
@@ -191,7 +187,6 @@ export function chainSplit(cl: Chain, offset: number): Chain | null {
       nb.tag = b.tag;
       if ((b.flags & B_MEMORY) !== 0) { nb.pos = b.pos + offset; nb.last = b.last; b.last = nb.pos; }
       if ((b.flags & B_IN_FILE) !== 0) { nb.filePos = b.filePos + offset; nb.fileLast = b.fileLast; b.fileLast = nb.filePos; }
-      if (b.file !== null) b.file.refs++;
       b.flags &= ~(B_LAST_BUF | B_LAST_IN_CHAIN | B_FLUSH);
       // two windows onto one memory: neither may hand it back for reuse
       b.tag = nb.tag = null;

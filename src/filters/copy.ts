@@ -30,38 +30,36 @@ export class CopyFilter extends BodyFilter {
     }
     if (r.reading) return AGAIN;
 
-    for (;;) {
-      // memory bufs before the first file buf go down as they are
-      let head: Chain | null = null;
-      let tail: Chain | null = null;
-      let l = ctx.pending;
-      while (l !== null && !isFileData(l.buf)) {
-        const next: Chain | null = l.next;
-        l.next = null;
-        if (tail === null) head = l; else tail.next = l;
-        tail = l;
-        l = next;
-      }
-      ctx.pending = l;
-      // nginx's r->buffered: the request is not done while we hold file data
-      if (l === null) r.buffered &= ~BUFFERED_COPY; else r.buffered |= BUFFERED_COPY;
-      let rc = OK;
-      if (head !== null) rc = this.next!.body(r, head);
-      if (rc === ERROR) return ERROR;
-      if (l === null) return rc;
-      if (rc === AGAIN || (r.conn !== null && r.conn.full)) return AGAIN; // resumed by onWritable
-
-      const small = readFileRestSync(l.buf);
-      if (small !== null) {
-        // read at once: it takes the file buf's place and goes down with what follows
-        const f = l;
-        ctx.pending = link(small, f.next);
-        freeLink(f);
-        return this.body(r, null);
-      }
-      readFilePiece(r, l.buf, FILE_READ_SIZE, onPiece);
-      return AGAIN;
+    // memory bufs before the first file buf go down as they are
+    let head: Chain | null = null;
+    let tail: Chain | null = null;
+    let l = ctx.pending;
+    while (l !== null && !isFileData(l.buf)) {
+      const next: Chain | null = l.next;
+      l.next = null;
+      if (tail === null) head = l; else tail.next = l;
+      tail = l;
+      l = next;
     }
+    ctx.pending = l;
+    // nginx's r->buffered: the request is not done while we hold file data
+    if (l === null) r.buffered &= ~BUFFERED_COPY; else r.buffered |= BUFFERED_COPY;
+    let rc = OK;
+    if (head !== null) rc = this.next!.body(r, head);
+    if (rc === ERROR) return ERROR;
+    if (l === null) return rc;
+    if (rc === AGAIN || (r.conn !== null && r.conn.full)) return AGAIN; // resumed by onWritable
+
+    const small = readFileRestSync(l.buf);
+    if (small !== null) {
+      // read at once: it takes the file buf's place and goes down with what follows
+      const f = l;
+      ctx.pending = link(small, f.next);
+      freeLink(f);
+      return this.body(r, null);
+    }
+    readFilePiece(r, l.buf, FILE_READ_SIZE, onPiece);
+    return AGAIN;
   }
 }
 

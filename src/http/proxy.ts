@@ -246,7 +246,7 @@ class ProxyRun implements ExchangeHandler {
     if (this.sent) {
       // too late for another peer: a client connection is cut, a capture is truncated
       r.truncated = true;
-      this.finishAfterHeader();
+      this.finish(502); // the header is out: finalize cuts the connection or truncates
       return;
     }
     this.group.fail(this.peer!);
@@ -304,11 +304,6 @@ class ProxyRun implements ExchangeHandler {
       this.release();
     }
     this.finish(499);
-  }
-
-  private finishAfterHeader(): void {
-    // the header is out; finalize with an error status cuts the connection or truncates
-    this.finish(502);
   }
 
   /** The request line and headers for the upstream (ngx_http_proxy_create_request). */

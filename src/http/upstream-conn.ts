@@ -57,7 +57,7 @@ class SocketParser implements ParserSink {
   }
   onHead(h: MessageHead): number { return this.x !== null ? this.x.onHead(h) : SINK_OK; }
   onBody(chunk: Buffer, start: number, end: number): void { if (this.x !== null) this.x.onBody(chunk, start, end); }
-  onTrailers(): void {}
+  onTrailers(): void {} // upstream trailers are not passed on (nginx drops them too)
   onMessageComplete(): number { return this.x !== null ? this.x.onMessageComplete() : SINK_OK; }
 }
 
@@ -211,10 +211,6 @@ export class Exchange {
   onBody(chunk: Buffer, start: number, end: number): void {
     if (this.state !== ST_BODY) return;
     this.handler.onData(this, chunk, start, end);
-  }
-
-  onTrailers(): void {
-    // upstream trailers are not passed on (nginx drops them too)
   }
 
   onMessageComplete(): number {

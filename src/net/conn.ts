@@ -63,11 +63,6 @@ export class Conn {
     return ok;
   }
 
-  /** Bytes waiting in Node's socket buffer. */
-  pending(): number {
-    return this.socket.writableLength;
-  }
-
   /** Half-close after the queued output has gone, then close. */
   end(): void {
     if (this.closed) return;
