@@ -3,21 +3,22 @@
 // read on demand, then setKeepalive() or close(). It shares the keepalive pool machinery and the
 // response parser with proxyPass (src/http/upstream-conn.ts).
 
-import type { Socket } from 'node:net';
-import { KeepalivePool, type PooledSocket, type SocketCache } from '../net/pool.js';
+import { KeepalivePool, type SocketCache } from '../net/pool.js';
 import { encodeArgs, type ArgsInput } from './ngx-util.js';
 import type { MessageHead } from './parser/types.js';
-import { Exchange, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler } from './upstream-conn.js';
+import {
+  Exchange, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler, type UpstreamConnection,
+} from './upstream-conn.js';
 import { SERVER_VERSION } from '../filters/header.js';
 
 /** Cosocket pools: one per "host:port" (or the name given as keepalivePool), per process. */
-const pools = new Map<string, KeepalivePool>();
+const pools = new Map<string, KeepalivePool<UpstreamConnection>>();
 const DEFAULT_POOL_SIZE = 30; // lua_socket_pool_size's default
 const DEFAULT_KEEPALIVE_TIMEOUT = 60000; // lua_socket_keepalive_timeout's default
 
-function poolFor(name: string, size?: number, timeout?: number): KeepalivePool {
+function poolFor(name: string, size?: number, timeout?: number): KeepalivePool<UpstreamConnection> {
   let p = pools.get(name);
-  if (p === undefined) pools.set(name, p = new KeepalivePool(size ?? DEFAULT_POOL_SIZE, timeout ?? DEFAULT_KEEPALIVE_TIMEOUT));
+  if (p === undefined) pools.set(name, p = new KeepalivePool<UpstreamConnection>(size ?? DEFAULT_POOL_SIZE, timeout ?? DEFAULT_KEEPALIVE_TIMEOUT));
   if (size !== undefined) p.size = size;
   if (timeout !== undefined) p.timeout = timeout;
   return p;
@@ -198,42 +199,36 @@ const HIGH_WATER = 64 * 1024;
 /**
  * The connection a request() left behind, until setKeepalive() or close() decides; the next
  * request() on the same client goes over it (as lua-resty-http's connection object does).
+ * While held, the connection is idle: data or a close from the peer destroys it, and
+ * setKeepalive() then finds it gone.
  */
-class Holder implements SocketCache {
-  socket: Socket | null;
-  requests: number;
+class Holder implements SocketCache<UpstreamConnection> {
+  conn: UpstreamConnection | null;
   key: string;
-  from: KeepalivePool | null;
-  constructor(from: KeepalivePool | null) {
-    this.socket = null;
-    this.requests = 0;
+  from: KeepalivePool<UpstreamConnection> | null;
+  constructor(from: KeepalivePool<UpstreamConnection> | null) {
+    this.conn = null;
     this.key = '';
     this.from = from;
   }
-  take(key: string): PooledSocket | null {
-    const s = this.release();
-    if (s !== null) {
-      if (!s.destroyed && s.writable && key === this.key) return { socket: s, requests: this.requests };
-      s.destroy();
+  take(key: string): UpstreamConnection | null {
+    const c = this.release();
+    if (c !== null) {
+      if (!c.socket.destroyed && c.socket.writable && key === this.key) return c;
+      c.destroy();
     }
     return this.from !== null ? this.from.take(key) : null;
   }
-  put(key: string, socket: Socket, requests: number): boolean {
-    this.socket = socket;
+  put(key: string, conn: UpstreamConnection): boolean {
+    this.conn = conn;
     this.key = key;
-    this.requests = requests;
-    socket.pause();
-    socket.on('error', ignore); // a held socket may break: setKeepalive() then finds it destroyed
     return true;
   }
-  /** The held socket, handed over (its listener removed, so none pile up over many requests). */
-  release(): Socket | null {
-    const s = this.socket;
-    if (s !== null) {
-      this.socket = null;
-      s.off('error', ignore);
-    }
-    return s;
+  /** The held connection, handed over. */
+  release(): UpstreamConnection | null {
+    const c = this.conn;
+    this.conn = null;
+    return c;
   }
 }
 
@@ -316,9 +311,9 @@ export class HttpClient {
     this.current = null;
     // a response not read to the end leaves the connection unusable: it is closed
     if (res !== null) res.abort();
-    const s = h === null ? null : h.release();
-    if (h === null || s === null) return false;
-    return poolFor(this.poolName!, poolSize, timeout).put(h.key, s, h.requests);
+    const c = h === null ? null : h.release();
+    if (h === null || c === null) return false;
+    return poolFor(this.poolName!, poolSize, timeout).put(h.key, c);
   }
 
   /** Close the connection instead of keeping it (a response still being read is cut off). */
@@ -329,8 +324,8 @@ export class HttpClient {
     this.current = null;
     this.busy = false;
     if (res !== null) res.abort();
-    const s = h === null ? null : h.release();
-    if (s !== null) s.destroy();
+    const c = h === null ? null : h.release();
+    if (c !== null) c.destroy();
   }
 
   /** @internal the exchange has finished with the socket */
@@ -387,7 +382,6 @@ export class HttpClient {
   }
 }
 
-function ignore(): void {}
 
 function parseMs(v: string): number {
   const m = /^(\d+)(ms|s|m)?$/.exec(v.trim());

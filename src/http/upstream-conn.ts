@@ -6,7 +6,7 @@
 // may pause() the exchange when its own output is full, which stops reading the socket.
 
 import { connect, type Socket } from 'node:net';
-import type { SocketCache } from '../net/pool.js';
+import type { Keepable, KeepalivePool, SocketCache } from '../net/pool.js';
 import { HttpParser } from './parser/index.js';
 import {
   E_OK, PARSER_RESPONSE, SINK_OK, SINK_SKIP_BODY, type MessageHead, type ParserSink,
@@ -38,36 +38,138 @@ export interface ExchangeTimeouts {
   read: number;
 }
 
-const ST_CONNECT = 0, ST_SEND = 1, ST_HEAD = 2, ST_BODY = 3, ST_DONE = 4, ST_FAILED = 5;
-const T_CONNECT = 1, T_SEND = 2, T_READ = 3;
+const ST_CONNECT = 0, ST_SEND = 1, ST_BODY = 3, ST_DONE = 4, ST_FAILED = 5;
+const T_NONE = 0, T_CONNECT = 1, T_SEND = 2, T_READ = 3;
 
-const EXCHANGE = Symbol('sluice.exchange');
-const SOCKET_PARSER = Symbol('sluice.upstream-parser');
+const CONN = Symbol('sluice.upstream-connection');
 
 /**
- * One response parser per upstream connection, kept across the exchanges of a pooled
- * connection (and freed when the socket closes): the sink forwards to the current exchange.
+ * One connection to an upstream peer for its whole life (nginx's ngx_peer_connection_t with the
+ * keepalive module's cache item): the socket, its response parser, its listeners and one timer,
+ * set up once and kept across the exchanges it carries and the time it waits in a pool. An
+ * exchange only points `x` at itself; the pool only sets `keptIn`. Nothing is added or removed
+ * per request.
  */
-class SocketParser implements ParserSink {
-  x: Exchange | null;
+export class UpstreamConnection implements ParserSink, Keepable {
+  readonly socket: Socket;
   readonly parser: HttpParser;
-  constructor() {
-    this.x = null;
+  /** The exchange using it, or null while idle (kept in a pool, or held by an HttpClient). */
+  x: Exchange | null;
+  requests: number;
+  keptIn: KeepalivePool | null;
+  keptKey: string;
+  keptUntil: number;
+  /** What the exchange's timer waits for (T_*), and until when. */
+  timerKind: number;
+  deadline: number;
+  /**
+   * One Node timer, armed at `timerAt` and unref'd (the socket keeps the process alive while it
+   * is in use): moving the deadline later costs nothing; the timer wakes at its old time, sees
+   * the later deadline and sleeps again, as the client connections' read timer does.
+   */
+  private timer: NodeJS.Timeout | null;
+  private timerAt: number;
+
+  constructor(socket: Socket) {
+    this.socket = socket;
     this.parser = new HttpParser(PARSER_RESPONSE, this);
+    this.x = null;
+    this.requests = 0;
+    this.keptIn = null;
+    this.keptKey = '';
+    this.keptUntil = 0;
+    this.timerKind = T_NONE;
+    this.deadline = 0;
+    this.timer = null;
+    this.timerAt = 0;
+    (socket as unknown as Record<symbol, UpstreamConnection>)[CONN] = this;
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    socket.on('drain', onDrain);
   }
+
+  static connect(host: string, port: number): UpstreamConnection {
+    return new UpstreamConnection(connect({ host, port, noDelay: true }));
+  }
+
+  destroy(): void { this.socket.destroy(); }
+
+  // ---- ParserSink: forwarded to the exchange in progress
   onHead(h: MessageHead): number { return this.x !== null ? this.x.onHead(h) : SINK_OK; }
   onBody(chunk: Buffer, start: number, end: number): void { if (this.x !== null) this.x.onBody(chunk, start, end); }
   onTrailers(): void {} // upstream trailers are not passed on (nginx drops them too)
   onMessageComplete(): number { return this.x !== null ? this.x.onMessageComplete() : SINK_OK; }
-}
 
-function freeSocketParser(this: Socket): void {
-  const sp = (this as unknown as Record<symbol, SocketParser | undefined>)[SOCKET_PARSER];
-  if (sp !== undefined) {
-    delete (this as unknown as Record<symbol, SocketParser | undefined>)[SOCKET_PARSER];
-    sp.parser.destroy();
+  // ---- socket events
+  data(chunk: Buffer): void {
+    if (this.x !== null) { this.x.data(chunk); return; }
+    // an idle connection must stay silent: data means it cannot be reused
+    if (this.keptIn !== null) this.keptIn.drop(this);
+    else this.socket.destroy();
+  }
+
+  /** The peer closed (err null) or the connection broke. */
+  closed(err: Error | null): void {
+    if (this.x !== null) {
+      if (err !== null) this.x.error(err);
+      else this.x.eof();
+    } else if (this.keptIn !== null) {
+      this.keptIn.drop(this);
+    }
+  }
+
+  /** The socket is gone: nothing of this connection stays behind. */
+  freed(): void {
+    this.closed(null);
+    if (this.timer !== null) { clearTimeout(this.timer); this.timer = null; }
+    this.parser.destroy();
+  }
+
+  // ---- the exchange's timer
+  arm(kind: number, ms: number): void {
+    if (ms <= 0) { this.timerKind = T_NONE; return; }
+    this.timerKind = kind;
+    const at = Date.now() + ms;
+    this.deadline = at;
+    if (this.timer !== null) {
+      if (this.timerAt <= at) return;
+      clearTimeout(this.timer);
+    }
+    this.timerAt = at;
+    this.timer = setTimeout(onTimer, ms, this);
+    this.timer.unref();
+  }
+
+  disarm(): void { this.timerKind = T_NONE; }
+
+  fired(): void {
+    this.timer = null;
+    if (this.timerKind === T_NONE || this.x === null) return;
+    const left = this.deadline - Date.now();
+    if (left > 0) {
+      // the deadline moved on since the timer was set: sleep until the new one
+      this.timerAt = this.deadline;
+      this.timer = setTimeout(onTimer, left, this);
+      this.timer.unref();
+      return;
+    }
+    const kind = this.timerKind;
+    this.timerKind = T_NONE;
+    this.x.timeout(kind);
   }
 }
+
+function connOf(s: Socket): UpstreamConnection {
+  return (s as unknown as Record<symbol, UpstreamConnection>)[CONN];
+}
+function onData(this: Socket, chunk: Buffer): void { connOf(this).data(chunk); }
+function onEnd(this: Socket): void { connOf(this).closed(null); }
+function onError(this: Socket, e: Error): void { connOf(this).closed(e); }
+function onClose(this: Socket): void { connOf(this).freed(); }
+function onDrain(this: Socket): void { connOf(this).x?.drain(); }
+function onTimer(c: UpstreamConnection): void { c.fired(); }
 
 /** Requests and their bodies up to this size leave in one write. */
 const COALESCE_MAX = 16 * 1024;
@@ -77,15 +179,12 @@ export class Exchange {
   readonly port: number;
   /** Pool key ("host:port"). */
   readonly key: string;
-  readonly pool: SocketCache | null;
+  readonly pool: SocketCache<UpstreamConnection> | null;
   readonly handler: ExchangeHandler;
   readonly timeouts: ExchangeTimeouts;
   /** The request was HEAD: the response has no body whatever it says. */
   readonly headOnly: boolean;
-  socket: Socket | null;
-  parser: HttpParser | null;
-  /** Requests carried by this connection before this one (pooled). */
-  requests: number;
+  conn: UpstreamConnection | null;
   reused: boolean;
   state: number;
   status: number;
@@ -95,14 +194,12 @@ export class Exchange {
   keepAlive: boolean;
   paused: boolean;
   private interim: boolean;
-  private timer: NodeJS.Timeout | null;
-  private timerKind: number;
   private pendingBody: boolean;
   /** Streamed body that arrived before the connection was up: sent after the head. */
   private early: Buffer[] | null;
 
-  constructor(host: string, port: number, key: string, pool: SocketCache | null, handler: ExchangeHandler,
-    timeouts: ExchangeTimeouts, headOnly: boolean) {
+  constructor(host: string, port: number, key: string, pool: SocketCache<UpstreamConnection> | null,
+    handler: ExchangeHandler, timeouts: ExchangeTimeouts, headOnly: boolean) {
     this.host = host;
     this.port = port;
     this.key = key;
@@ -110,9 +207,7 @@ export class Exchange {
     this.handler = handler;
     this.timeouts = timeouts;
     this.headOnly = headOnly;
-    this.socket = null;
-    this.parser = null;
-    this.requests = 0;
+    this.conn = null;
     this.reused = false;
     this.state = ST_CONNECT;
     this.status = 0;
@@ -121,11 +216,12 @@ export class Exchange {
     this.keepAlive = false;
     this.paused = false;
     this.interim = false;
-    this.timer = null;
-    this.timerKind = 0;
     this.pendingBody = false;
     this.early = null;
   }
+
+  /** The socket in use (null before start() and after the end). */
+  get socket(): Socket | null { return this.conn !== null ? this.conn.socket : null; }
 
   /**
    * Send the request: `head` (request line and headers) and `body` pieces. With `more`, the body
@@ -134,19 +230,17 @@ export class Exchange {
   start(head: Buffer, body: readonly Buffer[], more: boolean, fresh = false): void {
     this.pendingBody = more;
     const pooled = fresh || this.pool === null ? null : this.pool.take(this.key);
-    let s: Socket;
     if (pooled !== null) {
-      s = pooled.socket;
-      this.requests = pooled.requests;
       this.reused = true;
-      this.attach(s);
+      pooled.parser.reset();
+      this.attach(pooled);
       this.state = ST_SEND;
       this.send(head, body);
     } else {
-      s = connect({ host: this.host, port: this.port, noDelay: true });
-      this.attach(s);
-      this.arm(T_CONNECT, this.timeouts.connect);
-      s.once('connect', () => {
+      const c = UpstreamConnection.connect(this.host, this.port);
+      this.attach(c);
+      c.arm(T_CONNECT, this.timeouts.connect);
+      c.socket.once('connect', () => {
         if (this.state !== ST_CONNECT) return;
         this.state = ST_SEND;
         this.send(head, body);
@@ -156,13 +250,13 @@ export class Exchange {
 
   /** More request body (streaming). */
   write(chunk: Buffer): void {
-    const s = this.socket;
-    if (s === null || this.state >= ST_DONE) return;
+    const c = this.conn;
+    if (c === null || this.state >= ST_DONE) return;
     if (this.state === ST_CONNECT) {
       (this.early ??= []).push(chunk);
       return;
     }
-    if (!s.write(chunk)) this.arm(T_SEND, this.timeouts.send);
+    if (!c.socket.write(chunk)) c.arm(T_SEND, this.timeouts.send);
   }
 
   /** The streamed request body is complete. */
@@ -173,17 +267,19 @@ export class Exchange {
 
   /** Stop reading the response (the consumer's output is full). */
   pause(): void {
-    if (this.paused || this.socket === null) return;
+    const c = this.conn;
+    if (this.paused || c === null) return;
     this.paused = true;
-    this.socket.pause();
-    if (this.timerKind === T_READ) this.disarm(); // a slow client is not the upstream's fault
+    c.socket.pause();
+    if (c.timerKind === T_READ) c.disarm(); // a slow client is not the upstream's fault
   }
 
   resume(): void {
-    if (!this.paused || this.socket === null) return;
+    const c = this.conn;
+    if (!this.paused || c === null) return;
     this.paused = false;
-    if (this.state < ST_DONE) this.arm(T_READ, this.timeouts.read);
-    this.socket.resume();
+    if (this.state < ST_DONE) c.arm(T_READ, this.timeouts.read);
+    c.socket.resume();
   }
 
   /** Give up on this exchange (next upstream, client gone): the connection is closed. */
@@ -226,30 +322,17 @@ export class Exchange {
     return SINK_OK;
   }
 
-  // ---------------------------------------------------------------- socket events
+  // ---------------------------------------------------------------- the connection's events
 
-  private attach(s: Socket): void {
-    this.socket = s;
-    (s as unknown as Record<symbol, Exchange>)[EXCHANGE] = this;
-    let sp = (s as unknown as Record<symbol, SocketParser | undefined>)[SOCKET_PARSER];
-    if (sp === undefined) {
-      sp = (s as unknown as Record<symbol, SocketParser>)[SOCKET_PARSER] = new SocketParser();
-      s.once('close', freeSocketParser);
-    } else {
-      sp.parser.reset();
-    }
-    sp.x = this;
-    this.parser = sp.parser;
-    s.on('data', onData);
-    s.on('end', onEnd);
-    s.on('error', onError);
-    s.on('close', onClose);
-    s.on('drain', onDrain);
-    if (s.isPaused()) s.resume();
+  private attach(c: UpstreamConnection): void {
+    this.conn = c;
+    c.x = this;
+    if (c.socket.isPaused()) c.socket.resume();
   }
 
   private send(head: Buffer, body: readonly Buffer[]): void {
-    const s = this.socket!;
+    const c = this.conn!;
+    const s = c.socket;
     const parts = this.early === null ? body : [...body, ...this.early];
     this.early = null;
     let total = head.length;
@@ -270,22 +353,24 @@ export class Exchange {
       s.uncork();
     }
     if (!this.pendingBody) this.requestSent = true;
-    this.arm(ok ? T_READ : T_SEND, ok ? this.timeouts.read : this.timeouts.send);
+    if (ok) c.arm(T_READ, this.timeouts.read);
+    else c.arm(T_SEND, this.timeouts.send);
   }
 
   data(chunk: Buffer): void {
     if (this.state >= ST_DONE) return;
     this.gotBytes = true;
-    if (this.timerKind === T_READ) this.timer!.refresh();
-    const rc = this.parser!.execute(chunk);
-    if (rc !== E_OK && this.state < ST_DONE) this.fail(FAIL_INVALID, new Error(`upstream sent an invalid response: ${this.parser!.errorReason}`));
+    const c = this.conn!;
+    if (c.timerKind === T_READ) c.arm(T_READ, this.timeouts.read);
+    const rc = c.parser.execute(chunk);
+    if (rc !== E_OK && this.state < ST_DONE) this.fail(FAIL_INVALID, new Error(`upstream sent an invalid response: ${c.parser.errorReason}`));
   }
 
   eof(): void {
     if (this.state >= ST_DONE) return;
     if (this.state === ST_BODY) {
       // a close-delimited body ends here; anything else ended too early
-      const rc = this.parser!.finish();
+      const rc = this.conn!.parser.finish();
       if (rc === E_OK && this.state >= ST_DONE) return;
     }
     this.fail(this.reused && !this.gotBytes ? FAIL_STALE : FAIL_CLOSED,
@@ -299,13 +384,11 @@ export class Exchange {
   }
 
   drain(): void {
-    if (this.timerKind === T_SEND) this.arm(T_READ, this.timeouts.read);
+    const c = this.conn;
+    if (c !== null && c.timerKind === T_SEND) c.arm(T_READ, this.timeouts.read);
   }
 
-  timeout(): void {
-    const kind = this.timerKind;
-    this.timer = null;
-    this.timerKind = 0;
+  timeout(kind: number): void {
     if (this.state >= ST_DONE) return;
     const what = kind === T_CONNECT ? 'connecting to' : kind === T_SEND ? 'sending request to' : 'reading response from';
     this.fail(FAIL_TIMEOUT, new Error(`upstream timed out while ${what} upstream`));
@@ -318,53 +401,19 @@ export class Exchange {
     this.handler.onFail(this, kind, err);
   }
 
-  /** Detach from the socket; keep it in the pool or close it. */
+  /** Let go of the connection: back to the pool, or closed. */
   private cleanup(reuse: boolean): void {
-    this.disarm();
-    const s = this.socket;
-    if (s !== null) {
-      s.off('data', onData);
-      s.off('end', onEnd);
-      s.off('error', onError);
-      s.off('close', onClose);
-      s.off('drain', onDrain);
-      delete (s as unknown as Record<symbol, Exchange | undefined>)[EXCHANGE];
-      if (this.paused) s.resume();
-      if (reuse) this.pool!.put(this.key, s, this.requests + 1);
-      else s.destroy();
-      this.socket = null;
-    }
-    if (this.parser !== null) {
-      // the parser stays with the socket (freed when it closes); it no longer talks to us
-      const sp = s !== null ? (s as unknown as Record<symbol, SocketParser | undefined>)[SOCKET_PARSER] : undefined;
-      if (sp !== undefined && sp.x === this) sp.x = null;
-      this.parser = null;
-    }
-  }
-
-  private arm(kind: number, ms: number): void {
-    this.disarm();
-    if (ms <= 0) return;
-    this.timerKind = kind;
-    this.timer = setTimeout(onTimeout, ms, this);
-  }
-
-  private disarm(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.timerKind = 0;
+    const c = this.conn;
+    if (c === null) return;
+    this.conn = null;
+    c.disarm();
+    c.x = null;
+    c.requests++;
+    if (this.paused) c.socket.resume();
+    if (reuse) this.pool!.put(this.key, c);
+    else c.destroy();
   }
 }
-
-function xOf(s: Socket): Exchange | undefined {
-  return (s as unknown as Record<symbol, Exchange | undefined>)[EXCHANGE];
-}
-function onData(this: Socket, chunk: Buffer): void { xOf(this)?.data(chunk); }
-function onEnd(this: Socket): void { xOf(this)?.eof(); }
-function onError(this: Socket, e: Error): void { xOf(this)?.error(e); }
-function onClose(this: Socket): void { xOf(this)?.eof(); }
-function onDrain(this: Socket): void { xOf(this)?.drain(); }
-function onTimeout(x: Exchange): void { x.timeout(); }
 
 /** Request methods safe to send again on a fresh connection (RFC 9110 9.2.2). */
 export function idempotent(method: string): boolean {

@@ -3,6 +3,7 @@
 // ngx_http_upstream_keepalive_module.c — upstream groups, peer selection and failure accounting.
 
 import { KeepalivePool } from '../net/pool.js';
+import type { UpstreamConnection } from './upstream-conn.js';
 import { ConfigError, parseTime, showValue } from './size-time.js';
 
 export type Balance = 'round-robin' | 'least-conn' | { hash: string };
@@ -49,11 +50,11 @@ export class UpstreamGroup {
   readonly backup: Peer[];
   readonly balance: Balance;
   /** Idle connections kept (nginx's `keepalive N`); null = none. */
-  readonly pool: KeepalivePool | null;
+  readonly pool: KeepalivePool<UpstreamConnection> | null;
   /** A group made for a proxyPass to a plain host:port (nginx's implicit upstream). */
   readonly implicit: boolean;
 
-  constructor(name: string, primary: Peer[], backup: Peer[], balance: Balance, pool: KeepalivePool | null, implicit: boolean) {
+  constructor(name: string, primary: Peer[], backup: Peer[], balance: Balance, pool: KeepalivePool<UpstreamConnection> | null, implicit: boolean) {
     this.name = name;
     this.primary = primary;
     this.backup = backup;
@@ -244,14 +245,14 @@ export function resolveUpstreams(raw: unknown): Map<string, UpstreamGroup> {
     else if (typeof b === 'object' && b !== null && typeof (b as { hash?: unknown }).hash === 'string') balance = { hash: (b as { hash: string }).hash };
     else if (b !== undefined) throw new ConfigError(`invalid value ${showValue(b)} for "balance" in ${where}`, `${where}.balance`);
     if (typeof balance === 'object' && backup.length > 0) throw new ConfigError(`balancing method does not support parameter "backup" in ${where}`, `${where}.balance`);
-    let pool: KeepalivePool | null = null;
+    let pool: KeepalivePool<UpstreamConnection> | null = null;
     if (grp.keepalive !== undefined) {
       const n = grp.keepalive;
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new ConfigError(`invalid value ${showValue(n)} for "keepalive" in ${where}`, `${where}.keepalive`);
       const kt = grp.keepaliveTimeout === undefined ? 60000 : parseTime(grp.keepaliveTimeout as string | number, 'keepaliveTimeout');
       const kr = grp.keepaliveRequests === undefined ? 1000 : Number(grp.keepaliveRequests);
       if (!Number.isInteger(kr) || kr < 1) throw new ConfigError(`invalid value ${showValue(grp.keepaliveRequests)} for "keepaliveRequests" in ${where}`, `${where}.keepaliveRequests`);
-      pool = new KeepalivePool(n, kt, kr);
+      pool = new KeepalivePool<UpstreamConnection>(n, kt, kr);
     }
     out.set(name, new UpstreamGroup(name, primary, backup, balance, pool, false));
   }

@@ -5,63 +5,65 @@
 // per pool; more may be open while busy, and one put back when the cache is full is closed.
 // An idle connection that turns readable (the peer sent something unasked) or closes is
 // dropped at once; one idle past `timeout` or used `maxRequests` times is closed.
+//
+// Nothing is allocated, and no listener or timer is touched, when a connection goes in or comes
+// out: the connection keeps its own socket listeners for its whole life (they tell the pool when
+// an idle one turns readable or closes, through `keptIn`), and one timer per pool closes the
+// connections idle for too long, as nginx's keepalive module leaves its cached connections'
+// event handlers in place and lets a timer per connection expire.
 
 import type { Socket } from 'node:net';
 
-/** An idle connection as the pool keeps it. */
-class Idle {
-  socket: Socket;
-  key: string;
+/** What a pool keeps: a connection that knows its socket and how often it was used. */
+export interface Keepable {
+  readonly socket: Socket;
+  /** Requests this connection has carried. */
   requests: number;
-  timer: NodeJS.Timeout | null;
-  pool: KeepalivePool;
-  constructor(socket: Socket, key: string, requests: number, pool: KeepalivePool) {
-    this.socket = socket;
-    this.key = key;
-    this.requests = requests;
-    this.timer = null;
-    this.pool = pool;
-  }
+  /** The pool that keeps it while it is idle, else null. */
+  keptIn: KeepalivePool | null;
+  /** Its key in that pool. */
+  keptKey: string;
+  /** When it has been idle too long (ms since the epoch). */
+  keptUntil: number;
+  /** Close it (its socket listeners free what it holds). */
+  destroy(): void;
 }
-
-export interface PooledSocket {
-  socket: Socket;
-  /** Requests this connection has carried before. */
-  requests: number;
-}
-
-const IDLE = Symbol('sluice.idle');
 
 /** Where an exchange takes a kept connection from and gives it back to. */
-export interface SocketCache {
-  take(key: string): PooledSocket | null;
-  put(key: string, socket: Socket, requests: number): boolean;
+export interface SocketCache<T extends Keepable = Keepable> {
+  take(key: string): T | null;
+  put(key: string, conn: T): boolean;
 }
 
-export class KeepalivePool implements SocketCache {
+export class KeepalivePool<T extends Keepable = Keepable> implements SocketCache<T> {
   /** Idle connections kept per key at most (nginx's `keepalive N`). */
   size: number;
   /** Idle time after which a kept connection is closed (ms). */
   timeout: number;
   /** Requests after which a connection is not kept any more. */
   maxRequests: number;
-  private readonly idle: Map<string, Idle[]>;
+  /** Idle connections per key, least recently used first. */
+  private readonly idle: Map<string, T[]>;
+  private timer: NodeJS.Timeout | null;
 
   constructor(size: number, timeout = 60000, maxRequests = 1000) {
     this.size = size;
     this.timeout = timeout;
     this.maxRequests = maxRequests;
     this.idle = new Map();
+    this.timer = null;
   }
 
   /** An idle connection for `key`, most recently used first, or null. */
-  take(key: string): PooledSocket | null {
+  take(key: string): T | null {
     const list = this.idle.get(key);
     while (list !== undefined && list.length > 0) {
-      const it = list.pop()!;
-      this.detach(it);
-      if (it.socket.destroyed || !it.socket.writable) continue;
-      return { socket: it.socket, requests: it.requests };
+      const c = list.pop()!;
+      c.keptIn = null;
+      const s = c.socket;
+      if (s.destroyed || !s.writable) { c.destroy(); continue; }
+      s.ref();
+      return c;
     }
     return null;
   }
@@ -70,10 +72,10 @@ export class KeepalivePool implements SocketCache {
    * Offer a connection whose last response was read to the end. Returns false (and closes
    * it) when it is not kept: cache full, too many requests, or it is not usable.
    */
-  put(key: string, socket: Socket, requests: number): boolean {
-    if (this.size <= 0 || requests >= this.maxRequests || socket.destroyed || !socket.writable
-      || socket.readableLength > 0) {
-      socket.destroy();
+  put(key: string, c: T): boolean {
+    const s = c.socket;
+    if (this.size <= 0 || c.requests >= this.maxRequests || s.destroyed || !s.writable || s.readableLength > 0) {
+      c.destroy();
       return false;
     }
     let list = this.idle.get(key);
@@ -81,21 +83,15 @@ export class KeepalivePool implements SocketCache {
     if (list.length >= this.size) {
       // the cache is full: the oldest idle one goes (nginx reuses the least recently used slot)
       const old = list.shift()!;
-      this.detach(old);
-      old.socket.destroy();
+      old.keptIn = null;
+      old.destroy();
     }
-    const it = new Idle(socket, key, requests, this);
-    (socket as unknown as Record<symbol, Idle>)[IDLE] = it;
-    socket.on('data', onIdleData);
-    socket.on('end', onIdleClose);
-    socket.on('close', onIdleClose);
-    socket.on('error', onIdleClose);
-    socket.setTimeout(0);
-    it.timer = setTimeout(onIdleTimeout, this.timeout, it);
-    it.timer.unref();
-    socket.unref();
-    socket.resume(); // so 'data' and 'end' are seen while idle
-    list.push(it);
+    c.keptIn = this as unknown as KeepalivePool;
+    c.keptKey = key;
+    c.keptUntil = Date.now() + this.timeout;
+    s.unref(); // an idle connection does not keep the process alive
+    list.push(c);
+    if (this.timer === null) this.armSweep(this.timeout);
     return true;
   }
 
@@ -110,39 +106,45 @@ export class KeepalivePool implements SocketCache {
   /** Close every idle connection. */
   clear(): void {
     for (const list of this.idle.values()) {
-      for (const it of list) { this.detach(it); it.socket.destroy(); }
+      for (const c of list) { c.keptIn = null; c.destroy(); }
     }
     this.idle.clear();
+    if (this.timer !== null) { clearTimeout(this.timer); this.timer = null; }
   }
 
-  private detach(it: Idle): void {
-    const s = it.socket;
-    s.off('data', onIdleData);
-    s.off('end', onIdleClose);
-    s.off('close', onIdleClose);
-    s.off('error', onIdleClose);
-    s.pause();
-    s.ref();
-    delete (s as unknown as Record<symbol, Idle | undefined>)[IDLE];
-    if (it.timer !== null) { clearTimeout(it.timer); it.timer = null; }
-  }
-
-  /** Drop an idle connection that is no good any more. */
-  drop(it: Idle): void {
-    const list = this.idle.get(it.key);
+  /** Drop an idle connection that is no good any more (it turned readable, or closed). */
+  drop(c: T): void {
+    if (c.keptIn !== (this as unknown as KeepalivePool)) return;
+    c.keptIn = null;
+    const list = this.idle.get(c.keptKey);
     if (list !== undefined) {
-      const i = list.indexOf(it);
+      const i = list.lastIndexOf(c);
       if (i >= 0) list.splice(i, 1);
     }
-    this.detach(it);
-    it.socket.destroy();
+    c.destroy();
+  }
+
+  /** Close the connections idle past their time; sleep until the next one's. */
+  sweep(): void {
+    this.timer = null;
+    const now = Date.now();
+    let next = Infinity;
+    for (const list of this.idle.values()) {
+      // each list is in the order the connections came back, so the expired ones lead
+      while (list.length > 0 && list[0].keptUntil <= now) {
+        const c = list.shift()!;
+        c.keptIn = null;
+        c.destroy();
+      }
+      if (list.length > 0 && list[0].keptUntil < next) next = list[0].keptUntil;
+    }
+    if (next !== Infinity) this.armSweep(next - now);
+  }
+
+  private armSweep(ms: number): void {
+    this.timer = setTimeout(onSweep, Math.max(1, ms), this);
+    this.timer.unref();
   }
 }
 
-function idleOf(s: Socket): Idle | undefined {
-  return (s as unknown as Record<symbol, Idle | undefined>)[IDLE];
-}
-// an idle connection must stay silent: data or a close means it cannot be reused
-function onIdleData(this: Socket): void { const it = idleOf(this); if (it !== undefined) it.pool.drop(it); }
-function onIdleClose(this: Socket): void { const it = idleOf(this); if (it !== undefined) it.pool.drop(it); }
-function onIdleTimeout(it: Idle): void { it.pool.drop(it); }
+function onSweep(p: KeepalivePool): void { p.sweep(); }

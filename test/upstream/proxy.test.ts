@@ -79,6 +79,23 @@ test('keepalive: an idle connection the upstream closes is dropped, the next req
   assert.is(up.conns, 2, 'on a new connection');
 }));
 
+test('keepalive: an idle connection that turns readable (bytes nobody asked for) is dropped', timed(5000, async () => {
+  const up = keep(await scriptedUpstream((target, _head, sock) => {
+    sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${target.length}\r\n\r\n${target}`);
+    if (target === '/noisy') setTimeout(() => { if (!sock.destroyed) sock.write('garbage'); }, 50);
+  }));
+  const s = await sluice({ '/': { proxyPass: 'http://kn' } }, { kn: { servers: [up.addr], keepalive: 20 } });
+  const c = keep(await RawClient.open(s.port));
+  assert.is((await c.exchange(get('/noisy')))[0]?.status, 200);
+  assert.ok(await until(() => poolCount(s, 'kn') === 0), 'the idle connection that spoke left the pool');
+  assert.ok(await until(() => up.sockets.size === 0), 'and was closed');
+  const [res] = await c.exchange(get('/quiet'));
+  assert.is(res?.status, 200, 'the next request is answered');
+  assert.is(res.body.toString(), '/quiet', 'with its own answer, not the stray bytes');
+  assert.is(up.conns, 2, 'on a new connection');
+  assert.is(poolCount(s, 'kn'), 1, 'which is kept');
+}));
+
 test('keepalive: a kept connection that dies as it is reused is replaced transparently (idempotent)', timed(5000, async () => {
   // the race nginx knows: the upstream closes a kept connection just as a request goes out on it
   const up = keep(await scriptedUpstream((target, _head, sock, n) => {

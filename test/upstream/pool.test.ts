@@ -1,0 +1,103 @@
+// KeepalivePool on its own, with stand-in connections: the most recently used comes out first,
+// a full cache closes the oldest, the idle timeout closes per key in the order they came back,
+// maxRequests and unusable sockets are refused, and a dropped one leaves the pool.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Socket } from 'node:net';
+import { KeepalivePool, type Keepable } from '../../src/net/pool.js';
+import { sleep, timed } from '../helpers.js';
+
+class Fake implements Keepable {
+  readonly socket: Socket;
+  requests = 1;
+  keptIn: KeepalivePool | null = null;
+  keptKey = '';
+  keptUntil = 0;
+  closed = false;
+  refs = 1;
+  constructor(readonly name: string) {
+    const me = this;
+    this.socket = {
+      get destroyed() { return me.closed; },
+      get writable() { return !me.closed; },
+      readableLength: 0,
+      ref() { me.refs = 1; return this; },
+      unref() { me.refs = 0; return this; },
+    } as unknown as Socket;
+  }
+  destroy(): void { this.closed = true; }
+}
+
+test('take: most recently used first; per key; null when empty', () => {
+  const p = new KeepalivePool<Fake>(4);
+  const a = new Fake('a'), b = new Fake('b'), c = new Fake('c');
+  assert.ok(p.put('k', a));
+  assert.ok(p.put('k', b));
+  assert.ok(p.put('other', c));
+  assert.is(a.refs, 0, 'an idle connection does not keep the process alive');
+  assert.is(p.count(), 3);
+  assert.is(p.take('k'), b);
+  assert.is(b.keptIn, null, 'out of the pool');
+  assert.is(b.refs, 1, 'ref\'d again in use');
+  assert.is(p.take('k'), a);
+  assert.is(p.take('k'), null);
+  assert.is(p.count('other'), 1);
+  p.clear();
+  assert.ok(c.closed, 'clear() closes what is kept');
+});
+
+test('put: a full cache closes the oldest; maxRequests and dead sockets are refused', () => {
+  const p = new KeepalivePool<Fake>(2, 60000, 5);
+  const [a, b, c] = [new Fake('a'), new Fake('b'), new Fake('c')];
+  p.put('k', a); p.put('k', b); p.put('k', c);
+  assert.ok(a.closed, 'the least recently used went');
+  assert.not.ok(b.closed || c.closed);
+  assert.is(p.count('k'), 2);
+  const worn = new Fake('worn');
+  worn.requests = 5;
+  assert.not.ok(p.put('k', worn), 'used maxRequests times');
+  assert.ok(worn.closed);
+  const dead = new Fake('dead');
+  dead.closed = true;
+  assert.not.ok(p.put('k', dead));
+  const gone = p.take('k')!;
+  gone.closed = true;
+  p.put('k', gone);
+  assert.is(p.take('k'), b, 'a closed one is skipped over by take');
+  p.clear();
+});
+
+test('drop: a connection that turned readable or closed leaves the pool at once', () => {
+  const p = new KeepalivePool<Fake>(4);
+  const [a, b] = [new Fake('a'), new Fake('b')];
+  p.put('k', a); p.put('k', b);
+  p.drop(a);
+  assert.ok(a.closed);
+  assert.is(p.count('k'), 1);
+  p.drop(a); // twice is harmless
+  assert.is(p.count('k'), 1);
+  assert.is(p.take('k'), b);
+});
+
+test('timeout: idle connections close after it, each key on its own, the newest last', timed(3000, async () => {
+  const p = new KeepalivePool<Fake>(8, 120);
+  const a = new Fake('a');
+  p.put('x', a);
+  await sleep(60);
+  const b = new Fake('b'), c = new Fake('c');
+  p.put('x', b);
+  p.put('y', c);
+  await sleep(90); // a is past its time, b and c are not
+  assert.ok(a.closed, 'the first closed after 120 ms');
+  assert.not.ok(b.closed || c.closed, 'the later ones still kept');
+  assert.is(p.count(), 2);
+  await sleep(100);
+  assert.ok(b.closed && c.closed, 'then the others, on both keys');
+  assert.is(p.count(), 0);
+  const d = new Fake('d');
+  p.put('x', d); // the sweep timer comes back for a new one
+  await sleep(200);
+  assert.ok(d.closed);
+}));
+
+test.run();
