@@ -37,6 +37,12 @@ export class Buf {
   flags: number;
   /** Which module made it, so a module can recognise and recycle its own bufs (ngx_buf_tag_t). */
   tag: unknown;
+  /**
+   * A memory buf whose bytes are still a latin1 string (the header block): the write filter
+   * hands the string to the socket as it is, so it is encoded once, into the outgoing bytes.
+   * view() encodes it for anyone else who wants a Buffer.
+   */
+  text: string | null;
 
   constructor() {
     this.mem = null;
@@ -47,6 +53,7 @@ export class Buf {
     this.fileLast = 0;
     this.flags = 0;
     this.tag = null;
+    this.text = null;
   }
 
   /** A Buf over mem[pos, last) — a window, never a copy. */
@@ -55,6 +62,15 @@ export class Buf {
     b.mem = mem;
     b.pos = pos;
     b.last = last;
+    b.flags = B_MEMORY | flags;
+    return b;
+  }
+
+  /** A memory Buf over a string of latin1 bytes (one char = one byte), encoded when it leaves. */
+  static latin1(text: string, flags = 0): Buf {
+    const b = new Buf();
+    b.text = text;
+    b.last = text.length;
     b.flags = B_MEMORY | flags;
     return b;
   }
@@ -89,6 +105,10 @@ export class Buf {
 
   /** The bytes as a Buffer view (made only where they leave for the socket or a user). */
   view(): Buffer {
+    if (this.text !== null) {
+      this.mem = Buffer.from(this.text, 'latin1');
+      this.text = null;
+    }
     const m = this.mem!;
     return this.pos === 0 && this.last === m.length ? m : m.subarray(this.pos, this.last);
   }

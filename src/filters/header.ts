@@ -70,7 +70,7 @@ export class HeaderWriteFilter extends HeaderFilter {
     for (let i = 0; i < names.length; i++) s += names[i] + ': ' + values[i] + '\r\n';
     s += '\r\n';
 
-    const b = Buf.memory(Buffer.from(s, 'latin1'));
+    const b = Buf.latin1(s);
     // a header-only response is complete here; otherwise the body follows and flushes it
     if (r.headerOnly) b.flags |= B_FLUSH;
     return this.write!.body(r, link(b));

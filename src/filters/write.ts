@@ -10,8 +10,7 @@ import { FILE_PIECE, FILE_READ_SIZE, readFilePiece, readFileRestSync, recyclePie
 /** nginx's postpone_output default: hold less than this unless flushed. */
 const POSTPONE_OUTPUT = 1460;
 
-const scratch: Buffer[] = [];
-const EMPTY = Buffer.alloc(0);
+const scratch: (Buffer | string)[] = [];
 
 export class WriteFilter extends BodyFilter {
   readonly name = 'write';
@@ -51,7 +50,8 @@ export class WriteFilter extends BodyFilter {
         b = l.buf = m;
       }
       if ((b.flags & B_MEMORY) !== 0 && b.last > b.pos) {
-        scratch[n++] = b.view();
+        // the header block goes as its string: encoded once, straight into the outgoing bytes
+        scratch[n++] = b.text !== null && b.pos === 0 ? b.text : b.view();
         bytes += b.last - b.pos;
         if (b.tag === FILE_PIECE) (recycle ??= []).push(b.mem!);
       }
@@ -63,7 +63,7 @@ export class WriteFilter extends BodyFilter {
     let ok = true;
     if (n > 0) {
       ok = c.sendv(scratch, n, bytes, recycle === null ? undefined : () => { for (const m of recycle!) recyclePiece(m); });
-      for (let i = 0; i < n; i++) scratch[i] = EMPTY;
+      for (let i = 0; i < n; i++) scratch[i] = '';
     }
     if (l === null) return ok ? OK : AGAIN;
     if (!ok) return AGAIN;

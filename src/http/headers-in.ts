@@ -144,15 +144,16 @@ export class HeadersIn {
   set(name: string, value: string | readonly string[] | null): void {
     this.materialise();
     const lower = name.toLowerCase();
+    const id = knownHeaderId(lower);
     const names = this.names!, values = this.values!, ids = this.ids!;
     let j = 0;
     for (let i = 0; i < this.count; i++) {
-      if (names[i].toLowerCase() === lower) continue;
+      // a known name is matched by its id, only the others by comparing names
+      if (id !== H_OTHER ? ids[i] === id : ids[i] === H_OTHER && names[i].toLowerCase() === lower) continue;
       names[j] = names[i]; values[j] = values[i]; ids[j] = ids[i]; j++;
     }
     names.length = values.length = ids.length = j;
     if (value !== null) {
-      const id = knownHeaderId(lower);
       const list = typeof value === 'string' ? [value] : value;
       for (const v of list) {
         if (/[\r\n\0]/.test(v)) throw new TypeError(`invalid value for header "${name}"`);

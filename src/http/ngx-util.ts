@@ -2,14 +2,16 @@
 // ngx_http_lua_process_args_option), ngx_http_lua_args.c (ngx_http_lua_parse_args) and
 // ngx_http_lua_consts.c. Strings are UTF-8 encoded before escaping, as Lua strings are bytes.
 
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 const PERCENT = 0x25, PLUS = 0x2b, EQUALS = 0x3d, AMPERSAND = 0x26;
 
 /** ngx.md5: the hex MD5 digest (lower case) of a string's UTF-8 bytes or of a Buffer. */
 export function md5(s: string | Buffer): string {
-  return createHash('md5').update(s).digest('hex');
+  // crypto.hash (Node >= 20.12) is one call into C++, without a Hash object
+  return oneShot !== undefined ? oneShot('md5', s, 'hex') : crypto.createHash('md5').update(s).digest('hex');
 }
+const oneShot = (crypto as { hash?: (alg: string, data: string | Buffer, enc: 'hex') => string }).hash;
 
 /* ngx.escape_uri */
 
@@ -212,6 +214,7 @@ export function decodeArgs(
 ): ArgsTable {
   const t: ArgsTable = Object.create(null);
   if (info !== undefined) info.truncated = false;
+  if (typeof s === 'string' && !NEEDS_DECODING.test(s)) return splitArgs(s, t, maxArgs, info);
   const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
   const len = b.length;
   if (len === 0) return t;
@@ -240,6 +243,30 @@ export function decodeArgs(
     const seg = tmp.toString('utf8', 0, unescapeInto(b, q, len, tmp, 0));
     if (key !== null) setArg(t, key, seg);
     else setArg(t, seg, true);
+  }
+  return t;
+}
+
+/** What makes a query string more than split work: escapes, '+', bytes beyond ASCII. */
+const NEEDS_DECODING = /[%+\u0080-\uffff]/;
+
+/** decodeArgs of an ASCII string with nothing to unescape: split on '&' and '='. */
+function splitArgs(s: string, t: ArgsTable, maxArgs: number, info?: { truncated: boolean }): ArgsTable {
+  const len = s.length;
+  let count = 0;
+  for (let q = 0; q < len;) {
+    let amp = s.indexOf('&', q);
+    if (amp < 0) amp = len;
+    if (amp > q) {
+      const eq = s.indexOf('=', q);
+      if (eq >= 0 && eq < amp) setArg(t, s.slice(q, eq), s.slice(eq + 1, amp));
+      else setArg(t, s.slice(q, amp), true);
+    }
+    if (amp < len && maxArgs > 0 && ++count === maxArgs) {
+      if (info !== undefined) info.truncated = true;
+      return t;
+    }
+    q = amp + 1;
   }
   return t;
 }

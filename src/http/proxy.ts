@@ -325,22 +325,23 @@ class ProxyRun implements ExchangeHandler {
     }
 
     // proxy_set_header: ours first, as nginx puts them before the client's
-    const set = new Map<string, string>();
-    set.set('host', t.proxyHost);
-    set.set('connection', keep ? '' : 'close');
-    for (const [name, value] of conf.proxySetHeader) set.set(name.toLowerCase(), expand(r, value, t));
-    const names = new Map<string, string>([['host', 'Host'], ['connection', 'Connection']]);
-    for (const [name] of conf.proxySetHeader) names.set(name.toLowerCase(), name);
-
+    const plan = headPlan(conf, t, keep);
     let s = `${r.method} ${uri} HTTP/${conf.proxyHttpVersion}\r\n`;
-    for (const [k, v] of set) if (v !== '') s += `${names.get(k)}: ${v}\r\n`;
+    if (plan.lines !== null) {
+      s += plan.lines;
+    } else {
+      for (const [name, value] of plan.pairs) {
+        const v = expand(r, value, t);
+        if (v !== '') s += `${name}: ${v}\r\n`;
+      }
+    }
     if (conf.proxyPassRequestHeaders) {
       const hi = r.headersIn;
       for (let i = 0; i < hi.count; i++) {
         const id = hi.id(i);
         if (skipRequestHeader(id)) continue;
         const name = hi.name(i);
-        if (set.has(name.toLowerCase())) continue;
+        if (plan.names.has(name.toLowerCase())) continue;
         s += `${name}: ${hi.value(i)}\r\n`;
       }
     }
@@ -355,6 +356,38 @@ class ProxyRun implements ExchangeHandler {
     s += '\r\n';
     return Buffer.from(s, 'latin1');
   }
+}
+
+/**
+ * The headers a location sets upstream (Host, Connection, proxySetHeader), worked out once per
+ * location: the lines themselves when no value has a $variable, else the (name, value) pairs to
+ * expand per request; and the lower-case names, whose client headers are not passed.
+ */
+interface HeadPlan {
+  lines: string | null;
+  pairs: [string, string][];
+  names: Set<string>;
+}
+const plans = new WeakMap<object, [HeadPlan | null, HeadPlan | null]>();
+
+function headPlan(conf: Request['conf'], t: ProxyTarget, keep: boolean): HeadPlan {
+  let both = plans.get(conf);
+  if (both === undefined) plans.set(conf, both = [null, null]);
+  const i = keep ? 1 : 0;
+  let plan = both[i];
+  if (plan !== null) return plan;
+  // a later setting of a name overrides an earlier one, in the earlier one's place
+  const byName = new Map<string, [string, string]>();
+  byName.set('host', ['Host', t.proxyHost]);
+  byName.set('connection', ['Connection', keep ? '' : 'close']);
+  for (const [name, value] of conf.proxySetHeader) byName.set(name.toLowerCase(), [name, value]);
+  const pairs = [...byName.values()];
+  const dynamic = pairs.some(([, v]) => v.includes('$'));
+  let lines = '';
+  for (const [name, value] of pairs) if (value !== '') lines += `${name}: ${value}\r\n`;
+  plan = { lines: dynamic ? null : lines, pairs, names: new Set(byName.keys()) };
+  both[i] = plan;
+  return plan;
 }
 
 const CRLF = Buffer.from('\r\n');

@@ -32,27 +32,36 @@ export class Conn {
   }
 
   /**
-   * Send `n` buffers of `list` (total `size` bytes) in one go. Returns false when the socket is
-   * full afterwards; the owner then waits for the socket's 'drain'. `written` runs once the
-   * socket no longer needs the buffers.
+   * Send `n` pieces of `list` (total `size` bytes) in one go: Buffers, or latin1 strings (one
+   * char, one byte: the header block) that Node encodes as it writes. Returns false when the
+   * socket is full afterwards; the owner then waits for the socket's 'drain'. `written` runs
+   * once the socket no longer needs the buffers.
    */
-  sendv(list: Buffer[], n: number, size: number, written?: () => void): boolean {
+  sendv(list: (Buffer | string)[], n: number, size: number, written?: () => void): boolean {
     const s = this.socket;
     if (this.closed || s.destroyed) return true;
     this.sent += size;
     let ok: boolean;
     if (n === 1) {
-      ok = s.write(list[0], written);
+      const p = list[0];
+      ok = typeof p === 'string' ? s.write(p, 'latin1', written) : s.write(p, written);
     } else if (size <= COALESCE_MAX) {
       const out = Buffer.allocUnsafe(size);
       let at = 0;
-      for (let i = 0; i < n; i++) at += list[i].copy(out, at);
+      for (let i = 0; i < n; i++) {
+        const p = list[i];
+        at += typeof p === 'string' ? out.write(p, at, 'latin1') : p.copy(out, at);
+      }
       ok = s.write(out);
       if (written !== undefined) written(); // the pieces were copied: free at once
     } else {
       s.cork();
-      for (let i = 0; i < n - 1; i++) s.write(list[i]);
-      s.write(list[n - 1], written);
+      for (let i = 0; i < n; i++) {
+        const p = list[i];
+        const cb = i === n - 1 ? written : undefined;
+        if (typeof p === 'string') s.write(p, 'latin1', cb);
+        else s.write(p, cb);
+      }
       s.uncork();
       ok = !s.writableNeedDrain;
     }
