@@ -5,9 +5,9 @@
 
 import { KeepalivePool, type SocketCache } from '../net/pool.js';
 import { encodeArgs, type ArgsInput } from './ngx-util.js';
-import type { MessageHead } from './parser/types.js';
+import { H_OTHER, KNOWN_HEADER_NAMES, type MessageHead } from './parser/types.js';
 import {
-  Exchange, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler, type UpstreamConnection,
+  Exchange, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler, type ExchangeTimeouts, type UpstreamConnection,
 } from './upstream-conn.js';
 import { SERVER_VERSION } from '../filters/header.js';
 
@@ -338,50 +338,92 @@ export class HttpClient {
    * (keepalive: true) in the pool for the host unless told otherwise.
    */
   async requestUri(url: string, o: ClientRequestOptions = {}): Promise<ClientResponse> {
-    const u = new URL(url);
-    if (u.protocol !== 'http:') throw new HttpClientError('EPROTO', `requestUri(): only http:// is supported (${u.protocol})`);
-    const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-    const port = u.port === '' ? 80 : Number(u.port);
-    const poolName = typeof o.keepalivePool === 'string' ? o.keepalivePool : `${host}:${port}`;
+    const u = parseUrl(url);
+    const { host, port } = u;
+    const poolName = typeof o.keepalivePool === 'string' ? o.keepalivePool : u.key;
     const keepalive = o.keepalive !== false;
     const poolSize = typeof o.keepalivePool === 'number' ? o.keepalivePool : undefined;
     const kt = o.keepaliveTimeout === undefined ? undefined : typeof o.keepaliveTimeout === 'number' ? o.keepaliveTimeout : parseMs(o.keepaliveTimeout);
-    const method = (o.method ?? 'GET').toUpperCase();
-    let query = u.search.length > 1 ? u.search.slice(1) : '';
+    const method = o.method === undefined ? 'GET' : o.method.toUpperCase();
+    let query = u.query;
     if (o.query !== undefined) {
       const extra = typeof o.query === 'string' ? o.query : encodeArgs(o.query);
       query = query && extra ? `${query}&${extra}` : query || extra;
     }
-    const head = buildRequest(method, host, port, u.pathname || '/', query, o.headers, o.body, keepalive);
+    const head = buildRequest(method, host, port, u.path, query, o.headers, o.body, keepalive);
     const body = o.body === undefined ? [] : [typeof o.body === 'string' ? Buffer.from(o.body) : o.body];
     const pool = keepalive ? poolFor(poolName, poolSize, kt) : null;
     const timeouts = { connect: this.connectTimeout, send: this.sendTimeout, read: this.readTimeout };
-
     return new Promise<ClientResponse>((resolve, reject) => {
-      const run = (fresh: boolean) => {
-        const parts: Buffer[] = [];
-        let size = 0;
-        let status = 0, reason = '', headers: Record<string, string | string[]> = Object.create(null);
-        const handler: ExchangeHandler = {
-          onHead: (_x, h) => {
-            status = h.statusCode;
-            reason = h.buf.toString('latin1', h.reasonStart, h.reasonEnd);
-            headers = headerRecord(h);
-          },
-          onData: (_x, chunk, s, e) => { parts.push(chunk.subarray(s, e)); size += e - s; },
-          onEnd: () => resolve({ status, reason, headers, body: parts.length === 1 ? parts[0] : Buffer.concat(parts, size) }),
-          onFail: (x, kind, err) => {
-            if (kind === FAIL_STALE && (idempotent(method) || !x.requestSent)) { run(true); return; }
-            reject(new HttpClientError(kind === FAIL_TIMEOUT ? 'ETIMEDOUT' : 'EUPSTREAM', err?.message ?? 'request failed'));
-          },
-        };
-        new Exchange(host, port, poolName, pool, handler, timeouts, method === 'HEAD').start(head, body, false, fresh);
-      };
-      run(false);
+      new WholeResponse(host, port, poolName, pool, timeouts, method, head, body, resolve, reject).run(false);
     });
   }
 }
 
+/** requestUri's reader: the whole body gathered as views, handed over at the end. */
+class WholeResponse implements ExchangeHandler {
+  private status = 0;
+  private reason = '';
+  private headers: Record<string, string | string[]> | null = null;
+  private parts: Buffer[] = [];
+  private size = 0;
+  constructor(
+    private readonly host: string, private readonly port: number, private readonly poolName: string,
+    private readonly pool: KeepalivePool<UpstreamConnection> | null, private readonly timeouts: ExchangeTimeouts,
+    private readonly method: string, private readonly head: Buffer, private readonly body: Buffer[],
+    private readonly resolve: (r: ClientResponse) => void, private readonly reject: (e: Error) => void,
+  ) {}
+
+  run(fresh: boolean): void {
+    this.parts.length = 0;
+    this.size = 0;
+    new Exchange(this.host, this.port, this.poolName, this.pool, this, this.timeouts, this.method === 'HEAD')
+      .start(this.head, this.body, false, fresh);
+  }
+
+  onHead(_x: Exchange, h: MessageHead): void {
+    this.status = h.statusCode;
+    this.reason = h.buf.toString('latin1', h.reasonStart, h.reasonEnd);
+    this.headers = headerRecord(h);
+  }
+
+  onData(_x: Exchange, chunk: Buffer, s: number, e: number): void {
+    this.parts.push(chunk.subarray(s, e));
+    this.size += e - s;
+  }
+
+  onEnd(): void {
+    const p = this.parts;
+    this.resolve({
+      status: this.status, reason: this.reason, headers: this.headers ?? Object.create(null),
+      body: p.length === 1 ? p[0] : Buffer.concat(p, this.size),
+    });
+  }
+
+  onFail(x: Exchange, kind: number, err: Error | null): void {
+    if (kind === FAIL_STALE && (idempotent(this.method) || !x.requestSent)) { this.run(true); return; }
+    this.reject(new HttpClientError(kind === FAIL_TIMEOUT ? 'ETIMEDOUT' : 'EUPSTREAM', err?.message ?? 'request failed'));
+  }
+}
+
+interface ParsedUrl { host: string; port: number; path: string; query: string; key: string }
+
+/** Parsed http:// URLs, by their text: handlers call the same few URLs over and over. */
+const urls = new Map<string, ParsedUrl>();
+const URLS_MAX = 256;
+
+function parseUrl(url: string): ParsedUrl {
+  let p = urls.get(url);
+  if (p !== undefined) return p;
+  const u = new URL(url);
+  if (u.protocol !== 'http:') throw new HttpClientError('EPROTO', `requestUri(): only http:// is supported (${u.protocol})`);
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  const port = u.port === '' ? 80 : Number(u.port);
+  p = { host, port, path: u.pathname || '/', query: u.search.length > 1 ? u.search.slice(1) : '', key: `${host}:${port}` };
+  if (urls.size >= URLS_MAX) urls.delete(urls.keys().next().value!);
+  urls.set(url, p);
+  return p;
+}
 
 function parseMs(v: string): number {
   const m = /^(\d+)(ms|s|m)?$/.exec(v.trim());
@@ -425,7 +467,9 @@ function headerRecord(h: MessageHead): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = Object.create(null);
   const hs = h.headers;
   for (let i = 0, o = 0; i < h.headerCount; i++, o += 5) {
-    const k = h.buf.toString('latin1', hs[o], hs[o + 1]).toLowerCase();
+    // a name the grammar knows has its lower-case spelling ready; only the others are made
+    const id = hs[o + 4];
+    const k = id !== H_OTHER ? KNOWN_HEADER_NAMES[id] : h.buf.toString('latin1', hs[o], hs[o + 1]).toLowerCase();
     const v = h.buf.toString('latin1', hs[o + 2], hs[o + 3]);
     const prev = out[k];
     if (prev === undefined) out[k] = v;

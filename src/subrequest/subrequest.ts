@@ -45,8 +45,7 @@ const SAFE_METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Build a subrequest of `parent` (not started). Throws on a refused uri or option. */
 export function createSubrequest(parent: Request, uri: string, o: CaptureOptions = {}): Request {
   if (typeof uri !== 'string' || uri.length === 0) throw new TypeError('capture(): the uri must be a non-empty string');
-  if (uri.charCodeAt(0) === 64 /* @ */) throw new Error(`capture(): named locations are not supported: "${uri}"`);
-  if (uri.charCodeAt(0) !== 47 /* / */ || unsafe(uri)) throw new Error(`capture(): unsafe uri "${uri}"`);
+  const t = target(uri);
   // the limit of the main request's location (nginx counts depth per main request)
   const limit = parent.main.conf.subrequestDepth;
   if (parent.depth + 1 > limit) {
@@ -55,9 +54,6 @@ export function createSubrequest(parent: Request, uri: string, o: CaptureOptions
     chain.push(uri);
     throw new Error(`capture(): subrequest depth limit ${limit} reached (a cycle?): ${chain.slice(-8).join(' -> ')}`);
   }
-
-  const t = parseRequestTarget(Buffer.from(uri), 0, Buffer.byteLength(uri));
-  if (t === null) throw new Error(`capture(): unsafe uri "${uri}"`);
 
   const sr = new (parent.constructor as typeof Request)(parent.main.conn, parent.server, parent.chains, parent);
   const method = (o.method ?? 'GET').toUpperCase();
@@ -72,9 +68,7 @@ export function createSubrequest(parent: Request, uri: string, o: CaptureOptions
     if (extra.length > 0) args = args.length > 0 ? args + '&' + extra : extra;
   }
   sr.args = args;
-  const q = uri.indexOf('?');
-  const path = q < 0 ? uri : uri.slice(0, q);
-  sr.unparsedUri = args.length > 0 ? `${path}?${args}` : path;
+  sr.unparsedUri = args.length > 0 ? `${t.path}?${args}` : t.path;
   if (method === 'HEAD') sr.headerOnly = true;
 
   // request headers: a copy of the parent's, overrides by name, never leaking back
@@ -125,6 +119,27 @@ export function createSubrequest(parent: Request, uri: string, o: CaptureOptions
   return sr;
 }
 
+interface Target { uri: string; args: string; path: string }
+
+/** Checked and parsed capture uris, by their text: a handler captures the same few again and again. */
+const targets = new Map<string, Target>();
+const TARGETS_MAX = 512;
+
+/** The uri checked (not named, safe) and parsed; throws when refused. */
+function target(uri: string): Target {
+  let t = targets.get(uri);
+  if (t !== undefined) return t;
+  if (uri.charCodeAt(0) === 64 /* @ */) throw new Error(`capture(): named locations are not supported: "${uri}"`);
+  if (uri.charCodeAt(0) !== 47 /* / */ || unsafe(uri)) throw new Error(`capture(): unsafe uri "${uri}"`);
+  const p = parseRequestTarget(Buffer.from(uri), 0, Buffer.byteLength(uri));
+  if (p === null) throw new Error(`capture(): unsafe uri "${uri}"`);
+  const q = uri.indexOf('?');
+  t = { uri: p.uri, args: p.args, path: q < 0 ? uri : uri.slice(0, q) };
+  if (targets.size >= TARGETS_MAX) targets.delete(targets.keys().next().value!);
+  targets.set(uri, t);
+  return t;
+}
+
 /** ngx_http_parse_unsafe_uri: no "." or ".." segments, no NUL or control bytes. */
 function unsafe(uri: string): boolean {
   const q = uri.indexOf('?');
@@ -133,14 +148,14 @@ function unsafe(uri: string): boolean {
   return /(^|\/)\.\.?(\/|$)/.test(path) || /%2e%2e|%00/i.test(path);
 }
 
-/** Start a capture of `sr`; resolves with what it produced. */
-function runCapture(sr: Request, decode: boolean): Promise<CaptureResult> {
-  return new Promise((resolve) => {
+/** Start a capture of `sr`; resolves with what it produced (in an array of one with `wrap`). */
+function runCapture<T extends CaptureResult | CaptureResult[]>(sr: Request, decode: boolean, wrap: boolean): Promise<T> {
+  return new Promise<T>((resolve) => {
     sr.capture = new CaptureSink(false, null, (c) => {
       const res: CaptureResult = { status: c.status, header: c.header, body: c.joinBody(), truncated: c.truncated };
       if (sr.method === 'HEAD') res.body = Buffer.alloc(0);
       if (decode) decodeBody(res);
-      resolve(res);
+      resolve((wrap ? [res] : res) as T);
     });
     runRequest(sr);
   });
@@ -166,8 +181,9 @@ export class LocationApi {
       return Promise.reject(e);
     }
     const decode = (i: number) => { const spec = specs[i]; return typeof spec !== 'string' && spec[1]?.decode === true; };
-    if (srs.length === 1) return runCapture(srs[0], decode(0)).then(one);
-    return Promise.all(srs.map((sr, i) => runCapture(sr, decode(i))));
+    // one: its result comes as the array itself, without a Promise.all or a then() in between
+    if (srs.length === 1) return runCapture<CaptureResult[]>(srs[0], decode(0), true);
+    return Promise.all(srs.map((sr, i) => runCapture<CaptureResult>(sr, decode(i), false)));
   }
 
   /**
@@ -224,7 +240,6 @@ export class LocationApi {
 }
 
 function first(all: CaptureResult[]): CaptureResult { return all[0]; }
-function one(res: CaptureResult): CaptureResult[] { return [res]; }
 
 /** ngx_http_subrequest's part for postponed output: sr writes when it is the active request. */
 function addPostponedRequest(r: Request, sr: Request): void {
