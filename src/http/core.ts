@@ -12,6 +12,7 @@
 import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, link } from '../filters/buf.js';
 import { STATUS_TEXT } from '../filters/status-lines.js';
 import type { ResolvedLocation } from './config.js';
+import type { ReturnValue } from './directives.js';
 import { logError, logAccess } from './log.js';
 import { ExitSignal, setSpecialResponse, type Request } from './request.js';
 import { staticHandler } from './static.js';
@@ -86,7 +87,7 @@ function phases(r: Request, ph: number, named: ResolvedLocation | null): Promise
     switch (ph) {
       case PH_SERVER_REWRITE: {
         const ret = r.server.conf.return;
-        if (ret !== null) return sendReturn(r, ret.code, ret.text);
+        if (ret !== null) return sendReturn(r, ret);
         ph = PH_FIND_CONFIG;
         break;
       }
@@ -105,7 +106,7 @@ function phases(r: Request, ph: number, named: ResolvedLocation | null): Promise
       }
       case PH_REWRITE: {
         const conf = r.conf;
-        if (conf.return !== null) return sendReturn(r, conf.return.code, conf.return.text);
+        if (conf.return !== null) return sendReturn(r, conf.return);
         ph = PH_ACCESS;
         if (conf.rewrite !== null) {
           const p = conf.rewrite(r);
@@ -135,15 +136,26 @@ function phases(r: Request, ph: number, named: ResolvedLocation | null): Promise
   }
 }
 
+/**
+ * `return` bodies without $variables, made into bytes once per directive. Main requests only:
+ * a capture hands its body to the handler as a Buffer it may change, so a subrequest gets its own.
+ */
+const returnBodies = new WeakMap<ReturnValue, Buffer>();
+
 /** ngx_http_rewrite_module's `return`. */
-function sendReturn(r: Request, code: number, text: string | null): undefined {
+function sendReturn(r: Request, ret: ReturnValue): undefined {
+  const { code, text } = ret;
   if (code === 444) r.exit(444);
   if (code === 301 || code === 302 || code === 303 || code === 307 || code === 308) {
     if (text !== null) r.headersOut.location = expandVariables(r, text);
     r.exit(code);
   }
   if (text === null) r.exit(code === 0 ? 0 : code);
-  const body = Buffer.from(expandVariables(r, text));
+  let body = r === r.main ? returnBodies.get(ret) : undefined;
+  if (body === undefined) {
+    body = Buffer.from(expandVariables(r, text));
+    if (r === r.main && !text.includes('$')) returnBodies.set(ret, body);
+  }
   r.headersOut.status = code;
   r.headersOut.contentLength = body.length;
   r.sendHeader();
