@@ -324,7 +324,7 @@ ratio_lines() {
     [ -n "${BASE[$name]:-}" ] && [ -n "${PICK[$name]:-}" ] && [ -n "${PICK[${BASE[$name]}]:-}" ] || continue
     target=${TARGET_OF[$name]-$1}
     r=$(awk -v a="$(field "$name" rps)" -v b="$(field "${BASE[$name]}" rps)" 'BEGIN { printf "%.2f", a / b }')
-    echo "- ${GROUP[$name]}: sluice / nginx = ${r}x$([ -z "$target" ] || awk -v r="$r" -v t="$target" \
+    echo "- ${GROUP[$name]}: $([[ $name == sluice-* ]] && echo sluice || echo "$name") / nginx = ${r}x$([ -z "$target" ] || awk -v r="$r" -v t="$target" \
       'BEGIN { printf " (target >= %sx: %s)", t, (r >= t ? "met" : "NOT met") }')"
   done
 }

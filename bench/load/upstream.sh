@@ -14,7 +14,8 @@
 #                           core the client side saturates first, see bench/RESULTS.md)
 #      TARGET=0.7           the sluice / nginx ratio asked for
 #      ONLY="sluice-capture nginx-capture"   a subset (names: sluice-capture nginx-capture sluice-client
-#                           nginx-cosocket sluice-proxy nginx-proxy nginx-proxy-64k)
+#                           nginx-cosocket sluice-proxy nginx-proxy nginx-proxy-64k; and the references
+#                           node-client (Node's http + Agent) and net-client (bare node:net, no parsing))
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -27,22 +28,27 @@ TARGET=${TARGET:-0.7}
 KEY=00cfec5ac162e3df13cb9f3111193760  # md5("hello" .. "sluice-salt")
 MD5_PATH="/test?data=hello&key=$KEY"
 
-SERVERS=(sluice-capture nginx-capture sluice-client nginx-cosocket sluice-proxy nginx-proxy nginx-proxy-64k)
+SERVERS=(sluice-capture nginx-capture sluice-client nginx-cosocket node-client net-client sluice-proxy nginx-proxy nginx-proxy-64k)
 LABEL=(
   [sluice-capture]="sluice \`md5CaptureConfig\`"
   [nginx-capture]="nginx + lua \`ngx.location.capture\` + \`proxy_pass\`"
   [sluice-client]="sluice \`md5ClientConfig\` (HttpClient)"
   [nginx-cosocket]="nginx + lua \`ngx.socket.tcp\` (md5_cosocket.lua)"
+  [node-client]="reference: Node \`http\` server + \`http.Agent\` (node-md5.mjs)"
+  [net-client]="reference: bare \`node:net\`, no HTTP parsing (net-md5.mjs)"
   [sluice-proxy]="sluice \`proxyPass\`"
   [nginx-proxy]="nginx \`proxy_pass\` (stock buffering)"
   [nginx-proxy-64k]="nginx \`proxy_pass\`, \`proxy_buffers 8 64k\`"
 )
 GROUP=([sluice-capture]="md5, capture form" [nginx-capture]="md5, capture form"
        [sluice-client]="md5, client form" [nginx-cosocket]="md5, client form"
+       [node-client]="md5, client form" [net-client]="md5, client form"
        [sluice-proxy]="1 MiB pass-through, -c$BIG_CONNECTIONS" [nginx-proxy]="1 MiB pass-through, -c$BIG_CONNECTIONS"
        [nginx-proxy-64k]="1 MiB pass-through, -c$BIG_CONNECTIONS")
-BASE=([sluice-capture]=nginx-capture [sluice-client]=nginx-cosocket [sluice-proxy]=nginx-proxy)
-TARGET_OF=([sluice-proxy]="")  # the 0.7x target is the md5 scenario's
+BASE=([sluice-capture]=nginx-capture [sluice-client]=nginx-cosocket [sluice-proxy]=nginx-proxy
+      [node-client]=nginx-cosocket [net-client]=nginx-cosocket)
+# the 0.7x target is the md5 scenario's; the references show what Node itself reaches here
+TARGET_OF=([sluice-proxy]="" [node-client]="" [net-client]="")
 for name in "${SERVERS[@]}"; do
   case $name in
     *proxy*) PATH_OF[$name]=/1m.txt; CONNS_OF[$name]=$BIG_CONNECTIONS; EXPECT[$name]=1048576 ;;
@@ -101,6 +107,8 @@ launch() {
   case $name in
     # shellcheck disable=SC2086
     sluice-*) taskset -c "$SERVER_CPU" node $SLUICE_NODE_FLAGS bench/load/sluice-upstream.mjs "$port" "${name#sluice-}" "$port2" & ;;
+    node-client) taskset -c "$SERVER_CPU" node bench/load/node-md5.mjs "$port" "$port2" & ;;
+    net-client) taskset -c "$SERVER_CPU" node bench/load/net-md5.mjs "$port" "$port2" & ;;
     nginx-capture)
       nginx_conf "$TMP/$name" <<EOF
   upstream md5_server {
