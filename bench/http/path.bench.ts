@@ -1,0 +1,124 @@
+// The whole request path in-process: bytes into a connection, through the parser, the phases, a
+// handler and the filter chains, out to a socket that only counts what it is given. No syscall,
+// no event loop turn for a synchronous handler: what sluice's own JavaScript costs per request,
+// the part of the wrk figures that is ours (bench/RESULTS.md). Deterministic enough to compare
+// two builds of the hot path side by side, which the noisy wrk runs are not.
+//
+//   npm run build && node dist/bench/http/path.bench.js
+
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { Bench } from 'tinybench';
+import * as assert from 'node:assert/strict';
+import { resolveConfig, SluiceServer, type Request, type SluiceConfig } from '../../src/index.js';
+import { HttpConnection, ListenContext } from '../../src/http/connection.js';
+import { configureLogs } from '../../src/http/log.js';
+
+configureLogs('off', 'off');
+
+const HELLO = { internal: true, return: [200, 'hello\n'] as [number, string] };
+const config: SluiceConfig = {
+  servers: [{
+    listen: '127.0.0.1:0',
+    locations: {
+      '= /return': { return: [200, 'hello\n'] },
+      '= /say': { content: (r: Request) => { r.say('hello'); } },
+      '= /capture': { content: async (r: Request) => { const res = await r.location.capture('/sub'); r.print(res.body); } },
+      '= /multi': {
+        content: async (r: Request) => {
+          const [a, b, c] = await r.location.captureMulti(['/sub', '/sub2', '/sub3']);
+          r.print(a.body, b.body, c.body);
+        },
+      },
+      '= /sub': HELLO, '= /sub2': HELLO, '= /sub3': HELLO,
+    },
+  }],
+};
+const server = new SluiceServer(resolveConfig(config)); // not listening: the socket below is ours
+const l = (server as unknown as { listeners: { ctx: ListenContext }[] }).listeners[0];
+
+/** Just enough of a net.Socket for HttpConnection: writes are counted, never sent. */
+class CountingSocket extends EventEmitter {
+  remoteAddress = '127.0.0.1';
+  remotePort = 40000;
+  bytesWritten = 0;
+  destroyed = false;
+  writable = true;
+  writableNeedDrain = false;
+  responses = 0;
+  last = '';
+  private waiter: (() => void) | null = null;
+  write(data: Buffer | string, enc?: unknown, cb?: unknown): boolean {
+    const n = typeof data === 'string' ? Buffer.byteLength(data, 'latin1') : data.length;
+    this.bytesWritten += n;
+    this.responses++;
+    if (this.responses === 1) this.last = typeof data === 'string' ? data : data.toString('latin1');
+    const done = typeof enc === 'function' ? enc : cb;
+    if (typeof done === 'function') (done as () => void)();
+    const w = this.waiter;
+    if (w !== null) { this.waiter = null; w(); }
+    return true;
+  }
+  /** Resolves at the next write (an asynchronous handler's response). */
+  nextWrite(): Promise<void> { return new Promise((r) => { this.waiter = r; }); }
+  setNoDelay(): this { return this; }
+  cork(): void {}
+  uncork(): void {}
+  pause(): this { return this; }
+  resume(): this { return this; }
+  isPaused(): boolean { return false; }
+  setTimeout(): this { return this; }
+  end(): this { this.destroyed = true; return this; }
+  destroy(): this { this.destroyed = true; return this; }
+}
+
+function connection(): CountingSocket {
+  const s = new CountingSocket();
+  new HttpConnection(s as unknown as Socket, l.ctx);
+  return s;
+}
+
+const req = (path: string) => Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\n\r\n`);
+const cases: [string, Buffer, boolean][] = [
+  ['return 200 "hello"', req('/return'), false],
+  ['content r.say()', req('/say'), false],
+  ['capture of a return', req('/capture'), true],
+  ['captureMulti of three', req('/multi'), true],
+];
+
+// sanity: each answers, and the connection goes on to the next request
+for (const [name, bytes, async] of cases) {
+  const s = connection();
+  for (let i = 0; i < 2; i++) {
+    s.responses = 0;
+    const w = async ? s.nextWrite() : null;
+    s.emit('data', bytes);
+    if (w !== null) await w;
+    assert.match(s.last, /^HTTP\/1\.1 200 OK\r\n/, name);
+    assert.ok(s.last.includes('hello'), name);
+  }
+}
+
+/** A connection for the next request: a new one before keepaliveRequests (1000) closes the old. */
+function rotating(): () => CountingSocket {
+  let s = connection();
+  let n = 0;
+  return () => {
+    if (++n === 900) { s.emit('close', false); s = connection(); n = 0; }
+    return s;
+  };
+}
+
+const bench = new Bench({ name: 'request path (in-process)', time: 1500 });
+for (const [name, bytes, async] of cases) {
+  const next = rotating();
+  if (async) {
+    bench.add(name, async () => { const s = next(); const w = s.nextWrite(); s.emit('data', bytes); await w; });
+  } else {
+    bench.add(name, () => { next().emit('data', bytes); });
+  }
+}
+await bench.run();
+console.log(`node ${process.version}`);
+console.table(bench.table());
+process.exit(0); // the connections' keep-alive timers
