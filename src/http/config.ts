@@ -32,7 +32,7 @@ export type HttpDirectives = Pick_<
   | 'ifModifiedSince' | 'maxRanges' | 'gzip' | 'gzipTypes' | 'gzipMinLength' | 'gzipCompLevel'
   | 'gzipVary' | 'addHeader' | 'expires' | 'filters' | ProxyNames>;
 
-type ProxyNames = 'proxySetHeader' | 'proxyPassRequestHeaders' | 'proxyPassRequestBody'
+type ProxyNames = 'proxySetHeader' | 'proxyRedirect' | 'proxyPassRequestHeaders' | 'proxyPassRequestBody'
   | 'proxyHttpVersion' | 'proxyConnectTimeout' | 'proxySendTimeout' | 'proxyReadTimeout'
   | 'proxyNextUpstream' | 'proxyNextUpstreamTries';
 

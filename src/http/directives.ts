@@ -71,6 +71,8 @@ export interface DirectiveValues {
   filters: readonly FilterModule[];
   proxyPass: ProxyTarget | null;
   proxySetHeader: readonly (readonly [string, string])[];
+  /** 'default', 'off' (null), or [from, to] prefix pairs for Location and Refresh. */
+  proxyRedirect: ProxyRedirect;
   proxyPassRequestHeaders: boolean;
   proxyPassRequestBody: boolean;
   proxyHttpVersion: string;
@@ -91,6 +93,9 @@ const NU_NAMES: Record<string, number> = {
   http_502: NU_HTTP_502, http_503: NU_HTTP_503, http_504: NU_HTTP_504, http_403: NU_HTTP_403,
   http_404: NU_HTTP_404, http_429: NU_HTTP_429, non_idempotent: NU_NON_IDEMPOTENT, off: NU_OFF,
 };
+
+/** proxy_redirect: `default` (from proxyPass and the location), off, or prefix replacements. */
+export type ProxyRedirect = 'default' | 'off' | readonly (readonly [string, string])[];
 
 /** A parsed proxyPass URL; `group` is bound when the whole config is resolved. */
 export class ProxyTarget {
@@ -184,6 +189,13 @@ export interface DirectiveInputs {
   proxyPass: string;
   /** Request headers for the upstream; '' removes one. Values may use $variables. */
   proxySetHeader: Readonly<Record<string, string>>;
+  /**
+   * How the upstream's Location and Refresh headers are rewritten (nginx's proxy_redirect):
+   * 'default' (the proxyPass URL becomes the location's prefix), 'off', or [from, to] pairs
+   * ([from, to] or a list of them): a value starting with `from` gets `to` instead; `to` may
+   * use $variables.
+   */
+  proxyRedirect: 'default' | 'off' | readonly [string, string] | readonly (readonly [string, string])[];
   proxyPassRequestHeaders: boolean;
   proxyPassRequestBody: boolean;
   /** '1.1' (default here: keepalive works without more setup) or '1.0' (nginx's default). */
@@ -262,6 +274,7 @@ export const DIRECTIVES: readonly Directive[] = [
   cmd('filters', H, setFilters, []),
   cmd('proxyPass', L, setProxyPass, null, false),
   cmd('proxySetHeader', H | S | L, setProxySetHeader, {}),
+  cmd('proxyRedirect', H | S | L, setProxyRedirect, 'default'),
   cmd('proxyPassRequestHeaders', H | S | L, setFlag, true),
   cmd('proxyPassRequestBody', H | S | L, setFlag, true),
   cmd('proxyHttpVersion', H | S | L, setProxyHttpVersion, '1.1'),
@@ -369,6 +382,17 @@ function setProxySetHeader(v: unknown, key: string): [string, string][] {
     out.push([name, value]);
   }
   return out;
+}
+
+// cf. ngx_http_proxy_module.c (ngx_http_proxy_redirect): no regexes here, prefixes only
+function setProxyRedirect(v: unknown, key: string): ProxyRedirect {
+  if (v === 'default' || v === 'off') return v;
+  if (v === false) return 'off';
+  const pair = (x: unknown): x is readonly [string, string] => Array.isArray(x) && x.length === 2
+    && typeof x[0] === 'string' && x[0] !== '' && typeof x[1] === 'string' && isHeaderSafe(x[0]) && isHeaderSafe(x[1]);
+  if (pair(v)) return [[v[0], v[1]]];
+  if (Array.isArray(v) && v.length > 0 && v.every(pair)) return v.map((x) => [x[0], x[1]] as const);
+  throw new ConfigError(`invalid value ${showValue(v)} for "${key}" ('default', 'off', [from, to] or a list of [from, to] expected)`, key);
 }
 
 function setProxyHttpVersion(v: unknown, key: string): string {

@@ -14,7 +14,7 @@ import { logError } from './log.js';
 import { expandVariables } from './variables.js';
 import { escapeUri } from './ngx-util.js';
 import {
-  H_CONNECTION, H_CONTENT_LENGTH, H_DATE, H_HOST, H_KEEP_ALIVE, H_OTHER, H_PROXY_CONNECTION,
+  H_CONNECTION, H_CONTENT_LENGTH, H_DATE, H_HOST, H_KEEP_ALIVE, H_LOCATION, H_OTHER, H_PROXY_CONNECTION,
   H_SERVER, H_TE, H_TRAILER, H_TRANSFER_ENCODING, H_UPGRADE, H_EXPECT, type MessageHead,
 } from './parser/types.js';
 import { ExitSignal, type Request } from './request.js';
@@ -200,13 +200,44 @@ class ProxyRun implements ExchangeHandler {
       const name = buf.toString('latin1', hs[o], hs[o + 1]);
       const lower = id === H_OTHER ? name.toLowerCase() : '';
       if (skipResponseHeader(id, lower)) continue;
-      const value = buf.toString('latin1', hs[o + 2], hs[o + 3]);
+      let value = buf.toString('latin1', hs[o + 2], hs[o + 3]);
       if (id === H_CONTENT_LENGTH) { if (!r.headerOnly) out.contentLength = Number(value); continue; }
+      if (id === H_LOCATION) value = this.redirect(value, 0);
+      else if (id === H_OTHER && lower === 'refresh') value = refreshRedirect(value, this);
       out.add(name, value);
     }
     if (h.contentLength >= 0 && r.method === 'HEAD') out.contentLength = h.contentLength;
     this.sent = true;
     r.sendHeader();
+  }
+
+  /**
+   * proxy_redirect: value[at..] rewritten when it starts with a `from` (ngx_http_proxy_rewrite).
+   * 'default' is the proxyPass URL → the location's prefix, or, without a URI part,
+   * the URL + '/' → '/', as nginx works it out.
+   */
+  redirect(value: string, at: number): string {
+    const r = this.r;
+    const rd = r.conf.proxyRedirect;
+    if (rd === 'off') return value;
+    if (rd === 'default') {
+      const t = this.target;
+      const loc = r.loc;
+      let from: string, to: string;
+      if (t.uri !== null) {
+        if (loc === null || loc.kind === 'regex' || loc.kind === 'iregex' || loc.kind === 'named') return value;
+        from = t.url;
+        to = loc.path;
+      } else {
+        from = t.url + '/';
+        to = '/';
+      }
+      return value.startsWith(from, at) ? value.slice(0, at) + to + value.slice(at + from.length) : value;
+    }
+    for (const [from, to] of rd) {
+      if (value.startsWith(from, at)) return value.slice(0, at) + expand(r, to, this.target) + value.slice(at + from.length);
+    }
+    return value;
   }
 
   onData(x: Exchange, chunk: Buffer, start: number, end: number): void {
@@ -388,6 +419,12 @@ function headPlan(conf: Request['conf'], t: ProxyTarget, keep: boolean): HeadPla
   plan = { lines: dynamic ? null : lines, pairs, names: new Set(byName.keys()) };
   both[i] = plan;
   return plan;
+}
+
+/** Refresh: "5; url=http://..." — the URL after "url=" goes through proxy_redirect. */
+function refreshRedirect(value: string, run: ProxyRun): string {
+  const i = value.search(/url=/i);
+  return i < 0 ? value : run.redirect(value, i + 4);
 }
 
 const CRLF = Buffer.from('\r\n');

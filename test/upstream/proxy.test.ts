@@ -516,6 +516,48 @@ test('URI: no URI part passes the request URI as sent; a URI part replaces the l
   assert.is((await seen('/cap')).url, '/new/sub/x?q=1', 'a subrequest: its uri and args');
 }));
 
+test('proxyRedirect: default, off, and [from, to] pairs rewrite Location and Refresh', timed(5000, async () => {
+  // the upstream redirects to wherever ?to= says, and sends a Refresh with the same URL
+  const up = keep(await httpUpstream((seen, res) => {
+    const to = new URL(seen.url, 'http://x').searchParams.get('to')!;
+    res.writeHead(302, { Location: to, Refresh: `3; url=${to}` });
+    res.end();
+  }));
+  const base = `http://127.0.0.1:${up.port}`;
+  const s = await sluice({
+    '/one/': { proxyPass: `${base}/two/` },
+    '/plain/': { proxyPass: base },
+    '/off/': { proxyPass: `${base}/two/`, proxyRedirect: 'off' },
+    '/pairs/': { proxyPass: `${base}/two/`, proxyRedirect: [['http://inside.example/', 'http://$host/outside/'], [`${base}/`, '/x/']] },
+    '= /cap': { content: async (r: Request) => { const res = await r.location.capture('/one/a', { args: { to: `${base}/two/b` } }); r.print(res.header.Location as string); } },
+  });
+  const c = keep(await RawClient.open(s.port));
+  const loc = async (path: string, to: string) => {
+    const [res] = await c.exchange(get(`${path}?to=${encodeURIComponent(to)}`));
+    return [res.headers['location'], res.headers['refresh']];
+  };
+  assert.equal(await loc('/one/a', `${base}/two/page?q=1`), ['/one/page?q=1', '3; url=/one/page?q=1'], 'default: proxyPass URL -> location prefix');
+  assert.equal(await loc('/one/a', `${base}/elsewhere`), [`${base}/elsewhere`, `3; url=${base}/elsewhere`], 'no match: unchanged');
+  assert.equal(await loc('/one/a', '/two/rel'), ['/two/rel', '3; url=/two/rel'], 'a relative Location is left alone');
+  assert.equal(await loc('/plain/a', `${base}/b/c`), ['/b/c', '3; url=/b/c'], 'default without a URI part: URL + "/" -> "/"');
+  assert.equal(await loc('/off/a', `${base}/two/p`), [`${base}/two/p`, `3; url=${base}/two/p`], 'off');
+  assert.equal((await loc('/pairs/a', 'http://inside.example/p'))[0], 'http://localhost/outside/p', 'a pair, $variables in the replacement');
+  assert.equal((await loc('/pairs/a', `${base}/two/p`))[0], '/x/two/p', 'the first pair that matches');
+  const [cap] = await c.exchange(get('/cap'));
+  assert.is(cap.body.toString(), '/one/b', 'a capture sees the rewritten Location too');
+}));
+
+test('proxyRedirect: a bad value is a clear config error', async () => {
+  for (const bad of [['x'], 'on', [['', '/']], 42]) {
+    try {
+      await sluice({ '/': { proxyPass: 'http://127.0.0.1:1', proxyRedirect: bad as never } });
+      assert.unreachable(`accepted ${JSON.stringify(bad)}`);
+    } catch (e) {
+      assert.match(String((e as Error).message), /proxyRedirect/, JSON.stringify(bad));
+    }
+  }
+});
+
 test('headers: Host is the upstream name, proxySetHeader overrides and \'\' removes, hop-by-hop dropped', timed(5000, async () => {
   const up = keep(await echoUpstream());
   const s = await sluice({
