@@ -18,5 +18,5 @@ export { FilterChains } from './filters/index.js';
 export { HeadersOut } from './filters/headers-out.js';
 export { HttpParser } from './http/parser/index.js';
 export { HttpClient, HttpClientError, StreamingResponse, type ClientResponse, type ClientRequestOptions } from './http/client.js';
-export { KeepalivePool } from './net/pool.js';
+export { KeepalivePool, type Keepable, type SocketCache } from './net/pool.js';
 export type { UpstreamConfig } from './http/config.js';
