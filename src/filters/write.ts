@@ -51,7 +51,7 @@ export class WriteFilter extends BodyFilter {
       }
       if ((b.flags & B_MEMORY) !== 0 && b.last > b.pos) {
         // the header block goes as its string: encoded once, straight into the outgoing bytes
-        scratch[n++] = b.text !== null && b.pos === 0 ? b.text : b.view();
+        scratch[n++] = b.text !== null && b.pos === 0 && b.last === b.text.length ? b.text : b.view();
         bytes += b.last - b.pos;
         if (b.tag === FILE_PIECE) (recycle ??= []).push(b.mem!);
       }
