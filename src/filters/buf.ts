@@ -222,6 +222,20 @@ export function chainSplit(cl: Chain, offset: number): Chain | null {
   return c;
 }
 
+/**
+ * A body read chunk by chunk as an async iterator: `next` resolves with the next chunk, or null
+ * at the end (the HTTP client's bodyReader, captureStream's body).
+ */
+export function chunkIterator(next: () => Promise<Buffer | null>): AsyncIterableIterator<Buffer> {
+  return {
+    [Symbol.asyncIterator]() { return this; },
+    async next(): Promise<IteratorResult<Buffer>> {
+      const c = await next();
+      return c === null ? { done: true, value: undefined } : { done: false, value: c };
+    },
+  };
+}
+
 /** Bytes of a memory-only chain as one Buffer: the buf itself when there is one, else one copy. */
 export function chainToBuffer(cl: Chain | null): Buffer {
   let n = 0;

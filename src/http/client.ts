@@ -5,11 +5,13 @@
 
 import { KeepalivePool, type SocketCache } from '../net/pool.js';
 import { encodeArgs, type ArgsInput } from './ngx-util.js';
-import { H_OTHER, KNOWN_HEADER_NAMES, type MessageHead } from './parser/types.js';
+import { HeadersIn } from './headers-in.js';
+import type { MessageHead } from './parser/types.js';
 import {
   Exchange, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler, type ExchangeTimeouts, type UpstreamConnection,
 } from './upstream-conn.js';
 import { SERVER_VERSION } from '../filters/header.js';
+import { chunkIterator } from '../filters/buf.js';
 
 /** Cosocket pools: one per "host:port" (or the name given as keepalivePool), per process. */
 const pools = new Map<string, KeepalivePool<UpstreamConnection>>();
@@ -105,7 +107,7 @@ export class StreamingResponse implements ExchangeHandler {
   onHead(_x: Exchange, h: MessageHead): void {
     this.status = h.statusCode;
     this.reason = h.buf.toString('latin1', h.reasonStart, h.reasonEnd);
-    this.headers = headerRecord(h);
+    this.headers = HeadersIn.fromHead(h).toObject();
     this.hasBody = !(this.status === 204 || this.status === 304 || (this.status >= 100 && this.status < 200)
       || this.x!.headOnly || h.contentLength === 0);
     const w = this.headWaiter;
@@ -157,14 +159,7 @@ export class StreamingResponse implements ExchangeHandler {
 
   /** The body, chunk by chunk, read from the socket as the iterator is pulled. */
   bodyReader(): AsyncIterableIterator<Buffer> {
-    const self = this;
-    return {
-      [Symbol.asyncIterator]() { return this; },
-      async next(): Promise<IteratorResult<Buffer>> {
-        const c = await self.nextChunk();
-        return c === null ? { done: true, value: undefined } : { done: false, value: c };
-      },
-    };
+    return chunkIterator(() => this.nextChunk());
   }
 
   /** The whole body (for responses you know are small). */
@@ -384,7 +379,7 @@ class WholeResponse implements ExchangeHandler {
   onHead(_x: Exchange, h: MessageHead): void {
     this.status = h.statusCode;
     this.reason = h.buf.toString('latin1', h.reasonStart, h.reasonEnd);
-    this.headers = headerRecord(h);
+    this.headers = HeadersIn.fromHead(h).toObject();
   }
 
   onData(_x: Exchange, chunk: Buffer, s: number, e: number): void {
@@ -461,20 +456,4 @@ function buildRequest(method: string, host: string, port: number, path: string, 
   }
   s += '\r\n';
   return Buffer.from(s, 'latin1');
-}
-
-function headerRecord(h: MessageHead): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = Object.create(null);
-  const hs = h.headers;
-  for (let i = 0, o = 0; i < h.headerCount; i++, o += 5) {
-    // a name the grammar knows has its lower-case spelling ready; only the others are made
-    const id = hs[o + 4];
-    const k = id !== H_OTHER ? KNOWN_HEADER_NAMES[id] : h.buf.toString('latin1', hs[o], hs[o + 1]).toLowerCase();
-    const v = h.buf.toString('latin1', hs[o + 2], hs[o + 3]);
-    const prev = out[k];
-    if (prev === undefined) out[k] = v;
-    else if (typeof prev === 'string') out[k] = [prev, v];
-    else prev.push(v);
-  }
-  return out;
 }

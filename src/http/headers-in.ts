@@ -109,7 +109,9 @@ export class HeadersIn {
   toObject(raw = false): Record<string, string | string[]> {
     const o: Record<string, string | string[]> = Object.create(null);
     for (let i = 0; i < this.count; i++) {
-      const k = raw ? this.name(i) : this.name(i).toLowerCase();
+      // a name the grammar knows has its lower-case spelling ready; only the others are made
+      const id = this.id(i);
+      const k = raw ? this.name(i) : id !== H_OTHER ? KNOWN_HEADER_NAMES[id] : this.name(i).toLowerCase();
       const v = this.value(i);
       const prev = o[k];
       if (prev === undefined) o[k] = v;

@@ -6,12 +6,13 @@ import * as crypto from 'node:crypto';
 
 const PERCENT = 0x25, PLUS = 0x2b, EQUALS = 0x3d, AMPERSAND = 0x26;
 
+/** crypto.hash (Node >= 20.12): one call into C++, without a Hash object. */
+const oneShot = (crypto as { hash?: (alg: string, data: string | Buffer, enc: 'hex') => string }).hash;
+
 /** ngx.md5: the hex MD5 digest (lower case) of a string's UTF-8 bytes or of a Buffer. */
 export function md5(s: string | Buffer): string {
-  // crypto.hash (Node >= 20.12) is one call into C++, without a Hash object
   return oneShot !== undefined ? oneShot('md5', s, 'hex') : crypto.createHash('md5').update(s).digest('hex');
 }
-const oneShot = (crypto as { hash?: (alg: string, data: string | Buffer, enc: 'hex') => string }).hash;
 
 /* ngx.escape_uri */
 

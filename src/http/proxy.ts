@@ -399,14 +399,12 @@ interface HeadPlan {
   pairs: [string, string][];
   names: Set<string>;
 }
-const plans = new WeakMap<object, [HeadPlan | null, HeadPlan | null]>();
+const plans = new WeakMap<object, HeadPlan>();
 
+/** The plan of a location: everything it depends on (the target, the version, the group's pool) is in `conf`. */
 function headPlan(conf: Request['conf'], t: ProxyTarget, keep: boolean): HeadPlan {
-  let both = plans.get(conf);
-  if (both === undefined) plans.set(conf, both = [null, null]);
-  const i = keep ? 1 : 0;
-  let plan = both[i];
-  if (plan !== null) return plan;
+  let plan = plans.get(conf);
+  if (plan !== undefined) return plan;
   // a later setting of a name overrides an earlier one, in the earlier one's place
   const byName = new Map<string, [string, string]>();
   byName.set('host', ['Host', t.proxyHost]);
@@ -417,7 +415,7 @@ function headPlan(conf: Request['conf'], t: ProxyTarget, keep: boolean): HeadPla
   let lines = '';
   for (const [name, value] of pairs) if (value !== '') lines += `${name}: ${value}\r\n`;
   plan = { lines: dynamic ? null : lines, pairs, names: new Set(byName.keys()) };
-  both[i] = plan;
+  plans.set(conf, plan);
   return plan;
 }
 

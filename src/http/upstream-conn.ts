@@ -220,9 +220,6 @@ export class Exchange {
     this.early = null;
   }
 
-  /** The socket in use (null before start() and after the end). */
-  get socket(): Socket | null { return this.conn !== null ? this.conn.socket : null; }
-
   /**
    * Send the request: `head` (request line and headers) and `body` pieces. With `more`, the body
    * goes on with write() / end() as it arrives (streamed from the client).

@@ -3,6 +3,7 @@
 // server: a Request whose `main` and `parent` point at its callers, which shares the client
 // connection but never writes to it, and runs the same phases, locations and filter chains.
 
+import { chunkIterator } from '../filters/buf.js';
 import { runRequest } from '../http/core.js';
 import { RequestBody, type Request } from '../http/request.js';
 import { parseRequestTarget } from '../http/uri.js';
@@ -199,17 +200,10 @@ export class LocationApi {
     }
     return new Promise((resolve) => {
       const cap = new CaptureSink(true, (c) => {
-        const body: AsyncIterableIterator<Buffer> = {
-          [Symbol.asyncIterator]() { return this; },
-          async next(): Promise<IteratorResult<Buffer>> {
-            const chunk = await c.next();
-            return chunk === null ? { done: true, value: undefined } : { done: false, value: chunk };
-          },
-        };
         resolve({
           status: c.status,
           header: c.header,
-          body,
+          body: chunkIterator(() => c.next()),
           get truncated() { return c.truncated; },
         });
       }, () => {});
