@@ -274,8 +274,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     if (max > 0 && rb.size > max) {
       logError('error', r, `client intended to send too large chunked body: ${rb.size} bytes`);
       r.keepalive = false;
-      rb.error = 413;
-      rb.wake();
+      rb.fail(413);
       return;
     }
     if (this.readTimerKind === T_BODY) this.readDeadline = Date.now() + this.readTimerMs;
@@ -360,8 +359,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       r.keepalive = false;
       const rb = r.requestBody!;
       if (this.state === ST_DISCARD || r.finalized) { this.close(); return; }
-      rb.error = 400;
-      rb.wake();
+      rb.fail(400);
       this.state = ST_WAIT;
       return;
     }
@@ -437,8 +435,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       logError('info', r, 'client timed out while reading client request body');
       r.keepalive = false;
       const rb = r.requestBody!;
-      rb.error = 408;
-      rb.wake();
+      rb.fail(408);
       this.state = ST_WAIT;
     }
   }
@@ -488,8 +485,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       r.keepalive = false;
       const rb = r.requestBody!;
       if (!rb.complete && rb.error === 0 && this.parser.messageInProgress()) {
-        rb.error = 400;
-        rb.wake();
+        rb.fail(400);
       }
     } else if (this.state === ST_DISCARD) {
       this.close();
@@ -524,7 +520,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     if (r !== null) {
       r.cleanup();
       const rb = r.requestBody;
-      if (rb !== null && !rb.complete && rb.error === 0) { rb.error = 400; rb.wake(); }
+      if (rb !== null && !rb.complete && rb.error === 0) rb.fail(400);
       r.onWritable();
     }
     this.rest = null;

@@ -164,6 +164,11 @@ class ProxyRun implements ExchangeHandler {
     x.end();
   }
 
+  /** BodyStream: the client's body failed (bad chunk, timeout, too large). */
+  error(_status: number): void {
+    // TODO(issue 9 item 7): answer at once and close the upstream connection
+  }
+
   // ---------------------------------------------------------------- the exchange's events
 
   onHead(x: Exchange, h: MessageHead): void {

@@ -37,6 +37,14 @@ export interface HttpConnectionLike {
   requestDone(r: Request): void;
 }
 
+/** A consumer of the body as it arrives (proxyPass streaming it upstream). */
+export interface BodyStream {
+  data(chunk: Buffer, start: number, end: number): void;
+  end(): void;
+  /** The body cannot be completed (bad chunk, timeout, too large, client gone): `status` says why. */
+  error(status: number): void;
+}
+
 /** The body as it arrives: a chain of views of the socket chunks. */
 export class RequestBody {
   head: Chain | null;
@@ -51,7 +59,7 @@ export class RequestBody {
   /** Trailer fields after a chunked body. */
   trailers: HeadersIn | null;
   /** Someone (proxyPass) forwards the body as it arrives. */
-  stream: { data(chunk: Buffer, start: number, end: number): void; end(): void } | null;
+  stream: BodyStream | null;
 
   constructor() {
     this.head = null;
@@ -70,6 +78,18 @@ export class RequestBody {
     if (this.tail === null) this.head = cl; else this.tail.next = cl;
     this.tail = cl;
     this.size += end - start;
+  }
+
+  /** Reading the body failed (400 framing, 408 timeout, 413 too large): tell whoever waits or streams. */
+  fail(status: number): void {
+    if (this.error !== 0) return;
+    this.error = status;
+    this.wake();
+    const st = this.stream;
+    if (st !== null) {
+      this.stream = null;
+      st.error(status);
+    }
   }
 
   wake(): void {
