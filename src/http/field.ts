@@ -77,3 +77,32 @@ export function checkFieldValue(name: string, value: string, where: string): num
   if (k === FV_BAD) throw new FieldError(`${where}: invalid value for header "${name}" (control characters such as CR, LF and NUL are not allowed)`, 'ERR_INVALID_HEADER_VALUE');
   return k;
 }
+
+/**
+ * What a request-target (or another part of a request line) holds: as fieldValue(), but SP, HTAB
+ * and every other control are refused too, since any of them would end the target early.
+ */
+export function targetValue(s: string): number {
+  let kind = FV_ASCII;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) return FV_BAD;
+    if (c < 0x7f) continue;
+    if (c >= 0xd800 && c <= 0xdfff) {
+      if (c > 0xdbff || i + 1 >= s.length) return FV_BAD;
+      const d = s.charCodeAt(i + 1);
+      if (d < 0xdc00 || d > 0xdfff) return FV_BAD;
+      i++;
+    }
+    kind = FV_UTF8;
+  }
+  return kind;
+}
+
+/**
+ * The UTF-8 bytes of `s` as a latin1 string (one char per byte): a head assembled as a latin1
+ * string carries them as they are. For values fieldValue() or targetValue() found FV_UTF8.
+ */
+export function utf8Latin1(s: string): string {
+  return Buffer.from(s, 'utf8').toString('latin1');
+}
