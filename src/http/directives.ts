@@ -7,6 +7,7 @@
 import type { FilterModule } from '../filters/index.js';
 import { DEFAULT_TYPES } from './mime-types.js';
 import { ConfigError, invalidValue, parseSize, parseTime, showValue } from './size-time.js';
+import { FV_BAD, fieldValue, isToken } from './field.js';
 
 /** Blocks a directive may appear in (NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF, NGX_HTTP_LOC_CONF). */
 export const CTX_HTTP = 1, CTX_SERVER = 2, CTX_LOCATION = 4;
@@ -376,8 +377,10 @@ function setProxySetHeader(v: unknown, key: string): [string, string][] {
   if (!isPlainObject(v)) throw invalidValue(v, key);
   const out: [string, string][] = [];
   for (const [name, value] of Object.entries(v)) {
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || typeof value !== 'string' || !isHeaderSafe(value)) {
-      throw new ConfigError(`invalid header ${showValue(name)} in "${key}"`, key);
+    // a $variable's value is checked again once expanded, where the upstream head is made
+    if (!isToken(name)) throw new ConfigError(`invalid header name ${showValue(name)} in "${key}" (a field name is an RFC 9110 token)`, key);
+    if (typeof value !== 'string' || fieldValue(value) === FV_BAD) {
+      throw new ConfigError(`invalid value ${showValue(value)} for header "${name}" in "${key}" (a string without control characters expected)`, key);
     }
     out.push([name, value]);
   }
