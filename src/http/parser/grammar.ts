@@ -294,7 +294,17 @@ export class HttpGrammar {
 
     // OWS is left out of the value span; trailing OWS is trimmed by the C callback
     const valueEnd = valueSpan.end(p.node(`${t}_cr`).match('\r', this.lf(`${t}_lf`, next)).otherwise(this.unreachable));
-    ows.match(WS, ows).otherwise(valueSpan.start(section === HEAD ? this.special(value, valueEnd) : value));
+    const valueStart = valueSpan.start(section === HEAD ? this.special(value, valueEnd) : value);
+    if (section === HEAD) {
+      // as nginx, only SP comes before a request's Transfer-Encoding value: a tab is part of it (501)
+      const owsTab = p.node('h_ows_tab').match('\t', ows).otherwise(this.unreachable);
+      const tab = p.invoke(p.code.isEqual('header_id', H_TRANSFER_ENCODING), {
+        1: p.invoke(p.code.isEqual('mode', MODE_REQUEST), { 1: valueStart }, owsTab),
+      }, owsTab);
+      ows.match(' ', ows).peek('\t', tab).otherwise(valueStart);
+    } else {
+      ows.match(WS, ows).otherwise(valueStart);
+    }
     value.match(FIELD_CHAR, value).otherwise(valueAfter);
     valueAfter.peek('\r', valueEnd).otherwise(this.badValue(`${t}_bad_value`));
     return first;
@@ -318,7 +328,7 @@ export class HttpGrammar {
     cr(clDigits.select(DECIMAL, clAdd).match(WS, clOws)).otherwise(badCl);
     cr(clOws.match(WS, clOws)).otherwise(badCl);
 
-    // Transfer-Encoding = #transfer-coding: is the last coding (over all lines) chunked?
+    // Transfer-Encoding in a response = #transfer-coding: is the last coding (over all lines) chunked?
     const te = p.node('te');
     const teChunked = p.node('te_chunked');
     const teOther = p.node('te_other');
@@ -330,6 +340,17 @@ export class HttpGrammar {
     // a coding and its parameters: tokens, ';', '=', whitespace; quoted strings are refused
     cr(teOther.match([...TOKEN, ...WS, 0x3b, 0x3d], teOther).match(',', te)).otherwise(badTe);
     cr(teEnd.match(WS, teEnd).match(',', te)).otherwise(badTe);
+    // in a request, as nginx 1.22: one line, and its value "chunked" (any case, SP after it);
+    // any other value is read through and refused at the head's end (E_UNSUPPORTED_TE, 501)
+    const reqTe = p.node('req_te');
+    const reqTeChunked = p.node('req_te_chunked');
+    const reqTeOther = p.node('req_te_other');
+    reqTe.transform(lower).match('chunked', reqTeChunked).otherwise(reqTeOther);
+    reqTeChunked.match(' ', reqTeChunked).peek('\r', this.setFlag(T_LAST_CHUNKED, valueEnd)).peek('\n', bareLf)
+      .otherwise(reqTeOther);
+    cr(reqTeOther.match(FIELD_CHAR, reqTeOther)).otherwise(this.badValue('req_te_bad_value'));
+    const requestTe = this.ifFlag(T_PRESENT, this.err(E_INVALID_TRANSFER_ENCODING, 'duplicate Transfer-Encoding'),
+      this.setFlag(T_PRESENT, reqTe));
 
     // Connection = #token: close, keep-alive and upgrade set flags
     const conn = p.node('conn');
@@ -364,7 +385,8 @@ export class HttpGrammar {
     return p.invoke(p.code.load('header_id'), {
       [H_CONTENT_LENGTH]: this.ifFlag(F_CONTENT_LENGTH, this.err(E_INVALID_CONTENT_LENGTH,
         'duplicate Content-Length'), this.setFlag(F_CONTENT_LENGTH, cl)),
-      [H_TRANSFER_ENCODING]: this.setFlag(T_PRESENT, te),
+      [H_TRANSFER_ENCODING]: p.invoke(p.code.isEqual('mode', MODE_RESPONSE), { 1: this.setFlag(T_PRESENT, te) },
+        requestTe),
       [H_CONNECTION]: conn,
       [H_HOST]: p.invoke(p.code.isEqual('mode', MODE_RESPONSE), { 1: generic }, requestHost),
       [H_EXPECT]: expect,

@@ -193,24 +193,75 @@ test('Content-Length values', () => {
   });
 });
 
-test('Transfer-Encoding', () => {
-  check(CRLF('POST / HTTP/1.1\nHost: a\nTransfer-Encoding: gzip\nTransfer-Encoding: Chunked\n\n0\n\n'), {
-    trace: [`head POST / 1.1 cl=-1 flags=${F_HAS_HOST | F_CHUNKED | F_TE_CODED} ka=true`, '  Host: a #1',
-      '  Transfer-Encoding: gzip #3', '  Transfer-Encoding: Chunked #3', 'done'],
+test('Transfer-Encoding in a request: one line, exactly chunked (nginx 1.22)', () => {
+  const ok = (te: string): void => {
+    check(CRLF(`POST / HTTP/1.1\nHost: a\nTransfer-Encoding:${te}\n\n1\nx\n0\n\n`), {
+      trace: [`head POST / 1.1 cl=-1 flags=${F_HAS_HOST | F_CHUNKED} ka=true`, '  Host: a #1',
+        `  Transfer-Encoding: ${te.trim()} #3`, 'body "x"', 'done'],
+    });
+  };
+  ok(' chunked');
+  ok('chunked');
+  ok('  ChUnKeD  ');
+  // what nginx answers 501 ("client sent unknown Transfer-Encoding"): RFC 9112 6.1, 6.3 (4)
+  for (const te of [' gzip, chunked', ' identity, chunked', ' chunked, chunked', ' chunked, gzip', ' gzip',
+    '\tchunked', ' \tchunked', ' chunked\t', ' chunked \t', ' chunked;q=1', ' foo;q="a"', ' chunk', ' chunkedx',
+    ' ', '', ' ,chunked', ' chunked,']) {
+    check(CRLF(`POST / HTTP/1.1\nHost: a\nTransfer-Encoding:${te}\n\n0\n\n`), { rc: E_UNSUPPORTED_TE, trace: [] });
+  }
+  // nginx 400: a second line ("client sent duplicate header line"), whatever the values
+  check(CRLF('POST / HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\nTransfer-Encoding: chunked\n\n0\n\n'), {
+    rc: E_INVALID_TRANSFER_ENCODING, trace: [],
   });
-  check(CRLF('POST / HTTP/1.1\nHost: a\nTransfer-Encoding: chunked, gzip\n\n'), { rc: E_UNSUPPORTED_TE, trace: [] });
-  check(CRLF('POST / HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\nTransfer-Encoding: identity\n\n'), {
-    rc: E_UNSUPPORTED_TE, trace: [],
+  check(CRLF('POST / HTTP/1.1\nHost: a\nTransfer-Encoding: gzip\nTransfer-Encoding: chunked\n\n0\n\n'), {
+    rc: E_INVALID_TRANSFER_ENCODING, trace: [],
   });
+  // nginx 400: HTTP/1.0 with Transfer-Encoding, before the value is looked at (RFC 9112 6.1)
+  for (const head of ['Transfer-Encoding: chunked', 'Connection: keep-alive\nTransfer-Encoding: chunked',
+    'Transfer-Encoding: gzip', 'Content-Length: 5\nTransfer-Encoding: chunked',
+    'Transfer-Encoding: chunked\nTransfer-Encoding: chunked']) {
+    check(CRLF(`POST / HTTP/1.0\n${head}\n\n0\n\n`), { rc: E_INVALID_TRANSFER_ENCODING, trace: [] });
+  }
+  // nginx 400 with Content-Length, but only once the value is chunked: else 501
   check(CRLF('POST / HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\nContent-Length: 1\n\n'), {
     rc: E_UNEXPECTED_CONTENT_LENGTH, trace: [],
   });
-  check(CRLF('POST / HTTP/1.1\nHost: a\nTransfer-Encoding: foo;q="a"\n\n'), {
-    rc: E_INVALID_TRANSFER_ENCODING, trace: [],
+  check(CRLF('POST / HTTP/1.1\nHost: a\nContent-Length: 1\nTransfer-Encoding: chunked\n\n'), {
+    rc: E_UNEXPECTED_CONTENT_LENGTH, trace: [],
   });
-  // RFC 9112 6.1: HTTP/1.0 with Transfer-Encoding is faulty framing: parse it, then close
-  check(CRLF('POST / HTTP/1.0\nTransfer-Encoding: chunked\n\n1\nx\n0\n\n'), {
-    trace: [`head POST / 1.0 cl=-1 flags=${F_CHUNKED} ka=false`, '  Transfer-Encoding: chunked #3', 'body "x"', 'done'],
+  check(CRLF('POST / HTTP/1.1\nHost: a\nContent-Length: 5\nTransfer-Encoding: gzip\n\nhello'), {
+    rc: E_UNSUPPORTED_TE, trace: [],
+  });
+  // field-value characters still apply
+  check(CRLF('POST / HTTP/1.1\nHost: a\nTransfer-Encoding: chunked\x01\n\n'), { rc: E_INVALID_HEADER_VALUE, trace: [] });
+  check(Buffer.from('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\n\r\n', 'latin1'), {
+    rc: E_LF_EXPECTED, trace: [],
+  });
+  // a tab before another field's value is OWS as before
+  check(CRLF('GET / HTTP/1.1\nHost: a\nX-A:\t b\n\n'), {
+    trace: [`head GET / 1.1 cl=-1 flags=${F_HAS_HOST} ka=true`, '  Host: a #1', '  X-A: b', 'done'],
+  });
+});
+
+test('Transfer-Encoding in a response: a list over any lines, OWS around, the last coding decides', () => {
+  check(CRLF('HTTP/1.1 200 OK\nTransfer-Encoding: gzip\nTransfer-Encoding:\tChunked\n\n1\nx\n0\n\n'), {
+    kind: PARSER_RESPONSE,
+    trace: [`head 200 "OK" 1.1 cl=-1 flags=${F_CHUNKED | F_TE_CODED} ka=true`, '  Transfer-Encoding: gzip #3',
+      '  Transfer-Encoding: Chunked #3', 'body "x"', 'done'],
+  });
+  check(CRLF('HTTP/1.1 200 OK\nTransfer-Encoding: gzip, chunked\n\n1\nx\n0\n\n'), {
+    kind: PARSER_RESPONSE,
+    trace: [`head 200 "OK" 1.1 cl=-1 flags=${F_CHUNKED | F_TE_CODED} ka=true`, '  Transfer-Encoding: gzip, chunked #3',
+      'body "x"', 'done'],
+  });
+  check(CRLF('HTTP/1.1 200 OK\nTransfer-Encoding: foo;q="a"\n\n'), {
+    kind: PARSER_RESPONSE, rc: E_INVALID_TRANSFER_ENCODING, trace: [],
+  });
+  // RFC 9112 6.1: HTTP/1.0 with Transfer-Encoding is faulty framing: read it, then close
+  check(CRLF('HTTP/1.0 200 OK\nConnection: keep-alive\nTransfer-Encoding: chunked\n\n1\nx\n0\n\n'), {
+    kind: PARSER_RESPONSE,
+    trace: [`head 200 "OK" 1.0 cl=-1 flags=${F_CHUNKED | F_CONN_KEEP_ALIVE} ka=false`, '  Connection: keep-alive #4',
+      '  Transfer-Encoding: chunked #3', 'body "x"', 'done'],
   });
 });
 
@@ -338,6 +389,12 @@ test('responses: Transfer-Encoding wins over Content-Length, and the connection 
     kind: PARSER_RESPONSE,
     trace: [`head 200 "OK" 1.1 cl=-1 flags=${F_CHUNKED} ka=false`, '  Content-Length: 100 #2',
       '  Transfer-Encoding: chunked #3', 'body "a"', 'done'],
+  });
+  // either order; the bytes after the message are not a second response (E_CLOSED)
+  check(CRLF('HTTP/1.1 200 OK\nTransfer-Encoding: chunked\nContent-Length: 3\n\n1\na\n0\n\nHTTP/1.1 200 OK\n\n'), {
+    kind: PARSER_RESPONSE, rc: E_CLOSED,
+    trace: [`head 200 "OK" 1.1 cl=-1 flags=${F_CHUNKED} ka=false`, '  Transfer-Encoding: chunked #3',
+      '  Content-Length: 3 #2', 'body "a"', 'done'],
   });
 });
 

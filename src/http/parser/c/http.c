@@ -66,16 +66,20 @@ int sluice_on_head(sluice_ll_t* s, const unsigned char* p, const unsigned char* 
     if (minor == 1 && !(flags & F_HAS_HOST)) {
       return sluice_fail(g, E_MISSING_HOST, "missing Host");
     }
+    /*
+     * nginx 1.22's order: HTTP/1.0 (400), a value other than "chunked" (501), Content-Length (400);
+     * a second Transfer-Encoding line was refused by the grammar (400). RFC 9112 6.1 lets a server
+     * refuse faulty framing rather than read it and close.
+     */
     if (flags & T_PRESENT) {
-      if (flags & F_CONTENT_LENGTH) {
-        return sluice_fail(g, E_UNEXPECTED_CONTENT_LENGTH, "Content-Length with Transfer-Encoding");
+      if (minor == 0) {
+        return sluice_fail(g, E_INVALID_TRANSFER_ENCODING, "HTTP/1.0 request with Transfer-Encoding");
       }
       if (!(flags & F_CHUNKED)) {
-        return sluice_fail(g, E_UNSUPPORTED_TE, "Transfer-Encoding does not end in chunked");
+        return sluice_fail(g, E_UNSUPPORTED_TE, "Transfer-Encoding other than chunked");
       }
-      /* RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing: close after it */
-      if (minor == 0) {
-        ka = 0;
+      if (flags & F_CONTENT_LENGTH) {
+        return sluice_fail(g, E_UNEXPECTED_CONTENT_LENGTH, "Content-Length with Transfer-Encoding");
       }
     }
     if (s->method == M_CONNECT) {
@@ -94,6 +98,10 @@ int sluice_on_head(sluice_ll_t* s, const unsigned char* p, const unsigned char* 
     if ((flags & T_PRESENT) && (flags & F_CONTENT_LENGTH)) {
       flags &= ~F_CONTENT_LENGTH;
       cl = -1;
+      ka = 0;
+    }
+    /* RFC 9112 6.1: HTTP/1.0 with Transfer-Encoding is faulty framing: close after the message */
+    if ((flags & T_PRESENT) && minor == 0) {
       ka = 0;
     }
     if (status == 101) {

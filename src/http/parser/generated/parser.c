@@ -157,236 +157,239 @@ static const unsigned char llparse_blob35[] = {
   'h', 'u', 'n', 'k', 'e', 'd'
 };
 static const unsigned char llparse_blob36[] = {
-  'l', 'o', 's', 'e'
+  'c', 'h', 'u', 'n', 'k', 'e', 'd'
 };
 static const unsigned char llparse_blob37[] = {
-  'e', 'e', 'p', '-', 'a', 'l', 'i', 'v', 'e'
+  'l', 'o', 's', 'e'
 };
 static const unsigned char llparse_blob38[] = {
-  'p', 'g', 'r', 'a', 'd', 'e'
+  'e', 'e', 'p', '-', 'a', 'l', 'i', 'v', 'e'
 };
 static const unsigned char llparse_blob39[] = {
-  '0', '0', '-', 'c', 'o', 'n', 't', 'i', 'n', 'u', 'e'
+  'p', 'g', 'r', 'a', 'd', 'e'
 };
 static const unsigned char llparse_blob40[] = {
-  't', 'h', 'o', 'r', 'i', 'z', 'a', 't', 'i', 'o', 'n'
+  '0', '0', '-', 'c', 'o', 'n', 't', 'i', 'n', 'u', 'e'
 };
 static const unsigned char llparse_blob41[] = {
-  'e', 'c', 't', 'i', 'o', 'n'
+  't', 'h', 'o', 'r', 'i', 'z', 'a', 't', 'i', 'o', 'n'
 };
 static const unsigned char llparse_blob42[] = {
-  'e', 'n', 't', '-'
+  'e', 'c', 't', 'i', 'o', 'n'
 };
 static const unsigned char llparse_blob43[] = {
-  'n', 'c', 'o', 'd', 'i', 'n', 'g'
+  'e', 'n', 't', '-'
 };
 static const unsigned char llparse_blob44[] = {
-  'e', 'n', 'g', 't', 'h'
+  'n', 'c', 'o', 'd', 'i', 'n', 'g'
 };
 static const unsigned char llparse_blob45[] = {
-  'y', 'p', 'e'
+  'e', 'n', 'g', 't', 'h'
 };
 static const unsigned char llparse_blob46[] = {
-  'k', 'i', 'e'
+  'y', 'p', 'e'
 };
 static const unsigned char llparse_blob47[] = {
-  'a', 't', 'e'
+  'k', 'i', 'e'
 };
 static const unsigned char llparse_blob48[] = {
-  'x', 'p', 'e', 'c', 't'
+  'a', 't', 'e'
 };
 static const unsigned char llparse_blob49[] = {
-  'o', 's', 't'
+  'x', 'p', 'e', 'c', 't'
 };
 static const unsigned char llparse_blob50[] = {
-  'f', '-'
+  'o', 's', 't'
 };
 static const unsigned char llparse_blob51[] = {
-  't', 'c', 'h'
+  'f', '-'
 };
 static const unsigned char llparse_blob52[] = {
+  't', 'c', 'h'
+};
+static const unsigned char llparse_blob53[] = {
   'd', 'i', 'f', 'i', 'e', 'd', '-', 's', 'i', 'n', 'c',
   'e'
 };
-static const unsigned char llparse_blob53[] = {
+static const unsigned char llparse_blob54[] = {
   'o', 'n', 'e', '-', 'm', 'a', 't', 'c', 'h'
 };
-static const unsigned char llparse_blob54[] = {
+static const unsigned char llparse_blob55[] = {
   'a', 'n', 'g', 'e'
 };
-static const unsigned char llparse_blob55[] = {
+static const unsigned char llparse_blob56[] = {
   'n', 'm', 'o', 'd', 'i', 'f', 'i', 'e', 'd', '-', 's',
   'i', 'n', 'c', 'e'
 };
-static const unsigned char llparse_blob56[] = {
+static const unsigned char llparse_blob57[] = {
   'e', 'e', 'p', '-', 'a', 'l', 'i', 'v', 'e'
 };
-static const unsigned char llparse_blob57[] = {
+static const unsigned char llparse_blob58[] = {
   'o', 'c', 'a', 't', 'i', 'o', 'n'
 };
-static const unsigned char llparse_blob58[] = {
+static const unsigned char llparse_blob59[] = {
   'r', 'o', 'x', 'y', '-', 'c', 'o', 'n', 'n', 'e', 'c',
   't', 'i', 'o', 'n'
 };
-static const unsigned char llparse_blob59[] = {
+static const unsigned char llparse_blob60[] = {
   'n', 'g', 'e'
 };
-static const unsigned char llparse_blob60[] = {
+static const unsigned char llparse_blob61[] = {
   'f', 'e', 'r', 'e', 'r'
 };
-static const unsigned char llparse_blob61[] = {
+static const unsigned char llparse_blob62[] = {
   'e', 'r', 'v', 'e', 'r'
 };
-static const unsigned char llparse_blob62[] = {
+static const unsigned char llparse_blob63[] = {
   'l', 'e', 'r'
 };
-static const unsigned char llparse_blob63[] = {
+static const unsigned char llparse_blob64[] = {
   's', 'f', 'e', 'r', '-', 'e', 'n', 'c', 'o', 'd', 'i',
   'n', 'g'
 };
-static const unsigned char llparse_blob64[] = {
+static const unsigned char llparse_blob65[] = {
   'g', 'r', 'a', 'd', 'e'
 };
-static const unsigned char llparse_blob65[] = {
+static const unsigned char llparse_blob66[] = {
   'e', 'r', '-', 'a', 'g', 'e', 'n', 't'
 };
-static const unsigned char llparse_blob66[] = {
+static const unsigned char llparse_blob67[] = {
   '-', 'f', 'o', 'r', 'w', 'a', 'r', 'd', 'e', 'd', '-',
   'f', 'o', 'r'
 };
-static const unsigned char llparse_blob67[] = {
+static const unsigned char llparse_blob68[] = {
   'C', 'E', '/'
 };
-static const unsigned char llparse_blob68[] = {
+static const unsigned char llparse_blob69[] = {
   'T', 'S', 'P', '/'
 };
-static const unsigned char llparse_blob69[] = {
+static const unsigned char llparse_blob70[] = {
   'S', 'E', 'L', 'I', 'N', 'E', '-', 'C', 'O', 'N', 'T',
   'R', 'O', 'L', ' '
 };
-static const unsigned char llparse_blob70[] = {
+static const unsigned char llparse_blob71[] = {
   'N', 'D', ' '
 };
-static const unsigned char llparse_blob71[] = {
+static const unsigned char llparse_blob72[] = {
   'E', 'C', 'K', 'O', 'U', 'T', ' '
 };
-static const unsigned char llparse_blob72[] = {
+static const unsigned char llparse_blob73[] = {
   'N', 'E', 'C', 'T', ' '
 };
-static const unsigned char llparse_blob73[] = {
+static const unsigned char llparse_blob74[] = {
   'Y', ' '
 };
-static const unsigned char llparse_blob74[] = {
+static const unsigned char llparse_blob75[] = {
   'E', 'L', 'E', 'T', 'E', ' '
 };
-static const unsigned char llparse_blob75[] = {
+static const unsigned char llparse_blob76[] = {
   'E', 'T', ' '
 };
-static const unsigned char llparse_blob76[] = {
+static const unsigned char llparse_blob77[] = {
   'E', 'A', 'D', ' '
 };
-static const unsigned char llparse_blob77[] = {
+static const unsigned char llparse_blob78[] = {
   'B', 'E', 'L', ' '
 };
-static const unsigned char llparse_blob78[] = {
-  'N', 'K', ' '
-};
 static const unsigned char llparse_blob79[] = {
-  'C', 'K', ' '
+  'N', 'K', ' '
 };
 static const unsigned char llparse_blob80[] = {
-  'S', 'E', 'A', 'R', 'C', 'H', ' '
-};
-static const unsigned char llparse_blob81[] = {
-  'R', 'G', 'E', ' '
-};
-static const unsigned char llparse_blob82[] = {
-  'C', 'T', 'I', 'V', 'I', 'T', 'Y', ' '
-};
-static const unsigned char llparse_blob83[] = {
-  'L', 'E', 'N', 'D', 'A', 'R', ' '
-};
-static const unsigned char llparse_blob84[] = {
-  'L', ' '
-};
-static const unsigned char llparse_blob85[] = {
-  'O', 'R', 'K', 'S', 'P', 'A', 'C', 'E', ' '
-};
-static const unsigned char llparse_blob86[] = {
-  'V', 'E', ' '
-};
-static const unsigned char llparse_blob87[] = {
-  'O', 'T', 'I', 'F', 'Y', ' '
-};
-static const unsigned char llparse_blob88[] = {
-  'T', 'I', 'O', 'N', 'S', ' '
-};
-static const unsigned char llparse_blob89[] = {
-  'D', 'E', 'R', 'P', 'A', 'T', 'C', 'H', ' '
-};
-static const unsigned char llparse_blob90[] = {
-  'T', 'C', 'H', ' '
-};
-static const unsigned char llparse_blob91[] = {
-  'S', 'T', ' '
-};
-static const unsigned char llparse_blob92[] = {
-  'I', 'N', 'D', ' '
-};
-static const unsigned char llparse_blob93[] = {
-  'A', 'T', 'C', 'H', ' '
-};
-static const unsigned char llparse_blob94[] = {
-  'G', 'E', ' '
-};
-static const unsigned char llparse_blob95[] = {
-  'U', 'E', 'R', 'Y', ' '
-};
-static const unsigned char llparse_blob96[] = {
-  'I', 'N', 'D', ' '
-};
-static const unsigned char llparse_blob97[] = {
-  'O', 'R', 'T', ' '
-};
-static const unsigned char llparse_blob98[] = {
-  'A', 'R', 'C', 'H', ' '
-};
-static const unsigned char llparse_blob99[] = {
-  'U', 'R', 'C', 'E', ' '
-};
-static const unsigned char llparse_blob100[] = {
-  'B', 'S', 'C', 'R', 'I', 'B', 'E', ' '
-};
-static const unsigned char llparse_blob101[] = {
-  'R', 'A', 'C', 'E', ' '
-};
-static const unsigned char llparse_blob102[] = {
-  'I', 'N', 'D', ' '
-};
-static const unsigned char llparse_blob103[] = {
-  'N', 'K', ' '
-};
-static const unsigned char llparse_blob104[] = {
   'C', 'K', ' '
 };
+static const unsigned char llparse_blob81[] = {
+  'S', 'E', 'A', 'R', 'C', 'H', ' '
+};
+static const unsigned char llparse_blob82[] = {
+  'R', 'G', 'E', ' '
+};
+static const unsigned char llparse_blob83[] = {
+  'C', 'T', 'I', 'V', 'I', 'T', 'Y', ' '
+};
+static const unsigned char llparse_blob84[] = {
+  'L', 'E', 'N', 'D', 'A', 'R', ' '
+};
+static const unsigned char llparse_blob85[] = {
+  'L', ' '
+};
+static const unsigned char llparse_blob86[] = {
+  'O', 'R', 'K', 'S', 'P', 'A', 'C', 'E', ' '
+};
+static const unsigned char llparse_blob87[] = {
+  'V', 'E', ' '
+};
+static const unsigned char llparse_blob88[] = {
+  'O', 'T', 'I', 'F', 'Y', ' '
+};
+static const unsigned char llparse_blob89[] = {
+  'T', 'I', 'O', 'N', 'S', ' '
+};
+static const unsigned char llparse_blob90[] = {
+  'D', 'E', 'R', 'P', 'A', 'T', 'C', 'H', ' '
+};
+static const unsigned char llparse_blob91[] = {
+  'T', 'C', 'H', ' '
+};
+static const unsigned char llparse_blob92[] = {
+  'S', 'T', ' '
+};
+static const unsigned char llparse_blob93[] = {
+  'I', 'N', 'D', ' '
+};
+static const unsigned char llparse_blob94[] = {
+  'A', 'T', 'C', 'H', ' '
+};
+static const unsigned char llparse_blob95[] = {
+  'G', 'E', ' '
+};
+static const unsigned char llparse_blob96[] = {
+  'U', 'E', 'R', 'Y', ' '
+};
+static const unsigned char llparse_blob97[] = {
+  'I', 'N', 'D', ' '
+};
+static const unsigned char llparse_blob98[] = {
+  'O', 'R', 'T', ' '
+};
+static const unsigned char llparse_blob99[] = {
+  'A', 'R', 'C', 'H', ' '
+};
+static const unsigned char llparse_blob100[] = {
+  'U', 'R', 'C', 'E', ' '
+};
+static const unsigned char llparse_blob101[] = {
+  'B', 'S', 'C', 'R', 'I', 'B', 'E', ' '
+};
+static const unsigned char llparse_blob102[] = {
+  'R', 'A', 'C', 'E', ' '
+};
+static const unsigned char llparse_blob103[] = {
+  'I', 'N', 'D', ' '
+};
+static const unsigned char llparse_blob104[] = {
+  'N', 'K', ' '
+};
 static const unsigned char llparse_blob105[] = {
-  'U', 'B', 'S', 'C', 'R', 'I', 'B', 'E', ' '
+  'C', 'K', ' '
 };
 static const unsigned char llparse_blob106[] = {
-  'D', 'A', 'T', 'E', ' '
+  'U', 'B', 'S', 'C', 'R', 'I', 'B', 'E', ' '
 };
 static const unsigned char llparse_blob107[] = {
+  'D', 'A', 'T', 'E', ' '
+};
+static const unsigned char llparse_blob108[] = {
   'E', 'R', 'S', 'I', 'O', 'N', '-', 'C', 'O', 'N', 'T',
   'R', 'O', 'L', ' '
 };
-static const unsigned char llparse_blob108[] = {
+static const unsigned char llparse_blob109[] = {
   'H', 'T', 'T', 'P', '/'
 };
-static const unsigned char llparse_blob109[] = {
+static const unsigned char llparse_blob110[] = {
   '1', '.'
 };
 #ifdef __SSE4_2__
-static const unsigned char ALIGN(16) llparse_blob110[] = {
+static const unsigned char ALIGN(16) llparse_blob111[] = {
   0x9, 0x9, ' ', '~', 0x80, 0xff, 0x0, 0x0, 0x0, 0x0, 0x0,
   0x0, 0x0, 0x0, 0x0, 0x0
 };
@@ -571,6 +574,10 @@ enum llparse_state_e {
   s_n_sluice_ll__n_te_chunked,
   s_n_sluice_ll__n_te_1,
   s_n_sluice_ll__n_te,
+  s_n_sluice_ll__n_req_te_bad_value,
+  s_n_sluice_ll__n_req_te_other,
+  s_n_sluice_ll__n_req_te_chunked,
+  s_n_sluice_ll__n_req_te,
   s_n_sluice_ll__n_conn_bad_value,
   s_n_sluice_ll__n_conn_skip,
   s_n_sluice_ll__n_conn_close,
@@ -584,6 +591,7 @@ enum llparse_state_e {
   s_n_sluice_ll__n_expect_1,
   s_n_sluice_ll__n_expect,
   s_n_sluice_ll__n_span_start_sluice_on_value,
+  s_n_sluice_ll__n_h_ows_tab,
   s_n_sluice_ll__n_h_ows,
   s_n_sluice_ll__n_h_colon,
   s_n_sluice_ll__n_h_name,
@@ -886,6 +894,20 @@ int sluice_ll__c_update_content_length(
   return 0;
 }
 
+int sluice_ll__c_is_equal_header_id(
+    sluice_ll_t* state,
+    const unsigned char* p,
+    const unsigned char* endp) {
+  return state->header_id == 3;
+}
+
+int sluice_ll__c_is_equal_mode(
+    sluice_ll_t* state,
+    const unsigned char* p,
+    const unsigned char* endp) {
+  return state->mode == 0;
+}
+
 int sluice_ll__c_load_header_id(
     sluice_ll_t* state,
     const unsigned char* p,
@@ -893,7 +915,7 @@ int sluice_ll__c_load_header_id(
   return state->header_id;
 }
 
-int sluice_ll__c_is_equal_mode(
+int sluice_ll__c_is_equal_mode_1(
     sluice_ll_t* state,
     const unsigned char* p,
     const unsigned char* endp) {
@@ -989,7 +1011,7 @@ int sluice_ll__c_and_flags(
   return 0;
 }
 
-int sluice_ll__c_or_flags_4(
+int sluice_ll__c_or_flags_6(
     sluice_ll_t* state,
     const unsigned char* p,
     const unsigned char* endp) {
@@ -997,7 +1019,14 @@ int sluice_ll__c_or_flags_4(
   return 0;
 }
 
-int sluice_ll__c_or_flags_5(
+int sluice_ll__c_test_flags_2(
+    sluice_ll_t* state,
+    const unsigned char* p,
+    const unsigned char* endp) {
+  return (state->flags & 65536) == 65536;
+}
+
+int sluice_ll__c_or_flags_7(
     sluice_ll_t* state,
     const unsigned char* p,
     const unsigned char* endp) {
@@ -1005,7 +1034,7 @@ int sluice_ll__c_or_flags_5(
   return 0;
 }
 
-int sluice_ll__c_or_flags_6(
+int sluice_ll__c_or_flags_8(
     sluice_ll_t* state,
     const unsigned char* p,
     const unsigned char* endp) {
@@ -1013,7 +1042,7 @@ int sluice_ll__c_or_flags_6(
   return 0;
 }
 
-int sluice_ll__c_or_flags_7(
+int sluice_ll__c_or_flags_9(
     sluice_ll_t* state,
     const unsigned char* p,
     const unsigned char* endp) {
@@ -1021,7 +1050,7 @@ int sluice_ll__c_or_flags_7(
   return 0;
 }
 
-int sluice_ll__c_or_flags_8(
+int sluice_ll__c_or_flags_10(
     sluice_ll_t* state,
     const unsigned char* p,
     const unsigned char* endp) {
@@ -1029,7 +1058,7 @@ int sluice_ll__c_or_flags_8(
   return 0;
 }
 
-int sluice_ll__c_or_flags_9(
+int sluice_ll__c_or_flags_11(
     sluice_ll_t* state,
     const unsigned char* p,
     const unsigned char* endp) {
@@ -1037,7 +1066,7 @@ int sluice_ll__c_or_flags_9(
   return 0;
 }
 
-int sluice_ll__c_or_flags_10(
+int sluice_ll__c_or_flags_12(
     sluice_ll_t* state,
     const unsigned char* p,
     const unsigned char* endp) {
@@ -3834,7 +3863,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_te;
         }
         default: {
-          goto s_n_sluice_ll__n_error_31;
+          goto s_n_sluice_ll__n_error_32;
         }
       }
       UNREACHABLE;
@@ -3878,7 +3907,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_te;
         }
         default: {
-          goto s_n_sluice_ll__n_error_31;
+          goto s_n_sluice_ll__n_error_32;
         }
       }
       UNREACHABLE;
@@ -3890,16 +3919,16 @@ static llparse_state_t sluice_ll__run(
       }
       switch (*p) {
         case 9: {
-          goto s_n_sluice_ll__n_invoke_or_flags_3;
+          goto s_n_sluice_ll__n_invoke_or_flags_5;
         }
         case 13: {
-          goto s_n_sluice_ll__n_invoke_or_flags_3;
+          goto s_n_sluice_ll__n_invoke_or_flags_5;
         }
         case ' ': {
-          goto s_n_sluice_ll__n_invoke_or_flags_3;
+          goto s_n_sluice_ll__n_invoke_or_flags_5;
         }
         case ',': {
-          goto s_n_sluice_ll__n_invoke_or_flags_3;
+          goto s_n_sluice_ll__n_invoke_or_flags_5;
         }
         default: {
           goto s_n_sluice_ll__n_invoke_and_flags;
@@ -3960,6 +3989,106 @@ static llparse_state_t sluice_ll__run(
         }
         default: {
           goto s_n_sluice_ll__n_invoke_and_flags;
+        }
+      }
+      UNREACHABLE;
+    }
+    case s_n_sluice_ll__n_req_te_bad_value:
+    s_n_sluice_ll__n_req_te_bad_value: {
+      if (p == endp) {
+        return s_n_sluice_ll__n_req_te_bad_value;
+      }
+      switch (*p) {
+        case 10: {
+          goto s_n_sluice_ll__n_error_21;
+        }
+        default: {
+          goto s_n_sluice_ll__n_error_22;
+        }
+      }
+      UNREACHABLE;
+    }
+    case s_n_sluice_ll__n_req_te_other:
+    s_n_sluice_ll__n_req_te_other: {
+      static uint8_t lookup_table[] = {
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 3, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+      };
+      if (p == endp) {
+        return s_n_sluice_ll__n_req_te_other;
+      }
+      switch (lookup_table[(uint8_t) *p]) {
+        case 1: {
+          p++;
+          goto s_n_sluice_ll__n_req_te_other;
+        }
+        case 2: {
+          goto s_n_sluice_ll__n_error_21;
+        }
+        case 3: {
+          goto s_n_sluice_ll__n_span_end_sluice_on_value;
+        }
+        default: {
+          goto s_n_sluice_ll__n_req_te_bad_value;
+        }
+      }
+      UNREACHABLE;
+    }
+    case s_n_sluice_ll__n_req_te_chunked:
+    s_n_sluice_ll__n_req_te_chunked: {
+      if (p == endp) {
+        return s_n_sluice_ll__n_req_te_chunked;
+      }
+      switch (*p) {
+        case 10: {
+          goto s_n_sluice_ll__n_error_21;
+        }
+        case 13: {
+          goto s_n_sluice_ll__n_invoke_or_flags_3;
+        }
+        case ' ': {
+          p++;
+          goto s_n_sluice_ll__n_req_te_chunked;
+        }
+        default: {
+          goto s_n_sluice_ll__n_req_te_other;
+        }
+      }
+      UNREACHABLE;
+    }
+    case s_n_sluice_ll__n_req_te:
+    s_n_sluice_ll__n_req_te: {
+      llparse_match_t match_seq;
+      
+      if (p == endp) {
+        return s_n_sluice_ll__n_req_te;
+      }
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob36, 7);
+      p = match_seq.current;
+      switch (match_seq.status) {
+        case kMatchComplete: {
+          p++;
+          goto s_n_sluice_ll__n_req_te_chunked;
+        }
+        case kMatchPause: {
+          return s_n_sluice_ll__n_req_te;
+        }
+        case kMatchMismatch: {
+          goto s_n_sluice_ll__n_req_te_other;
         }
       }
       UNREACHABLE;
@@ -4030,16 +4159,16 @@ static llparse_state_t sluice_ll__run(
       }
       switch (*p) {
         case 9: {
-          goto s_n_sluice_ll__n_invoke_or_flags_5;
+          goto s_n_sluice_ll__n_invoke_or_flags_7;
         }
         case 13: {
-          goto s_n_sluice_ll__n_invoke_or_flags_5;
+          goto s_n_sluice_ll__n_invoke_or_flags_7;
         }
         case ' ': {
-          goto s_n_sluice_ll__n_invoke_or_flags_5;
+          goto s_n_sluice_ll__n_invoke_or_flags_7;
         }
         case ',': {
-          goto s_n_sluice_ll__n_invoke_or_flags_5;
+          goto s_n_sluice_ll__n_invoke_or_flags_7;
         }
         default: {
           goto s_n_sluice_ll__n_conn_skip;
@@ -4054,7 +4183,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_conn_1;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob36, 4);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob37, 4);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4077,16 +4206,16 @@ static llparse_state_t sluice_ll__run(
       }
       switch (*p) {
         case 9: {
-          goto s_n_sluice_ll__n_invoke_or_flags_6;
+          goto s_n_sluice_ll__n_invoke_or_flags_8;
         }
         case 13: {
-          goto s_n_sluice_ll__n_invoke_or_flags_6;
+          goto s_n_sluice_ll__n_invoke_or_flags_8;
         }
         case ' ': {
-          goto s_n_sluice_ll__n_invoke_or_flags_6;
+          goto s_n_sluice_ll__n_invoke_or_flags_8;
         }
         case ',': {
-          goto s_n_sluice_ll__n_invoke_or_flags_6;
+          goto s_n_sluice_ll__n_invoke_or_flags_8;
         }
         default: {
           goto s_n_sluice_ll__n_conn_skip;
@@ -4101,7 +4230,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_conn_2;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob37, 9);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob38, 9);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4124,16 +4253,16 @@ static llparse_state_t sluice_ll__run(
       }
       switch (*p) {
         case 9: {
-          goto s_n_sluice_ll__n_invoke_or_flags_7;
+          goto s_n_sluice_ll__n_invoke_or_flags_9;
         }
         case 13: {
-          goto s_n_sluice_ll__n_invoke_or_flags_7;
+          goto s_n_sluice_ll__n_invoke_or_flags_9;
         }
         case ' ': {
-          goto s_n_sluice_ll__n_invoke_or_flags_7;
+          goto s_n_sluice_ll__n_invoke_or_flags_9;
         }
         case ',': {
-          goto s_n_sluice_ll__n_invoke_or_flags_7;
+          goto s_n_sluice_ll__n_invoke_or_flags_9;
         }
         default: {
           goto s_n_sluice_ll__n_conn_skip;
@@ -4148,7 +4277,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_conn_3;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob38, 6);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob39, 6);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4217,14 +4346,14 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_expect_ows;
         }
         case 13: {
-          goto s_n_sluice_ll__n_invoke_or_flags_8;
+          goto s_n_sluice_ll__n_invoke_or_flags_10;
         }
         case ' ': {
           p++;
           goto s_n_sluice_ll__n_expect_ows;
         }
         default: {
-          goto s_n_sluice_ll__n_invoke_or_flags_9;
+          goto s_n_sluice_ll__n_invoke_or_flags_11;
         }
       }
       UNREACHABLE;
@@ -4236,7 +4365,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_expect_1;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob39, 11);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob40, 11);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4247,7 +4376,7 @@ static llparse_state_t sluice_ll__run(
           return s_n_sluice_ll__n_expect_1;
         }
         case kMatchMismatch: {
-          goto s_n_sluice_ll__n_invoke_or_flags_9;
+          goto s_n_sluice_ll__n_invoke_or_flags_11;
         }
       }
       UNREACHABLE;
@@ -4269,7 +4398,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_expect_1;
         }
         default: {
-          goto s_n_sluice_ll__n_invoke_or_flags_9;
+          goto s_n_sluice_ll__n_invoke_or_flags_11;
         }
       }
       UNREACHABLE;
@@ -4284,6 +4413,22 @@ static llparse_state_t sluice_ll__run(
       goto s_n_sluice_ll__n_invoke_load_header_id;
       UNREACHABLE;
     }
+    case s_n_sluice_ll__n_h_ows_tab:
+    s_n_sluice_ll__n_h_ows_tab: {
+      if (p == endp) {
+        return s_n_sluice_ll__n_h_ows_tab;
+      }
+      switch (*p) {
+        case 9: {
+          p++;
+          goto s_n_sluice_ll__n_h_ows;
+        }
+        default: {
+          goto s_n_sluice_ll__n_error_20;
+        }
+      }
+      UNREACHABLE;
+    }
     case s_n_sluice_ll__n_h_ows:
     s_n_sluice_ll__n_h_ows: {
       if (p == endp) {
@@ -4291,8 +4436,7 @@ static llparse_state_t sluice_ll__run(
       }
       switch (*p) {
         case 9: {
-          p++;
-          goto s_n_sluice_ll__n_h_ows;
+          goto s_n_sluice_ll__n_invoke_is_equal_header_id;
         }
         case ' ': {
           p++;
@@ -4403,7 +4547,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_3;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob40, 11);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob41, 11);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4447,7 +4591,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_7;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob41, 6);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob42, 6);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4471,7 +4615,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_10;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob43, 7);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob44, 7);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4495,7 +4639,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_11;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob44, 5);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob45, 5);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4519,7 +4663,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_12;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob45, 3);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob46, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4567,7 +4711,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_8;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob42, 4);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob43, 4);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4610,7 +4754,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_13;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob46, 3);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob47, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4670,7 +4814,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_14;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob47, 3);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob48, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4694,7 +4838,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_15;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob48, 5);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob49, 5);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4718,7 +4862,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_16;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob49, 3);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob50, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4742,7 +4886,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_20;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob51, 3);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob52, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4766,7 +4910,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_21;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob52, 12);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob53, 12);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4810,7 +4954,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_22;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob53, 9);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob54, 9);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4834,7 +4978,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_23;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob54, 4);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob55, 4);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4858,7 +5002,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_24;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob55, 15);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob56, 15);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4910,7 +5054,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_17;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob50, 2);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob51, 2);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4933,7 +5077,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_25;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob56, 9);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob57, 9);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4957,7 +5101,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_26;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob57, 7);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob58, 7);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -4981,7 +5125,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_27;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob58, 15);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob59, 15);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -5005,7 +5149,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_29;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob59, 3);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob60, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -5029,7 +5173,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_30;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob60, 5);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob61, 5);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -5073,7 +5217,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_31;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob61, 5);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob62, 5);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -5097,7 +5241,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_35;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob62, 3);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob63, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -5121,7 +5265,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_36;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob63, 13);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob64, 13);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -5202,7 +5346,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_38;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob64, 5);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob65, 5);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -5226,7 +5370,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_39;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob65, 8);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob66, 8);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -5270,7 +5414,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_h_name_known_40;
       }
-      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob66, 14);
+      match_seq = llparse__match_sequence_to_lower(state, p, endp, llparse_blob67, 14);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -5438,7 +5582,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_req_line_lf;
         }
         default: {
-          goto s_n_sluice_ll__n_error_32;
+          goto s_n_sluice_ll__n_error_33;
         }
       }
       UNREACHABLE;
@@ -5460,7 +5604,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_invoke_store_version;
         }
         default: {
-          goto s_n_sluice_ll__n_error_33;
+          goto s_n_sluice_ll__n_error_34;
         }
       }
       UNREACHABLE;
@@ -5483,7 +5627,7 @@ static llparse_state_t sluice_ll__run(
           return s_n_sluice_ll__n_req_version_number;
         }
         case kMatchMismatch: {
-          goto s_n_sluice_ll__n_error_33;
+          goto s_n_sluice_ll__n_error_34;
         }
       }
       UNREACHABLE;
@@ -5506,7 +5650,7 @@ static llparse_state_t sluice_ll__run(
           return s_n_sluice_ll__n_req_version_1;
         }
         case kMatchMismatch: {
-          goto s_n_sluice_ll__n_error_35;
+          goto s_n_sluice_ll__n_error_36;
         }
       }
       UNREACHABLE;
@@ -5518,18 +5662,18 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_req_version_2;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob67, 3);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob68, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
           p++;
-          goto s_n_sluice_ll__n_error_34;
+          goto s_n_sluice_ll__n_error_35;
         }
         case kMatchPause: {
           return s_n_sluice_ll__n_req_version_2;
         }
         case kMatchMismatch: {
-          goto s_n_sluice_ll__n_error_35;
+          goto s_n_sluice_ll__n_error_36;
         }
       }
       UNREACHABLE;
@@ -5541,18 +5685,18 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_req_version_3;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob68, 4);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob69, 4);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
           p++;
-          goto s_n_sluice_ll__n_error_34;
+          goto s_n_sluice_ll__n_error_35;
         }
         case kMatchPause: {
           return s_n_sluice_ll__n_req_version_3;
         }
         case kMatchMismatch: {
-          goto s_n_sluice_ll__n_error_35;
+          goto s_n_sluice_ll__n_error_36;
         }
       }
       UNREACHABLE;
@@ -5576,7 +5720,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_req_version_3;
         }
         default: {
-          goto s_n_sluice_ll__n_error_35;
+          goto s_n_sluice_ll__n_error_36;
         }
       }
       UNREACHABLE;
@@ -5610,7 +5754,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_span_end_sluice_on_url;
         }
         default: {
-          goto s_n_sluice_ll__n_error_36;
+          goto s_n_sluice_ll__n_error_37;
         }
       }
       UNREACHABLE;
@@ -5775,7 +5919,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_span_start_sluice_on_url;
         }
         default: {
-          goto s_n_sluice_ll__n_error_36;
+          goto s_n_sluice_ll__n_error_37;
         }
       }
       UNREACHABLE;
@@ -5805,14 +5949,14 @@ static llparse_state_t sluice_ll__run(
       }
       switch (lookup_table[(uint8_t) *p]) {
         case 1: {
-          goto s_n_sluice_ll__n_error_37;
+          goto s_n_sluice_ll__n_error_38;
         }
         case 2: {
           p++;
           goto s_n_sluice_ll__n_method_unknown;
         }
         default: {
-          goto s_n_sluice_ll__n_error_38;
+          goto s_n_sluice_ll__n_error_39;
         }
       }
       UNREACHABLE;
@@ -5848,7 +5992,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_3;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob69, 15);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob70, 15);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -5872,7 +6016,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_4;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob70, 3);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob71, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -5916,7 +6060,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_6;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob71, 7);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob72, 7);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -5940,7 +6084,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_8;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob72, 5);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob73, 5);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -5964,7 +6108,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_9;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob73, 2);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob74, 2);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6028,7 +6172,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_10;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob74, 6);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob75, 6);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6052,7 +6196,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_11;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob75, 3);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob76, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6076,7 +6220,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_12;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob76, 4);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob77, 4);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6100,7 +6244,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_14;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob77, 4);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob78, 4);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6124,7 +6268,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_15;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob78, 3);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob79, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6148,7 +6292,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_16;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob79, 3);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob80, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6196,7 +6340,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_18;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob80, 7);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob81, 7);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6220,7 +6364,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_19;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob81, 4);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob82, 4);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6244,7 +6388,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_21;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob82, 8);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob83, 8);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6268,7 +6412,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_23;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob83, 7);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob84, 7);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6292,7 +6436,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_24;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob84, 2);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob85, 2);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6336,7 +6480,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_25;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob85, 9);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob86, 9);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6384,7 +6528,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_26;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob86, 3);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob87, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6436,7 +6580,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_27;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob87, 6);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob88, 6);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6460,7 +6604,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_29;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob88, 6);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob89, 6);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6484,7 +6628,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_30;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob89, 9);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob90, 9);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6528,7 +6672,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_32;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob90, 4);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob91, 4);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6552,7 +6696,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_33;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob91, 3);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob92, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6593,7 +6737,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_38;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob92, 4);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob93, 4);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6617,7 +6761,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_39;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob93, 5);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob94, 5);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6697,7 +6841,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_41;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob94, 3);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob95, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6786,7 +6930,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_43;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob95, 5);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob96, 5);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6810,7 +6954,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_46;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob96, 4);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob97, 4);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6834,7 +6978,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_47;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob97, 4);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob98, 4);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6894,7 +7038,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_49;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob98, 5);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob99, 5);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6918,7 +7062,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_50;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob99, 5);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob100, 5);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6942,7 +7086,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_51;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob100, 8);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob101, 8);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -6990,7 +7134,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_52;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob101, 5);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob102, 5);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -7014,7 +7158,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_55;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob102, 4);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob103, 4);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -7038,7 +7182,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_57;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob103, 3);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob104, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -7062,7 +7206,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_58;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob104, 3);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob105, 3);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -7106,7 +7250,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_59;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob105, 9);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob106, 9);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -7154,7 +7298,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_60;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob106, 5);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob107, 5);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -7198,7 +7342,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_method_61;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob107, 15);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob108, 15);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -7359,7 +7503,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_span_end_sluice_on_reason;
         }
         default: {
-          goto s_n_sluice_ll__n_error_39;
+          goto s_n_sluice_ll__n_error_40;
         }
       }
       UNREACHABLE;
@@ -7395,7 +7539,7 @@ static llparse_state_t sluice_ll__run(
       
         /* Load input */
         input = _mm_loadu_si128((__m128i const*) p);
-        ranges = _mm_loadu_si128((__m128i const*) llparse_blob110);
+        ranges = _mm_loadu_si128((__m128i const*) llparse_blob111);
       
         /* Find first character that does not match `ranges` */
         match_len = _mm_cmpestri(ranges, 6,
@@ -7521,7 +7665,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_span_start_sluice_on_reason;
         }
         default: {
-          goto s_n_sluice_ll__n_error_40;
+          goto s_n_sluice_ll__n_error_41;
         }
       }
       UNREACHABLE;
@@ -7583,7 +7727,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_invoke_mul_add_status_2;
         }
         default: {
-          goto s_n_sluice_ll__n_error_40;
+          goto s_n_sluice_ll__n_error_41;
         }
       }
       UNREACHABLE;
@@ -7645,7 +7789,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_invoke_mul_add_status_1;
         }
         default: {
-          goto s_n_sluice_ll__n_error_40;
+          goto s_n_sluice_ll__n_error_41;
         }
       }
       UNREACHABLE;
@@ -7707,7 +7851,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_invoke_mul_add_status;
         }
         default: {
-          goto s_n_sluice_ll__n_error_40;
+          goto s_n_sluice_ll__n_error_41;
         }
       }
       UNREACHABLE;
@@ -7723,7 +7867,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_status_1;
         }
         default: {
-          goto s_n_sluice_ll__n_error_40;
+          goto s_n_sluice_ll__n_error_41;
         }
       }
       UNREACHABLE;
@@ -7745,7 +7889,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_invoke_store_version_1;
         }
         default: {
-          goto s_n_sluice_ll__n_error_33;
+          goto s_n_sluice_ll__n_error_34;
         }
       }
       UNREACHABLE;
@@ -7757,7 +7901,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_resp_version;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob109, 2);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob110, 2);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -7768,7 +7912,7 @@ static llparse_state_t sluice_ll__run(
           return s_n_sluice_ll__n_resp_version;
         }
         case kMatchMismatch: {
-          goto s_n_sluice_ll__n_error_33;
+          goto s_n_sluice_ll__n_error_34;
         }
       }
       UNREACHABLE;
@@ -7780,7 +7924,7 @@ static llparse_state_t sluice_ll__run(
       if (p == endp) {
         return s_n_sluice_ll__n_resp_proto;
       }
-      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob108, 5);
+      match_seq = llparse__match_sequence_id(state, p, endp, llparse_blob109, 5);
       p = match_seq.current;
       switch (match_seq.status) {
         case kMatchComplete: {
@@ -7791,7 +7935,7 @@ static llparse_state_t sluice_ll__run(
           return s_n_sluice_ll__n_resp_proto;
         }
         case kMatchMismatch: {
-          goto s_n_sluice_ll__n_error_35;
+          goto s_n_sluice_ll__n_error_36;
         }
       }
       UNREACHABLE;
@@ -7806,7 +7950,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_invoke_sluice_on_begin_1;
         }
         default: {
-          goto s_n_sluice_ll__n_error_35;
+          goto s_n_sluice_ll__n_error_36;
         }
       }
       UNREACHABLE;
@@ -7836,7 +7980,7 @@ static llparse_state_t sluice_ll__run(
       }
       switch (lookup_table[(uint8_t) *p]) {
         case 1: {
-          goto s_n_sluice_ll__n_error_41;
+          goto s_n_sluice_ll__n_error_42;
         }
         default: {
           goto s_n_sluice_ll__n_error_20;
@@ -8347,8 +8491,8 @@ static llparse_state_t sluice_ll__run(
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_invoke_is_equal_mode: {
-    switch (sluice_ll__c_is_equal_mode(state, p, endp)) {
+  s_n_sluice_ll__n_invoke_is_equal_mode_1: {
+    switch (sluice_ll__c_is_equal_mode_1(state, p, endp)) {
       case 1:
         goto s_n_sluice_ll__n_h_value;
       default:
@@ -8405,7 +8549,7 @@ static llparse_state_t sluice_ll__run(
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_31: {
+  s_n_sluice_ll__n_error_32: {
     state->error = 0xa;
     state->reason = "invalid Transfer-Encoding";
     state->error_pos = (const char*) p;
@@ -8413,15 +8557,15 @@ static llparse_state_t sluice_ll__run(
     return s_error;
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_invoke_or_flags_3: {
+  s_n_sluice_ll__n_invoke_or_flags_5: {
     switch (sluice_ll__c_or_flags_3(state, p, endp)) {
       default:
         goto s_n_sluice_ll__n_te_end;
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_invoke_or_flags_4: {
-    switch (sluice_ll__c_or_flags_4(state, p, endp)) {
+  s_n_sluice_ll__n_invoke_or_flags_6: {
+    switch (sluice_ll__c_or_flags_6(state, p, endp)) {
       default:
         goto s_n_sluice_ll__n_te_other;
     }
@@ -8430,28 +8574,54 @@ static llparse_state_t sluice_ll__run(
   s_n_sluice_ll__n_invoke_and_flags: {
     switch (sluice_ll__c_and_flags(state, p, endp)) {
       default:
-        goto s_n_sluice_ll__n_invoke_or_flags_4;
+        goto s_n_sluice_ll__n_invoke_or_flags_6;
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_invoke_or_flags_2: {
+  s_n_sluice_ll__n_invoke_or_flags_4: {
     switch (sluice_ll__c_or_flags_2(state, p, endp)) {
       default:
         goto s_n_sluice_ll__n_te;
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_invoke_or_flags_5: {
-    switch (sluice_ll__c_or_flags_5(state, p, endp)) {
+  s_n_sluice_ll__n_error_31: {
+    state->error = 0xa;
+    state->reason = "duplicate Transfer-Encoding";
+    state->error_pos = (const char*) p;
+    state->_current = (void*) (intptr_t) s_error;
+    return s_error;
+    UNREACHABLE;
+  }
+  s_n_sluice_ll__n_invoke_or_flags_3: {
+    switch (sluice_ll__c_or_flags_3(state, p, endp)) {
       default:
-        goto s_n_sluice_ll__n_conn_skip;
+        goto s_n_sluice_ll__n_span_end_sluice_on_value;
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_invoke_or_flags_6: {
-    switch (sluice_ll__c_or_flags_6(state, p, endp)) {
+  s_n_sluice_ll__n_invoke_or_flags_2: {
+    switch (sluice_ll__c_or_flags_2(state, p, endp)) {
       default:
-        goto s_n_sluice_ll__n_conn_skip;
+        goto s_n_sluice_ll__n_req_te;
+    }
+    UNREACHABLE;
+  }
+  s_n_sluice_ll__n_invoke_test_flags_2: {
+    switch (sluice_ll__c_test_flags_2(state, p, endp)) {
+      case 1:
+        goto s_n_sluice_ll__n_error_31;
+      default:
+        goto s_n_sluice_ll__n_invoke_or_flags_2;
+    }
+    UNREACHABLE;
+  }
+  s_n_sluice_ll__n_invoke_is_equal_mode_2: {
+    switch (sluice_ll__c_is_equal_mode_1(state, p, endp)) {
+      case 1:
+        goto s_n_sluice_ll__n_invoke_or_flags_4;
+      default:
+        goto s_n_sluice_ll__n_invoke_test_flags_2;
     }
     UNREACHABLE;
   }
@@ -8465,19 +8635,33 @@ static llparse_state_t sluice_ll__run(
   s_n_sluice_ll__n_invoke_or_flags_8: {
     switch (sluice_ll__c_or_flags_8(state, p, endp)) {
       default:
-        goto s_n_sluice_ll__n_span_end_sluice_on_value;
+        goto s_n_sluice_ll__n_conn_skip;
     }
     UNREACHABLE;
   }
   s_n_sluice_ll__n_invoke_or_flags_9: {
     switch (sluice_ll__c_or_flags_9(state, p, endp)) {
       default:
-        goto s_n_sluice_ll__n_h_value;
+        goto s_n_sluice_ll__n_conn_skip;
     }
     UNREACHABLE;
   }
   s_n_sluice_ll__n_invoke_or_flags_10: {
     switch (sluice_ll__c_or_flags_10(state, p, endp)) {
+      default:
+        goto s_n_sluice_ll__n_span_end_sluice_on_value;
+    }
+    UNREACHABLE;
+  }
+  s_n_sluice_ll__n_invoke_or_flags_11: {
+    switch (sluice_ll__c_or_flags_11(state, p, endp)) {
+      default:
+        goto s_n_sluice_ll__n_h_value;
+    }
+    UNREACHABLE;
+  }
+  s_n_sluice_ll__n_invoke_or_flags_12: {
+    switch (sluice_ll__c_or_flags_12(state, p, endp)) {
       default:
         goto s_n_sluice_ll__n_h_value;
     }
@@ -8486,19 +8670,37 @@ static llparse_state_t sluice_ll__run(
   s_n_sluice_ll__n_invoke_load_header_id: {
     switch (sluice_ll__c_load_header_id(state, p, endp)) {
       case 1:
-        goto s_n_sluice_ll__n_invoke_is_equal_mode;
+        goto s_n_sluice_ll__n_invoke_is_equal_mode_1;
       case 2:
         goto s_n_sluice_ll__n_invoke_test_flags_1;
       case 3:
-        goto s_n_sluice_ll__n_invoke_or_flags_2;
+        goto s_n_sluice_ll__n_invoke_is_equal_mode_2;
       case 4:
         goto s_n_sluice_ll__n_conn;
       case 5:
         goto s_n_sluice_ll__n_expect;
       case 6:
-        goto s_n_sluice_ll__n_invoke_or_flags_10;
+        goto s_n_sluice_ll__n_invoke_or_flags_12;
       default:
         goto s_n_sluice_ll__n_h_value;
+    }
+    UNREACHABLE;
+  }
+  s_n_sluice_ll__n_invoke_is_equal_mode: {
+    switch (sluice_ll__c_is_equal_mode(state, p, endp)) {
+      case 1:
+        goto s_n_sluice_ll__n_span_start_sluice_on_value;
+      default:
+        goto s_n_sluice_ll__n_h_ows_tab;
+    }
+    UNREACHABLE;
+  }
+  s_n_sluice_ll__n_invoke_is_equal_header_id: {
+    switch (sluice_ll__c_is_equal_header_id(state, p, endp)) {
+      case 1:
+        goto s_n_sluice_ll__n_invoke_is_equal_mode;
+      default:
+        goto s_n_sluice_ll__n_h_ows_tab;
     }
     UNREACHABLE;
   }
@@ -8553,7 +8755,7 @@ static llparse_state_t sluice_ll__run(
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_32: {
+  s_n_sluice_ll__n_error_33: {
     state->error = 0x5;
     state->reason = "expected CRLF after the version";
     state->error_pos = (const char*) p;
@@ -8568,7 +8770,7 @@ static llparse_state_t sluice_ll__run(
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_33: {
+  s_n_sluice_ll__n_error_34: {
     state->error = 0x5;
     state->reason = "unsupported HTTP version";
     state->error_pos = (const char*) p;
@@ -8576,7 +8778,7 @@ static llparse_state_t sluice_ll__run(
     return s_error;
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_35: {
+  s_n_sluice_ll__n_error_36: {
     state->error = 0xc;
     state->reason = "expected HTTP/";
     state->error_pos = (const char*) p;
@@ -8584,7 +8786,7 @@ static llparse_state_t sluice_ll__run(
     return s_error;
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_34: {
+  s_n_sluice_ll__n_error_35: {
     state->error = 0x5;
     state->reason = "not an HTTP request";
     state->error_pos = (const char*) p;
@@ -8608,7 +8810,7 @@ static llparse_state_t sluice_ll__run(
     goto s_n_sluice_ll__n_url_sp;
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_36: {
+  s_n_sluice_ll__n_error_37: {
     state->error = 0x4;
     state->reason = "invalid character in target";
     state->error_pos = (const char*) p;
@@ -8623,7 +8825,7 @@ static llparse_state_t sluice_ll__run(
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_37: {
+  s_n_sluice_ll__n_error_38: {
     state->error = 0x1a;
     state->reason = "unknown method";
     state->error_pos = (const char*) p;
@@ -8631,7 +8833,7 @@ static llparse_state_t sluice_ll__run(
     return s_error;
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_38: {
+  s_n_sluice_ll__n_error_39: {
     state->error = 0x3;
     state->reason = "invalid character in method";
     state->error_pos = (const char*) p;
@@ -8668,7 +8870,7 @@ static llparse_state_t sluice_ll__run(
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_40: {
+  s_n_sluice_ll__n_error_41: {
     state->error = 0xd;
     state->reason = "invalid status code";
     state->error_pos = (const char*) p;
@@ -8692,7 +8894,7 @@ static llparse_state_t sluice_ll__run(
     goto s_n_sluice_ll__n_status_cr;
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_39: {
+  s_n_sluice_ll__n_error_40: {
     state->error = 0xd;
     state->reason = "invalid character in reason phrase";
     state->error_pos = (const char*) p;
@@ -8703,7 +8905,7 @@ static llparse_state_t sluice_ll__run(
   s_n_sluice_ll__n_invoke_mul_add_status_2: {
     switch (sluice_ll__c_mul_add_status(state, p, endp, match)) {
       case 1:
-        goto s_n_sluice_ll__n_error_40;
+        goto s_n_sluice_ll__n_error_41;
       default:
         goto s_n_sluice_ll__n_status_after;
     }
@@ -8712,7 +8914,7 @@ static llparse_state_t sluice_ll__run(
   s_n_sluice_ll__n_invoke_mul_add_status_1: {
     switch (sluice_ll__c_mul_add_status(state, p, endp, match)) {
       case 1:
-        goto s_n_sluice_ll__n_error_40;
+        goto s_n_sluice_ll__n_error_41;
       default:
         goto s_n_sluice_ll__n_status_3;
     }
@@ -8721,7 +8923,7 @@ static llparse_state_t sluice_ll__run(
   s_n_sluice_ll__n_invoke_mul_add_status: {
     switch (sluice_ll__c_mul_add_status(state, p, endp, match)) {
       case 1:
-        goto s_n_sluice_ll__n_error_40;
+        goto s_n_sluice_ll__n_error_41;
       default:
         goto s_n_sluice_ll__n_status_2;
     }
@@ -8755,7 +8957,7 @@ static llparse_state_t sluice_ll__run(
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_41: {
+  s_n_sluice_ll__n_error_42: {
     state->error = 0x19;
     state->reason = "data after the last message of the connection";
     state->error_pos = (const char*) p;
