@@ -10,12 +10,13 @@ import {
   NU_ERROR, NU_HTTP_403, NU_HTTP_404, NU_HTTP_429, NU_HTTP_500, NU_HTTP_502, NU_HTTP_503,
   NU_HTTP_504, NU_INVALID_HEADER, NU_NON_IDEMPOTENT, NU_TIMEOUT, type ProxyTarget,
 } from './directives.js';
+import { FV_ASCII, FV_BAD, FV_UTF8, fieldValue, isToken, targetValue, utf8Latin1 } from './field.js';
 import { logError } from './log.js';
 import { expandVariables } from './variables.js';
 import { escapeUri } from './ngx-util.js';
 import {
   H_CONNECTION, H_CONTENT_LENGTH, H_DATE, H_HOST, H_KEEP_ALIVE, H_LOCATION, H_OTHER, H_PROXY_CONNECTION,
-  H_SERVER, H_TE, H_TRAILER, H_TRANSFER_ENCODING, H_UPGRADE, H_EXPECT, type MessageHead,
+  H_SERVER, H_TE, H_TRAILER, H_TRANSFER_ENCODING, H_UPGRADE, H_EXPECT, KNOWN_HEADER_NAMES, type MessageHead,
 } from './parser/types.js';
 import { ExitSignal, type Request } from './request.js';
 import {
@@ -92,19 +93,24 @@ class ProxyRun implements ExchangeHandler {
       r.onClientAbort = this.clientGone; // a FIN while we wait for the upstream
     }
     const rb = r.requestBody;
-    if (r.conf.proxyPassRequestBody && rb !== null && r.hasBody() && !rb.complete) {
+    const streaming = r.conf.proxyPassRequestBody && rb !== null && r.hasBody() && !rb.complete;
+    if (streaming) {
       if (rb.error !== 0) { this.finish(rb.error); return; }
       if (r.contentLengthIn < 0 && r.conf.proxyHttpVersion !== '1.1') {
         // HTTP/1.0 cannot frame a body of unknown length: read it all first
         r.readBody().then(() => this.start(), (e) => { this.done = true; this.reject(e); });
         return;
       }
+    }
+    const head = this.buildHead();
+    if (head === null) { this.finish(500); return; } // refused and logged: nothing goes upstream
+    this.head = head;
+    if (streaming) {
       // the body is still arriving: stream it as it comes (100-continue is sent for it)
       this.streaming = true;
       rb.stream = this;
       r.main.hc?.wantBody(r);
     }
-    this.head = this.buildHead();
     this.next();
   }
 
@@ -164,9 +170,17 @@ class ProxyRun implements ExchangeHandler {
     x.end();
   }
 
-  /** BodyStream: the client's body failed (bad chunk, timeout, too large). */
-  error(_status: number): void {
-    // TODO(issue 9 item 7): answer at once and close the upstream connection
+  /**
+   * BodyStream: the client's body failed (400 bad chunk, 408 timeout, 413 too large). The
+   * exchange cannot be completed: close the upstream connection (never pooled) and answer
+   * `status` at once, as nginx does with request buffering off.
+   */
+  error(status: number): void {
+    if (this.done) return;
+    this.drop();
+    // a response already under way is cut (main request) or truncated (capture)
+    if (this.sent) this.r.truncated = true;
+    this.finish(status);
   }
 
   // ---------------------------------------------------------------- the exchange's events
@@ -190,26 +204,42 @@ class ProxyRun implements ExchangeHandler {
       return;
     }
     this.group.succeed(this.peer!);
-    this.pass(h);
+    this.pass(x, h);
   }
 
   /** Status and headers down the header filters. */
-  private pass(h: MessageHead): void {
+  private pass(x: Exchange, h: MessageHead): void {
     const r = this.r;
     const out = r.headersOut;
     out.status = h.statusCode;
     const buf = h.buf;
     const hs = h.headers;
-    for (let i = 0, o = 0; i < h.headerCount; i++, o += 5) {
-      const id = hs[o + 4];
-      const name = buf.toString('latin1', hs[o], hs[o + 1]);
-      const lower = id === H_OTHER ? name.toLowerCase() : '';
-      if (skipResponseHeader(id, lower)) continue;
-      let value = buf.toString('latin1', hs[o + 2], hs[o + 3]);
-      if (id === H_CONTENT_LENGTH) { if (!r.headerOnly) out.contentLength = Number(value); continue; }
-      if (id === H_LOCATION) value = this.redirect(value, 0);
-      else if (id === H_OTHER && lower === 'refresh') value = refreshRedirect(value, this);
-      out.add(name, value);
+    const n = h.headerCount;
+    // names its Connection header lists are hop-by-hop too (RFC 9110 §7.6.1); only looked for
+    // when there is a Connection header
+    let hop: string[] | null = null;
+    for (let o = 4; o < n * 5; o += 5) {
+      if (hs[o] === H_CONNECTION) hop = connectionTokens(buf.toString('latin1', hs[o - 2], hs[o - 1]), hop);
+    }
+    try {
+      for (let i = 0, o = 0; i < n; i++, o += 5) {
+        const id = hs[o + 4];
+        const name = buf.toString('latin1', hs[o], hs[o + 1]);
+        const lower = id === H_OTHER ? name.toLowerCase() : '';
+        if (skipResponseHeader(id, lower)) continue;
+        if (hop !== null && hop.includes(id === H_OTHER ? lower : KNOWN_HEADER_NAMES[id])) continue;
+        let value = buf.toString('latin1', hs[o + 2], hs[o + 3]);
+        if (id === H_CONTENT_LENGTH) { if (!r.headerOnly) out.contentLength = Number(value); continue; }
+        if (id === H_LOCATION) value = this.redirect(value, 0);
+        else if (id === H_OTHER && lower === 'refresh') value = refreshRedirect(value, this);
+        out.add(name, value);
+      }
+    } catch (e) {
+      // HeadersOut refused a field (the parser should never let one through): a bad response
+      out.reset();
+      x.abort();
+      this.onFail(x, FAIL_INVALID, new Error(`upstream sent invalid header: ${(e as Error).message}`));
+      return;
     }
     if (h.contentLength >= 0 && r.method === 'HEAD') out.contentLength = h.contentLength;
     this.sent = true;
@@ -333,17 +363,28 @@ class ProxyRun implements ExchangeHandler {
   /** The client went away (nginx's 499): close the upstream connection, end the request. */
   private abandon(): void {
     if (this.done) return;
+    this.drop();
+    this.finish(499);
+  }
+
+  /** Give up on the exchange in progress: its connection is closed, never pooled. */
+  private drop(): void {
     const x = this.x;
     this.x = null;
     if (x !== null) {
       x.abort();
       this.release();
     }
-    this.finish(499);
   }
 
-  /** The request line and headers for the upstream (ngx_http_proxy_create_request). */
-  private buildHead(): Buffer {
+  /**
+   * The request line and headers for the upstream (ngx_http_proxy_create_request), or null when
+   * a part of it cannot go on the wire (logged): a method that is not a token, a URI with a
+   * space or a control character, a header value with a control character. The head is built
+   * as a latin1 string: the client's headers are the parser's bytes as they came, and anything
+   * above U+007F from elsewhere (config, handlers, variables) goes as its UTF-8 bytes.
+   */
+  private buildHead(): Buffer | null {
     const r = this.r;
     const conf = r.conf;
     const t = this.target;
@@ -359,6 +400,11 @@ class ProxyRun implements ExchangeHandler {
         ? r.uri.slice(loc.path.length) : '';
       uri = t.uri + escapeUri(rest, 0) + (r.args ? '?' + r.args : '');
     }
+    // the args (set by a handler, a capture, $args) and the method may be anything by now
+    if (!isToken(r.method)) return refuse(r, `invalid method ${JSON.stringify(r.method)}`);
+    const uk = targetValue(uri);
+    if (uk === FV_BAD) return refuse(r, `invalid URI ${JSON.stringify(uri)} (spaces and control characters are not allowed)`);
+    if (uk === FV_UTF8) uri = utf8Latin1(uri);
 
     // proxy_set_header: ours first, as nginx puts them before the client's
     const plan = headPlan(conf, t, keep);
@@ -366,19 +412,40 @@ class ProxyRun implements ExchangeHandler {
     if (plan.lines !== null) {
       s += plan.lines;
     } else {
-      for (const [name, value] of plan.pairs) {
-        const v = expand(r, value, t);
-        if (v !== '') s += `${name}: ${v}\r\n`;
+      const pairs = plan.pairs;
+      for (let i = 0; i < pairs.length; i++) {
+        const p = pairs[i];
+        let v = p.value;
+        if (p.dynamic) {
+          v = expand(r, v, t);
+          const k = fieldValue(v);
+          if (k === FV_BAD) return refuse(r, `invalid header value for "${p.name}" from proxySetHeader (control characters are not allowed)`);
+          if (k === FV_UTF8) v = utf8Latin1(v);
+        }
+        if (v !== '') s += `${p.name}: ${v}\r\n`;
       }
     }
     if (conf.proxyPassRequestHeaders) {
       const hi = r.headersIn;
+      // the names the client's Connection header lists are hop-by-hop (RFC 9110 §7.6.1)
+      const hop = hi.hasKnown(H_CONNECTION) ? requestHopByHop(hi.getAll('connection')) : null;
       for (let i = 0; i < hi.count; i++) {
         const id = hi.id(i);
         if (skipRequestHeader(id)) continue;
         const name = hi.name(i);
-        if (plan.names.has(name.toLowerCase())) continue;
-        s += `${name}: ${hi.value(i)}\r\n`;
+        const lower = id === H_OTHER ? name.toLowerCase() : KNOWN_HEADER_NAMES[id];
+        if (plan.names.has(lower)) continue;
+        if (hop !== null && hop.includes(lower)) continue;
+        let value = hi.value(i);
+        // from the parser both are safe bytes; a handler's headersIn.set() may have put anything here
+        const k = fieldValue(value);
+        if (k !== FV_ASCII || !isToken(name)) {
+          if (!isToken(name)) return refuse(r, `invalid header name ${JSON.stringify(name)}`);
+          if (k === FV_BAD) return refuse(r, `invalid header value for "${name}" (control characters are not allowed)`);
+          // chars up to U+00FF are the bytes as received; a wider one means a string given as text
+          if (wide(value)) value = utf8Latin1(value);
+        }
+        s += `${name}: ${value}\r\n`;
       }
     }
     const rb = r.requestBody;
@@ -394,15 +461,54 @@ class ProxyRun implements ExchangeHandler {
   }
 }
 
+/** Log why the upstream request cannot be made; the caller answers 500. */
+function refuse(r: Request, why: string): null {
+  logError('error', r, `${why} in the request to upstream`);
+  return null;
+}
+
+/** A char above U+00FF: the string is text, not bytes as they came off the wire. */
+function wide(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return true;
+  return false;
+}
+
+/**
+ * The field names a Connection header lists besides keep-alive and close, lower-cased, added to
+ * `into`; null when there are none (the common case: nothing else to do).
+ */
+function connectionTokens(value: string, into: string[] | null): string[] | null {
+  const parts = value.split(',');
+  for (let i = 0; i < parts.length; i++) {
+    const tok = parts[i].trim().toLowerCase();
+    if (tok === '' || tok === 'keep-alive' || tok === 'close') continue;
+    (into ??= []).push(tok);
+  }
+  return into;
+}
+
+function requestHopByHop(values: string[]): string[] | null {
+  let hop: string[] | null = null;
+  for (let i = 0; i < values.length; i++) hop = connectionTokens(values[i], hop);
+  return hop;
+}
+
 /**
  * The headers a location sets upstream (Host, Connection, proxySetHeader), worked out once per
- * location: the lines themselves when no value has a $variable, else the (name, value) pairs to
- * expand per request; and the lower-case names, whose client headers are not passed.
+ * location: the lines themselves when no value has a $variable, else the pairs to expand per
+ * request; and the lower-case names, whose client headers are not passed. Values were checked
+ * when the config was loaded; the static ones are kept as their wire bytes (UTF-8 above U+007F).
  */
 interface HeadPlan {
   lines: string | null;
-  pairs: [string, string][];
+  pairs: PlanPair[];
   names: Set<string>;
+}
+interface PlanPair {
+  name: string;
+  /** The wire form when static, else the template to expand. */
+  value: string;
+  dynamic: boolean;
 }
 const plans = new WeakMap<object, HeadPlan>();
 
@@ -415,11 +521,17 @@ function headPlan(conf: Request['conf'], t: ProxyTarget, keep: boolean): HeadPla
   byName.set('host', ['Host', t.proxyHost]);
   byName.set('connection', ['Connection', keep ? '' : 'close']);
   for (const [name, value] of conf.proxySetHeader) byName.set(name.toLowerCase(), [name, value]);
-  const pairs = [...byName.values()];
-  const dynamic = pairs.some(([, v]) => v.includes('$'));
-  let lines = '';
-  for (const [name, value] of pairs) if (value !== '') lines += `${name}: ${value}\r\n`;
-  plan = { lines: dynamic ? null : lines, pairs, names: new Set(byName.keys()) };
+  const pairs: PlanPair[] = [];
+  for (const [name, value] of byName.values()) {
+    const dynamic = value.includes('$');
+    pairs.push({ name, value: dynamic || fieldValue(value) !== FV_UTF8 ? value : utf8Latin1(value), dynamic });
+  }
+  let lines: string | null = '';
+  for (const p of pairs) {
+    if (p.dynamic) { lines = null; break; }
+    if (p.value !== '') lines += `${p.name}: ${p.value}\r\n`;
+  }
+  plan = { lines, pairs, names: new Set(byName.keys()) };
   plans.set(conf, plan);
   return plan;
 }
