@@ -141,9 +141,13 @@ export function link(buf: Buf, next: Chain | null = null): Chain {
   return new Chain(buf, next);
 }
 
+/** What a free link points at: nothing (a freed link must not keep its last buffer alive). */
+const NO_BUF = new Buf();
+
 /** Give a single link back (ngx_free_chain). */
 export function freeLink(cl: Chain): void {
-  if (freeCount >= FREE_MAX) return;
+  cl.buf = NO_BUF;
+  if (freeCount >= FREE_MAX) { cl.next = null; return; }
   cl.next = freeLinks;
   freeLinks = cl;
   freeCount++;

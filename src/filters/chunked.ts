@@ -13,7 +13,7 @@ export class ChunkedHeaderFilter extends HeaderFilter {
 
   header(r: FilterRequest): number {
     const status = r.headersOut.status;
-    if (status === 304 || status === 204 || r.headerOnly || r !== r.main || r.headersOut.contentLength >= 0) {
+    if (status === 304 || status === 204 || status < 200 || r.headerOnly || r !== r.main || r.headersOut.contentLength >= 0) {
       return this.next!.header(r);
     }
     if (r.httpVersion >= 1001 && r.conf.chunkedTransferEncoding) {

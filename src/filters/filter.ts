@@ -68,6 +68,8 @@ export interface FilterRequest {
   buffered: number;
   /** A request header by lower-case name (first value), or null. */
   inHeader(name: string): string | null;
+  /** Body bytes were dropped because the response is header-only (logged at info). */
+  bodyDropped(bytes: number): void;
   /** A directive's string with its $variables filled in. */
   expand(s: string): string;
   /** Output and subrequests waiting for this request's turn (postpone filter). */

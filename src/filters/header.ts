@@ -5,6 +5,7 @@ import { Buf, B_FLUSH, link } from './buf.js';
 import { HeaderFilter, OK, type BodyFilter, type FilterRequest } from './filter.js';
 import { statusLine } from './status-lines.js';
 import { httpDate, formatHttpDate } from '../net/clock.js';
+import { FV_BAD, FV_UTF8, FieldError, fieldValue, isToken } from '../http/field.js';
 
 export const SERVER_NAME = 'sluice';
 export const SERVER_VERSION = '0.1.0';
@@ -32,6 +33,9 @@ function prefix(status: number, tokens: boolean): string {
   return p;
 }
 
+/** Tags the header block's buf, so the write filter knows it from body bytes (header-only responses). */
+export const HEADER_BUF = 'header';
+
 export class HeaderWriteFilter extends HeaderFilter {
   readonly name = 'header';
   /** The write filter, where the header buf goes (nginx calls ngx_http_write_filter directly). */
@@ -39,22 +43,29 @@ export class HeaderWriteFilter extends HeaderFilter {
 
   header(r: FilterRequest): number {
     if (r.headerSent) return OK;
-    r.headerSent = true;
-    if (r !== r.main) return OK; // a subrequest's header never reaches the socket
-
     const h = r.headersOut;
     let status = h.status;
     if (status === 0) status = h.status = 200;
-    if (r.httpVersion < 1000) return OK; // HTTP/0.9 has no header
+    if (r !== r.main) { r.headerSent = true; return OK; } // a subrequest's header never reaches the socket
+    // no body byte may follow these (RFC 9110 §6.4.1): the write filter drops any
+    if (status === 204 || status === 304 || status < 200) r.headerOnly = true;
+    if (r.httpVersion < 1000) { r.headerSent = true; return OK; } // HTTP/0.9 has no header
 
-    let s = h.statusLine === null ? prefix(status, r.conf.serverTokens)
-      : statusLine(status, h.statusLine) + serverLine(r.conf.serverTokens) + 'Date: ' + httpDate() + '\r\n';
-    if (h.contentType !== null) s += 'Content-Type: ' + h.contentType + '\r\n';
-    if (h.contentLength >= 0 && status !== 304 && status !== 204 && !(status >= 100 && status < 200)) {
-      s += 'Content-Length: ' + h.contentLength + '\r\n';
+    // Every string is checked here, where it becomes bytes: names are tokens, values hold no
+    // control character; a value above U+007F makes the whole block UTF-8 (never a latin1 low
+    // byte, which could turn U+010D into CR). A bad one throws before anything is sent.
+    let utf8 = false;
+    let s: string;
+    if (h.statusLine === null) {
+      s = prefix(status, r.conf.serverTokens);
+    } else {
+      utf8 = value('status line', h.statusLine) || utf8;
+      s = statusLine(status, h.statusLine) + serverLine(r.conf.serverTokens) + 'Date: ' + httpDate() + '\r\n';
     }
+    if (h.contentType !== null) { utf8 = value('Content-Type', h.contentType) || utf8; s += 'Content-Type: ' + h.contentType + '\r\n'; }
+    if (h.contentLength >= 0 && status !== 304 && status !== 204 && status >= 200) s += 'Content-Length: ' + h.contentLength + '\r\n';
     if (h.lastModified >= 0) s += 'Last-Modified: ' + formatHttpDate(h.lastModified) + '\r\n';
-    if (h.location !== null) s += 'Location: ' + h.location + '\r\n';
+    if (h.location !== null) { utf8 = value('Location', h.location) || utf8; s += 'Location: ' + h.location + '\r\n'; }
     if (r.chunked) s += 'Transfer-Encoding: chunked\r\n';
     if (status === 101) {
       s += 'Connection: upgrade\r\n';
@@ -63,16 +74,31 @@ export class HeaderWriteFilter extends HeaderFilter {
     } else {
       s += 'Connection: close\r\n';
     }
-    if (h.etag !== null) s += 'ETag: ' + h.etag + '\r\n';
-    if (h.contentEncoding !== null) s += 'Content-Encoding: ' + h.contentEncoding + '\r\n';
+    if (h.etag !== null) { utf8 = value('ETag', h.etag) || utf8; s += 'ETag: ' + h.etag + '\r\n'; }
+    if (h.contentEncoding !== null) { utf8 = value('Content-Encoding', h.contentEncoding) || utf8; s += 'Content-Encoding: ' + h.contentEncoding + '\r\n'; }
     const names = h.names;
     const values = h.values;
-    for (let i = 0; i < names.length; i++) s += names[i] + ': ' + values[i] + '\r\n';
+    for (let i = 0; i < names.length; i++) {
+      const n = names[i];
+      if (!isToken(n)) throw new FieldError(`invalid response header name ${JSON.stringify(n)}`, 'ERR_INVALID_HEADER_NAME');
+      utf8 = value(n, values[i]) || utf8;
+      s += n + ': ' + values[i] + '\r\n';
+    }
     s += '\r\n';
 
-    const b = Buf.latin1(s);
+    r.headerSent = true;
+    // ASCII (the usual case) leaves as the string itself, encoded once into the outgoing bytes
+    const b = utf8 ? Buf.memory(Buffer.from(s, 'utf8')) : Buf.latin1(s);
+    b.tag = HEADER_BUF;
     // a header-only response is complete here; otherwise the body follows and flushes it
     if (r.headerOnly) b.flags |= B_FLUSH;
     return this.write!.body(r, link(b));
   }
+}
+
+/** Check one value for the wire; true when it needs UTF-8. */
+function value(name: string, v: string): boolean {
+  const k = fieldValue(v);
+  if (k === FV_BAD) throw new FieldError(`invalid value for response header "${name}" (control characters are not allowed)`, 'ERR_INVALID_HEADER_VALUE');
+  return k === FV_UTF8;
 }

@@ -3,6 +3,12 @@
 // Response headers. The ones filters reason about are typed fields (like nginx's content_length_n
 // or last_modified_time); the rest is an ordered list of name/value pairs. Names keep the case
 // they were given; lookups are case-insensitive through the lower-cased `keys`.
+//
+// A name must be a token and a value must hold no control character: both are refused here,
+// where a handler or a directive gives them (a clear error at the call that made them), and
+// checked again where the head is serialised (src/filters/header.ts).
+
+import { FV_UTF8, checkFieldName, checkFieldValue } from '../http/field.js';
 
 export class HeadersOut {
   status: number;
@@ -20,6 +26,8 @@ export class HeadersOut {
   names: string[];
   keys: string[];
   values: string[];
+  /** Some value holds characters above U+007F: the head goes out as UTF-8, not latin1. */
+  utf8: boolean;
 
   constructor() {
     this.status = 0;
@@ -33,6 +41,7 @@ export class HeadersOut {
     this.names = [];
     this.keys = [];
     this.values = [];
+    this.utf8 = false;
   }
 
   /** Set a header, replacing every previous value; null or undefined removes it. */
@@ -112,10 +121,12 @@ export class HeadersOut {
     this.names.length = 0;
     this.keys.length = 0;
     this.values.length = 0;
+    this.utf8 = false;
   }
 
   private push(name: string, key: string, value: string): void {
-    if (/[\r\n\0]/.test(value)) throw new TypeError(`invalid value for header "${name}"`);
+    checkFieldName(name, 'response header');
+    if (checkFieldValue(name, value, 'response header') === FV_UTF8) this.utf8 = true;
     this.names.push(name);
     this.keys.push(key);
     this.values.push(value);
@@ -137,8 +148,12 @@ export class HeadersOut {
 
   private setKnown(key: string, value: unknown): boolean {
     const v = Array.isArray(value) ? value[value.length - 1] : value;
+    switch (key) {
+      case 'content-type': case 'content-length': case 'last-modified': case 'etag': case 'location': case 'content-encoding': break;
+      default: return false;
+    }
     const s = v === null || v === undefined ? null : String(v);
-    if (s !== null && /[\r\n\0]/.test(s)) throw new TypeError(`invalid value for header "${key}"`);
+    if (s !== null && checkFieldValue(key, s, 'response header') === FV_UTF8) this.utf8 = true;
     switch (key) {
       case 'content-type': this.contentType = s; return true;
       case 'content-length': {

@@ -5,6 +5,7 @@
 
 import { Buf, Chain, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, chainLast, freeLink } from './buf.js';
 import { BodyFilter, AGAIN, ERROR, OK, type FilterRequest } from './filter.js';
+import { HEADER_BUF } from './header.js';
 import { FILE_PIECE, FILE_READ_SIZE, readFilePiece, readFileRestSync, recyclePiece } from './file-read.js';
 
 /** nginx's postpone_output default: hold less than this unless flushed. */
@@ -18,6 +19,8 @@ export class WriteFilter extends BodyFilter {
   body(r: FilterRequest, cl: Chain | null): number {
     const c = r.conn;
     if (c === null || c.closed) return ERROR;
+    // a header-only response (HEAD, 1xx, 204, 304): no body byte may reach the wire, whoever made it
+    if (cl !== null && r.headerOnly) cl = dropBody(r, cl);
     if (cl !== null) {
       if (r.out === null) r.out = cl;
       else chainLast(r.out).next = cl;
@@ -70,6 +73,35 @@ export class WriteFilter extends BodyFilter {
     readFilePiece(r, l.buf, FILE_READ_SIZE, onPiece);
     return AGAIN;
   }
+}
+
+/** Keep the header block and the flush/last signals of `cl`; drop (and count) body bytes. */
+function dropBody(r: FilterRequest, cl: Chain): Chain | null {
+  let head: Chain | null = null;
+  let tail: Chain | null = null;
+  let dropped = 0;
+  let l: Chain | null = cl;
+  while (l !== null) {
+    const next: Chain | null = l.next;
+    const b = l.buf;
+    const n = b.size();
+    if (n > 0 && b.tag !== HEADER_BUF) {
+      dropped += n;
+      if ((b.flags & (B_FLUSH | B_LAST_BUF | B_LAST_IN_CHAIN)) !== 0) {
+        l.buf = Buf.special(b.flags & (B_FLUSH | B_LAST_BUF | B_LAST_IN_CHAIN));
+      } else {
+        freeLink(l);
+        l = next;
+        continue;
+      }
+    }
+    l.next = null;
+    if (tail === null) head = l; else tail.next = l;
+    tail = l;
+    l = next;
+  }
+  if (dropped > 0) r.bodyDropped(dropped);
+  return head;
 }
 
 /** A piece of a file buf is in memory: it takes the file buf's place at the head of r.out. */

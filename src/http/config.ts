@@ -30,14 +30,14 @@ export type HttpDirectives = Pick_<
   | 'types' | 'rewrite' | 'access' | 'serverTokens' | 'chunkedTransferEncoding'
   | 'subrequestDepth' | 'errorLog' | 'accessLog' | 'filterTrace' | 'tcpNodelay'
   | 'ifModifiedSince' | 'maxRanges' | 'gzip' | 'gzipTypes' | 'gzipMinLength' | 'gzipCompLevel'
-  | 'gzipVary' | 'addHeader' | 'expires' | 'filters' | ProxyNames>;
+  | 'gzipVary' | 'addHeader' | 'expires' | 'filters' | 'workerConnections' | ProxyNames>;
 
 type ProxyNames = 'proxySetHeader' | 'proxyRedirect' | 'proxyPassRequestHeaders' | 'proxyPassRequestBody'
   | 'proxyHttpVersion' | 'proxyConnectTimeout' | 'proxySendTimeout' | 'proxyReadTimeout'
   | 'proxyNextUpstream' | 'proxyNextUpstreamTries';
 
 /** Directives allowed in a server. */
-export type ServerDirectives = Omit<HttpDirectives, 'filters'> & Pick_<'return'>;
+export type ServerDirectives = Omit<HttpDirectives, 'filters' | 'workerConnections'> & Pick_<'return'>;
 
 /** Directives allowed in a location. */
 export type LocationDirectives = Pick_<

@@ -15,7 +15,7 @@ import { logError } from './log.js';
 import { HttpParser } from './parser/index.js';
 import {
   E_OK, E_PAUSED, E_CLOSED, E_INVALID_VERSION, E_UNKNOWN_METHOD, E_URI_TOO_LONG, E_HEADER_TOO_LARGE, E_UNSUPPORTED_TE, E_UPGRADE,
-  F_CHUNKED, F_EXPECT_CONTINUE, H_HOST, METHODS, M_CONNECT, PARSER_REQUEST, SINK_OK, SINK_PAUSE,
+  F_CHUNKED, F_EXPECT_CONTINUE, H_HOST, METHODS, M_CONNECT, M_TRACE, PARSER_REQUEST, SINK_OK, SINK_PAUSE,
   type MessageHead, type ParserSink,
 } from './parser/types.js';
 import { Request, type HttpConnectionLike } from './request.js';
@@ -30,8 +30,11 @@ export class ListenContext {
   readonly connections: Set<HttpConnection>;
   /** The listening address, to pick its default_server. */
   readonly addr: { host: string; port: number };
-  constructor(config: ResolvedConfig, servers: ResolvedServer[], chains: FilterChains, addr: { host: string; port: number }) {
+  /** Counts open connections for worker_connections (the server that accepted them). */
+  readonly counter: { active: number };
+  constructor(config: ResolvedConfig, servers: ResolvedServer[], chains: FilterChains, addr: { host: string; port: number }, counter: { active: number } = { active: 0 }) {
     this.config = config;
+    this.counter = counter;
     this.addr = addr;
     this.servers = servers;
     this.chains = chains;
@@ -66,6 +69,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   readonly server0: ResolvedServer;
   state: number;
   r: Request | null;
+  /** A request with a body, run once the parser has walked what this read holds (see onHead). */
+  starting: Request | null;
   /** Unparsed bytes after a pause: rest[restPos..]. */
   rest: Buffer | null;
   restPos: number;
@@ -103,6 +108,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     });
     this.state = ST_HEAD;
     this.r = null;
+    this.starting = null;
     this.rest = null;
     this.restPos = 0;
     this.queue = [];
@@ -185,16 +191,24 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     // head stays incomplete, and cleared by onHead() if it is complete: no work per request)
     this.inFeed = true;
     const rc = this.parser.execute(chunk, from);
-    this.inFeed = false;
-    if (rc === E_OK) return;
     if (rc === E_PAUSED) {
       const pos = this.parser.pos;
       if (pos < chunk.length && this.state !== ST_CLOSED) {
         this.rest = chunk;
         this.restPos = pos;
       }
-      return;
+    } else if (rc !== E_OK && rc !== E_CLOSED && rc !== E_UPGRADE) {
+      this.parseError(rc);
     }
+    const r = this.starting;
+    if (r !== null) {
+      // the body bytes of this read have been parsed (a framing error in them is known now,
+      // as nginx knows it when it discards what is in the buffer): run the request
+      this.starting = null;
+      if (this.state !== ST_CLOSED) runRequest(r);
+    }
+    this.inFeed = false;
+    if (rc === E_OK || rc === E_PAUSED) return;
     if (rc === E_CLOSED) {
       // bytes after a message that ends the connection: never parsed, never answered
       this.rest = null;
@@ -206,9 +220,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       this.rest = null;
       this.queue.length = 0;
       if (this.state === ST_BODY) this.state = ST_WAIT;
-      return;
     }
-    this.parseError(rc);
   }
 
   // ---------------------------------------------------------------- parser events
@@ -230,6 +242,14 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.expectContinue = (h.flags & F_EXPECT_CONTINUE) !== 0;
     r.initBody(h.contentLength, (h.flags & F_CHUNKED) !== 0);
 
+    if (method === M_TRACE) {
+      // nginx refuses TRACE outright (it would echo the request, cookies included, back)
+      r.unparsedUri = h.buf.toString('latin1', h.urlStart, h.urlEnd);
+      logError('info', r, 'client sent TRACE method');
+      r.keepalive = false;
+      finalizeRequest(r, 405);
+      return SINK_OK;
+    }
     if (method === M_CONNECT) {
       // an origin server has nothing to tunnel to (the target is host:port, not a path)
       r.unparsedUri = h.buf.toString('latin1', h.urlStart, h.urlEnd);
@@ -259,7 +279,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       finalizeRequest(r, 400);
       return SINK_OK;
     }
-    runRequest(r);
+    if (r.hasBody()) this.starting = r; // run after this read's body bytes are parsed (parse())
+    else runRequest(r);
     return SINK_OK;
   }
 
@@ -307,16 +328,37 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   // ---------------------------------------------------------------- what requests ask of us
 
   wantBody(r: Request): void {
+    this.testExpect(r);
     if (r !== this.r || this.state !== ST_BODY) return;
-    if (!this.continueSent && this.expectsContinue(r)) {
-      this.continueSent = true;
-      this.socket.write(CONTINUE);
-    }
     this.setReadTimer(T_BODY, r.conf.clientBodyTimeout);
   }
 
   private expectsContinue(r: Request): boolean {
     return this.expectContinue && r.httpVersion >= 1001 && r.requestBody!.size === 0;
+  }
+
+  /**
+   * ngx_http_test_expect: the body is about to be read or discarded, so a client waiting for
+   * "100 Continue" gets it now — whatever the body's length (nginx sends it for Content-Length: 0 too).
+   */
+  testExpect(r: Request): void {
+    if (r !== this.r || this.continueSent || this.state === ST_CLOSED || !this.expectsContinue(r)) return;
+    if (r.headerSent || (r.requestBody!.complete && this.state !== ST_WAIT && this.state !== ST_BODY)) return;
+    this.continueSent = true;
+    this.socket.write(CONTINUE);
+  }
+
+  /**
+   * ngx_http_discard_request_body, called before `return` and static answer: the body bytes
+   * already read have been parsed (onHead deferred the run), so a malformed body is known here
+   * and answered with its status instead of the location's. Returns that status, or 0.
+   */
+  discardBody(r: Request): number {
+    if (r !== this.r) return 0;
+    const rb = r.requestBody!;
+    if (rb.error !== 0) return rb.error;
+    this.testExpect(r);
+    return 0;
   }
 
   requestDone(r: Request): void {
@@ -526,7 +568,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.rest = null;
     this.queue.length = 0;
     this.parser.destroy();
-    this.ctx.connections.delete(this);
+    if (this.ctx.connections.delete(this)) this.ctx.counter.active--;
   }
 }
 

@@ -14,7 +14,8 @@ import { STATUS_TEXT } from '../filters/status-lines.js';
 import type { ResolvedLocation } from './config.js';
 import type { ReturnValue } from './directives.js';
 import { logError, logAccess } from './log.js';
-import { ExitSignal, setSpecialResponse, type Request } from './request.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ExitSignal, RequestError, setSpecialResponse, type Request } from './request.js';
 import { staticHandler } from './static.js';
 import { expandVariables } from './variables.js';
 import { proxyHandler } from './proxy.js';
@@ -41,7 +42,9 @@ export function runRequest(r: Request): void {
 function run(r: Request, ph: number, named: ResolvedLocation | null): void {
   let p: Promise<void> | undefined;
   try {
-    p = phases(r, ph, named);
+    // the handlers run with the request as their async context: an error thrown later in a
+    // timer or a callback they started still finds its request (see strayError)
+    p = requestContext.run(r, phases, r, ph, named);
   } catch (e) {
     handleExit(r, e);
     return;
@@ -62,7 +65,20 @@ function crashed(r: Request, e: unknown): void {
 
 /** A handler left early (exit, exec, redirect) or failed. */
 function handleExit(r: Request, e: unknown): void {
+  if (r.finalized) {
+    // the request is over (a handler went on after eof() or exit(), and failed or exited later)
+    if (!(e instanceof ExitSignal)) logError('error', r, `handler failed after the request was finalized: ${describe(e)}`);
+    return;
+  }
   if (e instanceof ExitSignal) {
+    if (e.byHandler && r.headerSent && e.status >= 200 && e.status !== 444 && e.status !== 499) {
+      // too late for a status: finish the response that started (lua-nginx-module does the same)
+      if (e.status !== r.headersOut.status) {
+        logError('error', r, `attempt to set status ${e.status} via exit() after sending out the response status ${r.headersOut.status}`);
+      }
+      finalizeRequest(r, 0);
+      return;
+    }
     if (e.kind === 'exec') {
       const target = internalRedirect(r, e.uri!, e.args);
       if (target === false) { finalizeRequest(r, 500); return; }
@@ -73,8 +89,37 @@ function handleExit(r: Request, e: unknown): void {
     finalizeRequest(r, e.status);
     return;
   }
-  logError('error', r, `handler failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  logError('error', r, `handler failed: ${describe(e)}`);
   finalizeRequest(r, 500);
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.stack ?? e.message : String(e);
+}
+
+/** The request whose handlers are running (the async context set by run()). */
+const requestContext = new AsyncLocalStorage<Request>();
+
+/**
+ * An error nobody caught: thrown in a timer or callback a handler started, or a rejection no one
+ * handled (the server installs this for the process's uncaughtException and unhandledRejection).
+ * nginx + lua logs a failed timer and goes on; so do we. When the request is known (the async
+ * context of the failing callback, or the error names it), that request ends: a 500 if its head
+ * has not gone, else its connection closes; every other request goes on untouched.
+ */
+export function strayError(e: unknown, kind: 'uncaughtException' | 'unhandledRejection'): void {
+  const r = e instanceof RequestError ? e.request : requestContext.getStore() ?? null;
+  if (r !== null && e instanceof ExitSignal) {
+    // r.exit() (or exec, redirect) called from a timer while the request still runs
+    if (!r.finalized) { try { handleExit(r, e); } catch (e2) { crashed(r, e2); } return; }
+  }
+  logError('alert', r, `${kind === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}${r === null ? '' : ' in a handler of this request'}: ${describe(e)}`);
+  if (r === null || r.finalized) return;
+  try {
+    finalizeRequest(r, 500);
+  } catch (e2) {
+    crashed(r, e2);
+  }
 }
 
 function isThenable(p: unknown): p is Promise<void> {
@@ -145,6 +190,11 @@ const returnBodies = new WeakMap<ReturnValue, Buffer>();
 /** ngx_http_rewrite_module's `return`. */
 function sendReturn(r: Request, ret: ReturnValue): undefined {
   const { code, text } = ret;
+  if (r === r.main && r.hc !== null) {
+    // ngx_http_send_response discards the body first: a malformed one is answered as such
+    const rc = r.hc.discardBody(r);
+    if (rc !== 0) r.exit(rc);
+  }
   if (code === 444) r.exit(444);
   if (code === 301 || code === 302 || code === 303 || code === 307 || code === 308) {
     if (text !== null) r.headersOut.location = expandVariables(r, text);
@@ -198,10 +248,15 @@ function internalRedirect(r: Request, uri: string, args: string | null): Resolve
  */
 export function finalizeRequest(r: Request, rc: number): void {
   if (r.finalized) return;
-  if (rc === 444) {
+  if (rc === 444 || rc === 499) {
+    // close without an answer; the code is for the log only (499: the client closed first)
+    // (from a subrequest too: nginx terminates the whole request)
     r.finalized = true;
     r.keepalive = false;
+    r.main.keepalive = false;
+    if (!r.headerSent) r.headersOut.status = rc;
     r.main.conn?.destroy();
+    if (r === r.main) logAccess(r);
     r.hc?.requestDone(r);
     return;
   }

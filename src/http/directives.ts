@@ -83,6 +83,8 @@ export interface DirectiveValues {
   /** NU_* bits. */
   proxyNextUpstream: number;
   proxyNextUpstreamTries: number;
+  /** Client connections one process keeps open at most (nginx's worker_connections). */
+  workerConnections: number;
 }
 
 /** proxy_next_upstream conditions. */
@@ -209,6 +211,8 @@ export interface DirectiveInputs {
   proxyNextUpstream: string | readonly string[];
   /** 0 = no limit. */
   proxyNextUpstreamTries: number;
+  /** Client connections one process keeps open at most (nginx's worker_connections, 512). */
+  workerConnections: number;
 }
 
 export type DirectiveName = keyof DirectiveValues;
@@ -284,6 +288,8 @@ export const DIRECTIVES: readonly Directive[] = [
   cmd('proxyReadTimeout', H | S | L, setTimer, '60s'),
   cmd('proxyNextUpstream', H | S | L, setNextUpstream, 'error timeout'),
   cmd('proxyNextUpstreamTries', H | S | L, setNum, 0),
+  // nginx's events { worker_connections 512; }: a process-wide limit, so top level only
+  cmd('workerConnections', H, setNum, 512),
 ];
 
 export const DIRECTIVE_BY_NAME: ReadonlyMap<string, Directive> =

@@ -28,6 +28,13 @@ export function configureLogs(errorLog: string | boolean | null | undefined, acc
   minLevel = l < 0 ? LEVELS.indexOf('error') : l;
 }
 
+/** Send error log lines to `sink` from `level` up (tests read what was logged; null silences). */
+export function setErrorSink(sink: Sink | null, level = 'error'): void {
+  errorSink = sink;
+  const l = LEVELS.indexOf(level);
+  minLevel = l < 0 ? LEVELS.indexOf('error') : l;
+}
+
 function stamp(): string {
   const d = new Date();
   const p = (n: number) => String(n).padStart(2, '0');

@@ -14,6 +14,8 @@ import { HeadersIn } from './headers-in.js';
 import { decodeArgs, encodeArgs } from './ngx-util.js';
 import { expandVariables, makeVarProxy } from './variables.js';
 import { H_CONTENT_TYPE } from './parser/types.js';
+import { FieldError, checkFieldValue } from './field.js';
+import { logError } from './log.js';
 
 /** How a handler leaves early: thrown by exit(), exec() and redirect(), caught by the phase runner. */
 export class ExitSignal {
@@ -22,6 +24,8 @@ export class ExitSignal {
     readonly status: number,
     readonly uri: string | null = null,
     readonly args: string | null = null,
+    /** Thrown by a handler's r.exit() (not by a module finishing with a status, as proxyPass does). */
+    readonly byHandler = false,
   ) {}
 }
 
@@ -35,6 +39,10 @@ export interface HttpConnectionLike {
   wantBody(r: Request): void;
   /** The main request is over: keep-alive, the next pipelined request, or close. */
   requestDone(r: Request): void;
+  /** Answering without reading the body (return, static): 100 Continue if asked; the body's error status, or 0. */
+  discardBody(r: Request): number;
+  /** The body is about to be read: send "100 Continue" if the client waits for it. */
+  testExpect(r: Request): void;
 }
 
 /** A consumer of the body as it arrives (proxyPass streaming it upstream). */
@@ -325,6 +333,7 @@ export class Request implements FilterRequest {
   /** ngx.req.read_body(): resolves once the whole body is in (100-continue sent if asked for). */
   readBody(): Promise<void> {
     const rb = this.requestBody;
+    if (rb !== null && rb.complete && this === this.main) this.hc?.testExpect(this);
     if (rb === null || rb.complete) return Promise.resolve();
     if (rb.error !== 0) return Promise.reject(new ExitSignal('exit', rb.error));
     this.main.hc?.wantBody(this);
@@ -348,9 +357,10 @@ export class Request implements FilterRequest {
   get status(): number {
     return this.headersOut.status;
   }
+  /** ngx.status: a final status, 200..599 (1xx are interim and never a response's status). */
   set status(s: number) {
-    if (this.headerSent) throw new Error('attempt to set status after sending out response headers');
-    if (!Number.isInteger(s) || s < 100 || s > 999) throw new RangeError(`invalid status ${s}`);
+    if (this.headerSent) throw new RequestError('attempt to set status after sending out response headers', this);
+    checkStatus(s, 'status');
     this.headersOut.status = s;
   }
 
@@ -366,7 +376,18 @@ export class Request implements FilterRequest {
     if (h.status === 0) h.status = 200;
     if (h.contentType === null) h.contentType = this.conf.defaultType;
     if (this.method === 'HEAD') this.headerOnly = true;
-    return this.chains.sendHeader(this);
+    try {
+      return this.chains.sendHeader(this);
+    } catch (e) {
+      if (!(e instanceof FieldError)) throw e;
+      // a value that cannot go on the wire (a $variable holding CR LF, say): nothing was
+      // sent; the response becomes a 500 from clean filter state
+      logError('alert', this, `${e.message}: response replaced by 500`);
+      this.filterCtx.fill(undefined);
+      this.chunked = false;
+      this.headerOnly = false;
+      return this.filterFinalize(500);
+    }
   }
 
   /** ngx.print(): output without a newline. Returns false when the client is slow: await flush(). */
@@ -395,9 +416,15 @@ export class Request implements FilterRequest {
     this.chains.output(this, link(Buf.special(this === this.main ? B_LAST_BUF : B_LAST_IN_CHAIN)));
   }
 
-  /** ngx.exit(status): end the request; status >= 300 sends nginx's page for it. Never returns. */
+  /**
+   * ngx.exit(status): end the request; status >= 300 sends nginx's page for it. Never returns.
+   * 0 ends it as it is; 444 and 499 close the connection without an answer (nginx's codes for
+   * the log). After the head has gone a status can no longer be sent: the response that started
+   * is finished and the attempt logged (lua-nginx-module's rule).
+   */
   exit(status = 0): never {
-    throw new ExitSignal('exit', status);
+    if (status !== 0 && status !== 444 && status !== 499) checkStatus(status, 'exit()');
+    throw new ExitSignal('exit', status, null, null, true);
   }
 
   /** ngx.exec(uri, args): internal redirect (may reach `internal` and `@named` locations). */
@@ -413,7 +440,7 @@ export class Request implements FilterRequest {
       throw new RangeError(`redirect(): status ${status} is not a redirect`);
     }
     if (this.headerSent) throw new Error('redirect(): response headers already sent');
-    if (/[\r\n]/.test(url)) throw new TypeError('redirect(): invalid url');
+    checkFieldValue('Location', url, 'redirect()');
     throw new ExitSignal('redirect', status, url);
   }
 
@@ -421,8 +448,11 @@ export class Request implements FilterRequest {
 
   private emit(args: Printable[], newline: boolean): boolean {
     if (!this.headerSent) this.sendHeader();
-    if (this.headerOnly || this.filterFinalized) return true;
-    if (this.outputDone) throw new Error('output after the end of the response');
+    if (this.outputDone) throw new RequestError('output after the end of the response', this);
+    if (this.headerOnly || this.filterFinalized) {
+      if (this.headerOnly && !this.filterFinalized) this.bodyDropped(printableSize(args));
+      return true;
+    }
     if (args.length === 1 && typeof args[0] === 'string') {
       // the common say('text'): one buf, the newline included
       const b = Buffer.from(newline ? args[0] + '\n' : args[0]);
@@ -488,6 +518,11 @@ export class Request implements FilterRequest {
     return expandVariables(this, s);
   }
 
+  /** Body bytes were dropped: the response has no body (HEAD, 1xx, 204, 304). */
+  bodyDropped(bytes: number): void {
+    if (bytes > 0) logError('info', this, `${bytes} bytes of body dropped: a ${this.method === 'HEAD' ? 'HEAD request' : this.headersOut.status + ' response'} has no body`);
+  }
+
   /** A request header by lower-case name (first value), or null. */
   inHeader(name: string): string | null {
     return this.headersIn.get(name) ?? null;
@@ -540,6 +575,37 @@ export class Request implements FilterRequest {
 }
 
 const NEWLINE = Buffer.from('\n');
+
+/**
+ * A misuse of a request's API (output after the end, a status after the head): it carries the
+ * request, so an error thrown where no handler catches it (a timer) still finds its request.
+ */
+export class RequestError extends Error {
+  readonly request: Request;
+  constructor(message: string, r: Request) {
+    super(message);
+    this.name = 'RequestError';
+    this.request = r;
+  }
+}
+
+/** A final status for the wire: an integer 200..599 (RFC 9110 §15; 1xx are interim). */
+function checkStatus(s: number, where: string): void {
+  if (!Number.isInteger(s) || s < 200 || s > 599) {
+    throw new RangeError(`${where}: invalid status ${String(s)} (a final status is 200..599${s >= 100 && s < 200 ? '; 1xx are interim responses' : ''})`);
+  }
+}
+
+function printableSize(args: readonly Printable[]): number {
+  let n = 0;
+  for (const v of args) {
+    if (typeof v === 'string') n += Buffer.byteLength(v);
+    else if (v instanceof Uint8Array) n += v.length;
+    else if (Array.isArray(v)) n += printableSize(v);
+    else n += String(v).length;
+  }
+  return n;
+}
 
 /** What a capture looks like from here (src/subrequest's CaptureSink). */
 export interface CaptureLike {

@@ -6,7 +6,8 @@ import { FilterChains } from '../filters/index.js';
 import { TRACE_ALL } from '../filters/trace.js';
 import { resolveConfig, type ResolvedConfig, type ResolvedServer, type SluiceConfig } from './config.js';
 import { HttpConnection, ListenContext } from './connection.js';
-import { configureLogs } from './log.js';
+import { configureLogs, logError } from './log.js';
+import { strayError } from './core.js';
 
 export interface BoundAddress {
   host: string;
@@ -18,6 +19,11 @@ export class SluiceServer {
   readonly config: ResolvedConfig;
   readonly chains: FilterChains;
   private readonly listeners: { net: NetServer; ctx: ListenContext; host: string; port: number }[];
+  /** Open client connections, against workerConnections (each connection's close counts down). */
+  active: number;
+  private guarded = false;
+  private readonly maxConnections: number;
+  private acceptLogged: number;
 
   constructor(config: ResolvedConfig, chains = new FilterChains(TRACE_ALL || wantsTrace(config), config.http.filters)) {
     this.config = config;
@@ -33,13 +39,36 @@ export class SluiceServer {
         if (l.defaultServer) g.servers.unshift(s); else g.servers.push(s);
       }
     }
+    this.active = 0;
+    this.maxConnections = config.http.workerConnections;
+    this.acceptLogged = 0;
+    const onConnection = (socket: Socket, ctx: ListenContext) => {
+      // worker_connections: past it nginx cannot get a connection and closes the new one
+      if (this.maxConnections > 0 && this.active >= this.maxConnections) {
+        logError('alert', null, `${this.maxConnections} worker_connections are not enough`);
+        socket.destroy();
+        return;
+      }
+      this.active++;
+      new HttpConnection(socket, ctx);
+    };
     for (const g of groups.values()) {
-      const ctx = new ListenContext(config, g.servers, chains, { host: g.host, port: g.port });
-      const net = createNetServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket: Socket) => {
-        new HttpConnection(socket, ctx);
-      });
+      const ctx = new ListenContext(config, g.servers, chains, { host: g.host, port: g.port }, this);
+      const net = createNetServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket: Socket) => onConnection(socket, ctx));
       this.listeners.push({ net, ctx, host: g.host, port: g.port });
     }
+  }
+
+  /** accept() failed (EMFILE, ENFILE, ...): the listener stays; log as nginx does, at most every 500 ms. */
+  private onAcceptError(e: NodeJS.ErrnoException): void {
+    // libuv closes what it cannot accept (its reserved-descriptor trick), so the loop does not
+    // spin; nginx disables accepting for accept_mutex_delay (500 ms) and logs once per stall
+    const now = Date.now();
+    if (now - this.acceptLogged < 500) return;
+    this.acceptLogged = now;
+    const errno = e.errno === undefined ? '' : `${-e.errno}: `;
+    const text = e.code === 'EMFILE' ? 'Too many open files' : e.code === 'ENFILE' ? 'Too many open files in system' : e.message;
+    logError(e.code === 'EMFILE' || e.code === 'ENFILE' ? 'crit' : 'alert', null, `accept() failed (${errno}${text})`);
   }
 
   /** Start listening on every address; resolves when all are bound. */
@@ -49,9 +78,11 @@ export class SluiceServer {
       l.net.once('error', onError);
       l.net.listen({ host: l.host, port: l.port, backlog: 511 }, () => {
         l.net.off('error', onError);
+        l.net.on('error', (e: NodeJS.ErrnoException) => this.onAcceptError(e));
         resolve();
       });
     })));
+    if (!this.guarded) { this.guarded = true; guardProcess(1); }
     return this;
   }
 
@@ -103,6 +134,27 @@ export class SluiceServer {
     // kept upstream connections go too (they are unref'd, but a closed server keeps nothing)
     for (const g of this.config.upstreams.values()) g.pool?.clear();
     await Promise.all(closed);
+    if (this.guarded) { this.guarded = false; guardProcess(-1); }
+  }
+}
+
+/**
+ * While a server runs, no stray error stops the process: an exception thrown in a handler's timer
+ * or a rejection nobody handled is logged at alert and ends only the request it belongs to
+ * (core.ts strayError), as nginx + lua logs a failed timer and goes on.
+ */
+let running = 0;
+function onUncaught(e: unknown): void { strayError(e, 'uncaughtException'); }
+function onUnhandled(e: unknown): void { strayError(e, 'unhandledRejection'); }
+function guardProcess(delta: number): void {
+  const before = running;
+  running += delta;
+  if (before === 0 && running > 0) {
+    process.on('uncaughtException', onUncaught);
+    process.on('unhandledRejection', onUnhandled);
+  } else if (before > 0 && running === 0) {
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onUnhandled);
   }
 }
 

@@ -43,6 +43,11 @@ export function staticHandler(r: Request): undefined {
     }
     if (!st.isFile()) r.exit(404);
     if (m === 'POST') r.exit(405);
+    if (r === r.main && r.hc !== null) {
+      // as ngx_http_static_handler: the body nobody reads is discarded first, and a bad one answered
+      const rc = r.hc.discardBody(r);
+      if (rc !== 0) r.exit(rc);
+    }
 
     const file = new FileRef(fd, path, st.size, st.mtimeMs);
     r.main.addCleanup(() => closeSync(fd));
