@@ -12,6 +12,7 @@ import {
 } from './upstream-conn.js';
 import { SERVER_VERSION } from '../filters/header.js';
 import { chunkIterator } from '../filters/buf.js';
+import { FV_BAD, FV_UTF8, fieldValue, isToken, targetValue, utf8Latin1 } from './field.js';
 
 /** Cosocket pools: one per "host:port" (or the name given as keepalivePool), per process. */
 const pools = new Map<string, KeepalivePool<UpstreamConnection>>();
@@ -278,9 +279,14 @@ export class HttpClient {
   request(o: ClientRequestOptions = {}): Promise<StreamingResponse> {
     if (this.host === null) return Promise.reject(new HttpClientError('ENOTCONN', 'request(): connect() first'));
     if (this.busy) return Promise.reject(new HttpClientError('EBUSY', 'request(): the previous response is still being read'));
-    const method = (o.method ?? 'GET').toUpperCase();
+    const method = upperMethod(o.method);
     this.method = method;
-    const head = buildRequest(method, this.host, this.port, o.path ?? '/', o.query, o.headers, o.body, true);
+    let head: Buffer;
+    try {
+      head = buildRequest('request()', method, this.host, this.port, o.path ?? '/', o.query, o.headers, o.body, true);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const body = o.body === undefined ? [] : [typeof o.body === 'string' ? Buffer.from(o.body) : o.body];
     const pool = pools.get(this.poolName!) ?? null;
     let holder = this.holder;
@@ -339,13 +345,13 @@ export class HttpClient {
     const keepalive = o.keepalive !== false;
     const poolSize = typeof o.keepalivePool === 'number' ? o.keepalivePool : undefined;
     const kt = o.keepaliveTimeout === undefined ? undefined : typeof o.keepaliveTimeout === 'number' ? o.keepaliveTimeout : parseMs(o.keepaliveTimeout);
-    const method = o.method === undefined ? 'GET' : o.method.toUpperCase();
+    const method = upperMethod(o.method);
     let query = u.query;
     if (o.query !== undefined) {
       const extra = typeof o.query === 'string' ? o.query : encodeArgs(o.query);
       query = query && extra ? `${query}&${extra}` : query || extra;
     }
-    const head = buildRequest(method, host, port, u.path, query, o.headers, o.body, keepalive);
+    const head = buildRequest('requestUri()', method, host, port, u.path, query, o.headers, o.body, keepalive);
     const body = o.body === undefined ? [] : [typeof o.body === 'string' ? Buffer.from(o.body) : o.body];
     const pool = keepalive ? poolFor(poolName, poolSize, kt) : null;
     const timeouts = { connect: this.connectTimeout, send: this.sendTimeout, read: this.readTimeout };
@@ -427,21 +433,38 @@ function parseMs(v: string): number {
   return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60000 : n * 1000;
 }
 
-function buildRequest(method: string, host: string, port: number, path: string, query: string | ArgsInput | undefined,
+/** The method, upper-cased (checked as a token by buildRequest). */
+function upperMethod(m: unknown): string {
+  return m === undefined ? 'GET' : typeof m === 'string' ? m.toUpperCase() : String(m);
+}
+
+/**
+ * The request head as bytes. Every string from the caller is checked before it reaches the wire
+ * (field.ts): the method is a token, the target has no space or control character, header names
+ * are tokens and values hold no control character; text above U+007F goes as its UTF-8 bytes.
+ * Throws HttpClientError EINVAL, naming the call (`where`) and what was wrong.
+ */
+function buildRequest(where: string, method: string, host: string, port: number, path: string, query: string | ArgsInput | undefined,
   headers: Record<string, string | readonly string[]> | undefined, body: string | Buffer | undefined, keepalive: boolean): Buffer {
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(method)) throw new HttpClientError('EINVAL', `invalid method "${method}"`);
+  if (!isToken(method)) throw new HttpClientError('EINVAL', `${where}: invalid method ${JSON.stringify(method)} (a method is an RFC 9110 token)`);
   let target = path.startsWith('/') ? path : '/' + path;
   const q = query === undefined ? '' : typeof query === 'string' ? query : encodeArgs(query);
   if (q !== '') target += (target.includes('?') ? '&' : '?') + q;
-  if (/[\s\0]/.test(target)) throw new HttpClientError('EINVAL', `invalid path "${target}"`);
+  const tk = targetValue(target);
+  if (tk === FV_BAD) throw new HttpClientError('EINVAL', `${where}: invalid path ${JSON.stringify(target)} (spaces and control characters are not allowed)`);
   const have = new Set<string>();
-  let s = `${method} ${target} HTTP/1.1\r\n`;
+  let s = `${method} ${tk === FV_UTF8 ? utf8Latin1(target) : target} HTTP/1.1\r\n`;
   if (headers !== undefined) {
-    for (const [name, v] of Object.entries(headers)) {
+    for (const name of Object.keys(headers)) {
+      if (!isToken(name)) throw new HttpClientError('EINVAL', `${where}: invalid header name ${JSON.stringify(name)} (a field name is an RFC 9110 token)`);
+      const v = headers[name];
       const values = typeof v === 'string' ? [v] : v;
+      if (!Array.isArray(values)) throw new HttpClientError('EINVAL', `${where}: the value of header "${name}" must be a string or an array of strings`);
       for (const value of values) {
-        if (/[\r\n\0]/.test(value) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new HttpClientError('EINVAL', `invalid header "${name}"`);
-        s += `${name}: ${value}\r\n`;
+        if (typeof value !== 'string') throw new HttpClientError('EINVAL', `${where}: the value of header "${name}" must be a string or an array of strings`);
+        const k = fieldValue(value);
+        if (k === FV_BAD) throw new HttpClientError('EINVAL', `${where}: invalid value for header "${name}" (control characters such as CR, LF and NUL are not allowed)`);
+        s += `${name}: ${k === FV_UTF8 ? utf8Latin1(value) : value}\r\n`;
       }
       have.add(name.toLowerCase());
     }

@@ -10,6 +10,7 @@ import { parseRequestTarget } from '../http/uri.js';
 import { encodeArgs, type ArgsInput } from '../http/ngx-util.js';
 import { CaptureSink, decodeBody, type CaptureResult, type CaptureStream } from './capture.js';
 import { H_ACCEPT_ENCODING, H_CONTENT_LENGTH, H_TRANSFER_ENCODING } from '../http/parser/types.js';
+import { FV_UTF8, FieldError, checkFieldName, checkFieldValue, isToken, utf8Latin1 } from '../http/field.js';
 
 /** Options of capture(), as ngx.location.capture's table, in camelCase. */
 export interface CaptureOptions {
@@ -29,8 +30,12 @@ export interface CaptureOptions {
   shareAllVars?: boolean;
   /** Forward the parent's body to methods other than POST and PUT too. */
   alwaysForwardBody?: boolean;
-  /** Request headers that replace the inherited ones of the same name (null removes). */
-  headers?: Record<string, string | readonly string[] | null>;
+  /**
+   * Request headers that replace the inherited ones of the same name (null removes). Names must
+   * be tokens and values hold no control character (a FieldError otherwise); text above U+007F
+   * is stored as its UTF-8 bytes, as if it had come from a client.
+   */
+  headers?: Record<string, string | number | readonly (string | number)[] | null>;
   /**
    * The Accept-Encoding remedy (sluice only): the inherited Accept-Encoding is dropped unless
    * `headers` sets one, so captures come back uncompressed; with `decode: true` a compressed
@@ -40,8 +45,6 @@ export interface CaptureOptions {
 }
 
 export type CaptureSpec = readonly [uri: string, options?: CaptureOptions] | string;
-
-const SAFE_METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Build a subrequest of `parent` (not started). Throws on a refused uri or option. */
 export function createSubrequest(parent: Request, uri: string, o: CaptureOptions = {}): Request {
@@ -57,14 +60,16 @@ export function createSubrequest(parent: Request, uri: string, o: CaptureOptions
   }
 
   const sr = new (parent.constructor as typeof Request)(parent.main.conn, parent.server, parent.chains, parent);
-  const method = (o.method ?? 'GET').toUpperCase();
-  if (!SAFE_METHOD.test(method)) throw new Error(`capture(): invalid method "${o.method}"`);
+  const method = o.method === undefined ? 'GET' : typeof o.method === 'string' ? o.method.toUpperCase() : '';
+  if (!isToken(method)) throw new TypeError(`capture(): invalid method ${JSON.stringify(o.method)} (a method is an RFC 9110 token)`);
   sr.method = method;
   sr.httpVersion = parent.httpVersion;
   sr.hostName = parent.hostName;
   sr.uri = t.uri;
   let args = t.args;
   if (o.args !== undefined) {
+    // a string is taken as it is (as lua-nginx-module does), but never with a control character
+    if (typeof o.args === 'string' && hasControl(o.args)) throw new TypeError(`capture(): invalid args ${JSON.stringify(o.args)} (control characters are not allowed)`);
     const extra = typeof o.args === 'string' ? o.args : encodeArgs(o.args);
     if (extra.length > 0) args = args.length > 0 ? args + '&' + extra : extra;
   }
@@ -77,7 +82,7 @@ export function createSubrequest(parent: Request, uri: string, o: CaptureOptions
   let aeSet = false;
   if (o.headers !== undefined) {
     for (const name of Object.keys(o.headers)) {
-      hi.set(name, o.headers[name]);
+      hi.set(name, headerValues(name, o.headers[name]));
       if (name.toLowerCase() === 'accept-encoding') aeSet = true;
     }
   }
@@ -118,6 +123,39 @@ export function createSubrequest(parent: Request, uri: string, o: CaptureOptions
   }
   if (o.ctx !== undefined) sr.ctx = o.ctx;
   return sr;
+}
+
+/**
+ * A capture header's value(s) checked and made into what a client would have sent: the name a
+ * token, no control character, text above U+007F as its UTF-8 bytes (one latin1 char per byte,
+ * as headersIn holds the parser's bytes). Throws FieldError.
+ */
+function headerValues(name: string, v: string | number | readonly (string | number)[] | null | undefined): string | string[] | null {
+  checkFieldName(name, 'capture()');
+  if (v === null) return null;
+  if (typeof v === 'string' || typeof v === 'number') return headerValue(name, v);
+  if (!Array.isArray(v)) {
+    throw new FieldError(`capture(): the value of header "${name}" must be a string, an array of strings, or null`, 'ERR_INVALID_HEADER_VALUE');
+  }
+  const out: string[] = [];
+  for (let i = 0; i < v.length; i++) out.push(headerValue(name, v[i]));
+  return out;
+}
+
+function headerValue(name: string, v: unknown): string {
+  if (typeof v !== 'string' && typeof v !== 'number') {
+    throw new FieldError(`capture(): the value of header "${name}" must be a string, an array of strings, or null`, 'ERR_INVALID_HEADER_VALUE');
+  }
+  const s = String(v);
+  return checkFieldValue(name, s, 'capture()') === FV_UTF8 ? utf8Latin1(s) : s;
+}
+
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
 }
 
 interface Target { uri: string; args: string; path: string }

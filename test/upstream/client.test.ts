@@ -230,4 +230,74 @@ test('bodyReader(): a 1 GiB body read slowly, in bounded memory', timed(20000, a
   assert.ok(growth < 128, `RSS grew by ${growth.toFixed(1)} MiB (< 128 MiB)`);
 }));
 
+// ------------------------------------------------------------------ what reaches the wire
+
+test('request heads: a bad method, path, header name or value is EINVAL before anything is sent', timed(4000, async () => {
+  const heads: string[] = [];
+  const up = keep(await scriptedUpstream((_t, head, sock) => { heads.push(head); sock.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'); }));
+  const bad: [Parameters<HttpClient['requestUri']>[1] & { path?: string }, RegExp][] = [
+    [{ headers: { 'X Bad': 'v' } }, /invalid header name "X Bad"/],
+    [{ headers: { 'X-A:': 'v' } }, /invalid header name "X-A:"/],
+    [{ headers: { '': 'v' } }, /invalid header name ""/],
+    [{ headers: { 'X-A': 'a\r\nX-Injected: 1' } }, /invalid value for header "X-A"/],
+    [{ headers: { 'X-A': ['fine', 'b\nX-Injected: 1'] } }, /invalid value for header "X-A"/],
+    [{ headers: { 'X-A': 'soh\x01' } }, /invalid value for header "X-A"/],
+    [{ headers: { 'X-A': 'del\x7f' } }, /invalid value for header "X-A"/],
+    [{ headers: { 'X-A': 'half \uDC00' } }, /invalid value for header "X-A"/],
+    [{ headers: { 'X-A': 5 as unknown as string } }, /header "X-A" must be a string/],
+    [{ method: 'GE T' }, /invalid method "GE T"/],
+    [{ method: 'GET\r\nX-Injected: 1\r\n' }, /invalid method/],
+    [{ query: 'a=1 HTTP/1.1\r\nX-Injected: 1' }, /invalid path/],
+    [{ query: 'a=\tb' }, /invalid path/],
+  ];
+  const c = new HttpClient();
+  c.connect('127.0.0.1', up.port);
+  for (const [o, re] of bad) {
+    const what = JSON.stringify(o);
+    try {
+      await c.requestUri(url(up.port, '/p'), o);
+      assert.unreachable(`requestUri accepted ${what}`);
+    } catch (e) {
+      assert.instance(e, HttpClientError, what);
+      assert.is((e as HttpClientError).code, 'EINVAL', what);
+      assert.match((e as Error).message, /^requestUri\(\): /, what);
+      assert.match((e as Error).message, re, what);
+    }
+    let p: Promise<unknown> | null = null;
+    try {
+      p = c.request({ path: '/p', ...o });
+    } catch (e) {
+      assert.unreachable(`request() threw at once instead of rejecting: ${(e as Error).message}`);
+    }
+    try {
+      await p;
+      assert.unreachable(`request accepted ${what}`);
+    } catch (e) {
+      assert.is((e as HttpClientError).code, 'EINVAL', what);
+      assert.match((e as Error).message, /^request\(\): /, what);
+      assert.match((e as Error).message, re, what);
+    }
+  }
+  assert.is(up.conns, 0, 'nothing reached the upstream');
+  // and the client is still usable
+  const ok = await c.request({ path: '/ok' });
+  assert.is(ok.status, 200);
+  c.close();
+}));
+
+test('request heads: text above U+007F in header values and the path goes as UTF-8, never as a low byte', timed(4000, async () => {
+  const heads: string[] = [];
+  const up = keep(await scriptedUpstream((_t, head, sock) => { heads.push(head); sock.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'); }));
+  const u8 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
+  const c = new HttpClient();
+  // Č is U+010C: as a latin1 low byte it would be 0x0C; Ċ (U+010A) would be LF
+  const res = await c.requestUri(url(up.port, '/p'), { query: 'q=č', headers: { 'X-U': 'Čapek Ċ é', 'X-Tab': 'a\tb' } });
+  assert.is(res.status, 200);
+  const hl = heads[0].split('\r\n');
+  assert.is(hl[0], `GET /p?q=${u8('č')} HTTP/1.1`, 'the target as UTF-8');
+  assert.ok(hl.includes('X-U: ' + u8('Čapek Ċ é')), JSON.stringify(hl));
+  assert.ok(hl.includes('X-Tab: a\tb'), 'HTAB is allowed in a value');
+  for (const l of hl) assert.ok(!/[\0-\x08\x0a-\x1f\x7f]/.test(l), `no control byte in ${JSON.stringify(l)}`);
+}));
+
 test.run();
