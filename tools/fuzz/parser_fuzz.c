@@ -5,6 +5,8 @@
  *   byte 0  bit 0: response mode        bit 1: answer SINK_SKIP_BODY to response heads (HEAD)
  *           bit 2: hand body bytes out in the driver (sluice_skip), as the JS bindings do
  *           bit 3: small limits (from byte 3)
+ *           bit 4: the sink pauses after every message (SINK_PAUSE); table mode then starts the C
+ *                  state again where the message ended (sluice_reinit), as HttpParser does
  *   byte 1  seed of the split points    byte 2  number of split points (1..16)
  *   byte 3  small limits: start line, field line, head, fields
  *
@@ -38,11 +40,13 @@ SLUICE_EXPORT(sluice_table) int32_t* sluice_table(sluice_t* g);
 SLUICE_EXPORT(sluice_exec) int32_t sluice_exec(sluice_t* g, const unsigned char* p, int32_t len);
 SLUICE_EXPORT(sluice_skip) void sluice_skip(sluice_t* g, int32_t n);
 SLUICE_EXPORT(sluice_finish) int32_t sluice_finish(sluice_t* g);
+SLUICE_EXPORT(sluice_reinit) void sluice_reinit(sluice_t* g, int32_t closed);
 
 #define CTL_RESPONSE 1
 #define CTL_SKIP_BODY 2
 #define CTL_DRIVER_BODY 4
 #define CTL_SMALL_LIMITS 8
+#define CTL_PAUSE 16
 #define CTL_BYTES 4
 
 #define MAX_EVENTS 65536
@@ -71,6 +75,9 @@ typedef struct {
   const unsigned char* buf;
   int32_t buf_len;
   int64_t base;         /* offset of buf in the input */
+  int64_t adj;          /* where the C state was last started again (its base counts from there) */
+  int32_t closing;      /* the last head said the connection ends after its message */
+  int64_t pause_pos;    /* table mode: where the message the sink paused after ended */
   int32_t stopped;      /* a call returned an error or a stop */
   int32_t stop_code;
   int64_t stop_pos;
@@ -144,8 +151,8 @@ static void driver_body(trace_t* t, int64_t at, int32_t n) {
   append(t, EV_BODY, t->data + at, n, 0);
 }
 
-/* One record from the parser, in table or callback mode. */
-static void record(trace_t* t, int32_t kind, int32_t a, int32_t b, int32_t c, int32_t stop) {
+/* One record from the parser, in table or callback mode. Returns 1 when the sink pauses. */
+static int record(trace_t* t, int32_t kind, int32_t a, int32_t b, int32_t c, int32_t stop) {
   int32_t partial = kind & EV_PARTIAL;
   int32_t k = kind & ~EV_PARTIAL;
 
@@ -156,7 +163,7 @@ static void record(trace_t* t, int32_t kind, int32_t a, int32_t b, int32_t c, in
     close_span(t);
     push(t, EV_DONE, -1, 0, 0, NULL, 0);
     t->in_message = 0;
-    return;
+    return 0;
   }
   if (is_span(k)) {
     CHECK(a >= 0 && a <= b && b <= t->buf_len, "span %d [%d, %d) outside the buffer of %d", kind, a, b,
@@ -178,7 +185,7 @@ static void record(trace_t* t, int32_t kind, int32_t a, int32_t b, int32_t c, in
     if (!partial && k != EV_BODY) {
       close_span(t);
     }
-    return;
+    return 0;
   }
   CHECK(!partial, "partial record %d", kind);
   close_span(t);
@@ -198,6 +205,7 @@ static void record(trace_t* t, int32_t kind, int32_t a, int32_t b, int32_t c, in
       CHECK(a >= 0 && a <= t->buf_len && a <= stop, "HEAD at %d outside the buffer of %d", a, t->buf_len);
       push(t, k, t->base + a, b, c, NULL, 0);
       t->in_message = 2;
+      t->closing = !(c & HEAD_KEEP_ALIVE);
       break;
     case EV_TRAILERS:
       CHECK(t->in_message == 3, "TRAILERS outside trailers");
@@ -209,10 +217,12 @@ static void record(trace_t* t, int32_t kind, int32_t a, int32_t b, int32_t c, in
       CHECK(a >= 0 && a <= t->buf_len && a <= stop, "DONE at %d outside the buffer of %d", a, t->buf_len);
       push(t, k, t->base + a, 0, 0, NULL, 0);
       t->in_message = 0;
-      break;
+      t->pause_pos = t->base + a;
+      return (t->ctl & CTL_PAUSE) != 0;
     default:
       CHECK(0, "unknown record %d", kind);
   }
+  return 0;
 }
 
 /* Trailer names come only after a last chunk; mark the section when the first one arrives. */
@@ -231,7 +241,9 @@ int32_t sluice_on_span(sluice_t* g, int32_t kind, int32_t a, int32_t b, int32_t 
 
   CHECK(t != NULL, "callback outside a call");
   note_trailer(t, kind);
-  record(t, kind, a, b, c, t->finishing ? 0 : t->buf_len);
+  if (record(t, kind, a, b, c, t->finishing ? 0 : t->buf_len)) {
+    return SINK_PAUSE;
+  }
   if ((kind & ~EV_PARTIAL) == EV_HEAD && (t->ctl & CTL_RESPONSE) && (t->ctl & CTL_SKIP_BODY)) {
     return SINK_SKIP_BODY;
   }
@@ -242,15 +254,19 @@ static int is_stop(int32_t rc) {
   return rc != E_OK && rc != P_FULL && rc != P_HEAD && rc != E_PAUSED;
 }
 
-static void walk(trace_t* t, sluice_t* g, int32_t stop) {
+/* Table mode: the records of the last call. Returns the index of the one the sink paused at, or -1. */
+static int32_t walk(trace_t* t, sluice_t* g, int32_t stop) {
   int32_t* r = sluice_table(g);
   int32_t n = g->out[OUT_COUNT];
 
   CHECK(n >= 0 && n <= TABLE_RECORDS, "record count %d", n);
   for (int32_t i = 0; i < n; i++, r += RECORD_INTS) {
     note_trailer(t, r[0]);
-    record(t, r[0], r[1], r[2], r[3], stop);
+    if (record(t, r[0], r[1], r[2], r[3], stop) && !t->finishing) {
+      return i;
+    }
   }
+  return -1;
 }
 
 /* One sluice_exec over piece[off, len), as a binding does: resumes after pauses. */
@@ -262,7 +278,8 @@ static int32_t exec_piece(trace_t* t, sluice_t* g, int callbacks, const unsigned
     t->buf = piece + off;
     t->buf_len = len - off;
     t->base = base + off;
-    CHECK(g->base == t->base, "glue base %lld, driver %lld", (long long) g->base, (long long) t->base);
+    CHECK(g->base + t->adj == t->base, "glue base %lld, driver %lld", (long long) (g->base + t->adj),
+          (long long) t->base);
     current = t;
     rc = sluice_exec(g, piece + off, len - off);
     current = NULL;
@@ -270,7 +287,17 @@ static int32_t exec_piece(trace_t* t, sluice_t* g, int callbacks, const unsigned
     CHECK(stop >= 0 && stop <= len - off, "stop %d outside the buffer of %d", stop, len - off);
     CHECK(rc != E_OK || stop == len - off, "E_OK but stopped at %d of %d", stop, len - off);
     if (!callbacks) {
-      walk(t, g, stop);
+      int32_t paused = walk(t, g, stop);
+
+      /* a pause after CONNECT's head gives way to E_UPGRADE, as in HttpParser */
+      if (paused >= 0 && !(rc == E_UPGRADE && paused == g->out[OUT_COUNT] - 1)) {
+        /* the C state ran on past the message: start it again where the message ended */
+        CHECK(t->pause_pos >= base + off && t->pause_pos <= base + len, "pause outside the buffer");
+        sluice_reinit(g, t->closing);
+        t->adj = t->pause_pos;
+        off = (int32_t) (t->pause_pos - base);
+        continue;
+      }
     } else {
       CHECK(g->out[OUT_COUNT] == 0, "records in callback mode");
     }
@@ -291,7 +318,7 @@ static int32_t exec_piece(trace_t* t, sluice_t* g, int callbacks, const unsigned
     }
     CHECK(!callbacks || rc == E_PAUSED, "pause %d in callback mode", rc);
     CHECK(callbacks || rc != E_PAUSED, "E_PAUSED in table mode");
-    CHECK(rc != E_PAUSED, "E_PAUSED without a sink pause");
+    CHECK(rc != E_PAUSED || (t->ctl & CTL_PAUSE), "E_PAUSED without a sink pause");
     if (rc == P_HEAD) {
       g->out[OUT_SKIP_BODY] = (t->ctl & CTL_SKIP_BODY) ? 1 : 0;
     }
@@ -405,6 +432,9 @@ static void run(trace_t* t, const int32_t lim[4], int callbacks, const int32_t* 
   t->stop_pos = -1;
   t->in_message = 0;
   t->finishing = 0;
+  t->adj = 0;
+  t->closing = 0;
+  t->pause_pos = -1;
   for (int i = 0; i <= ncuts; i++) {
     int64_t end = i < ncuts ? cuts[i] : (int64_t) t->size;
     feed(t, g, callbacks, at, (int32_t) (end - at));

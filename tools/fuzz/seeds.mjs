@@ -13,7 +13,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const OUT = process.argv[2] ?? path.join(ROOT, 'tools/fuzz/out/seeds');
 const DIRS = [path.join(ROOT, 'test/fixtures/conformance'), '/work/shared/conformance'];
 
-const RESPONSE = 1, SKIP_BODY = 2, DRIVER_BODY = 4, SMALL_LIMITS = 8;
+const RESPONSE = 1, SKIP_BODY = 2, DRIVER_BODY = 4, SMALL_LIMITS = 8, PAUSE = 16;
 
 const RESPONSES = [
   'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello',
@@ -47,6 +47,7 @@ for (const dir of DIRS) {
         seed(0, bytes);
         seed(DRIVER_BODY, bytes);
         seed(SMALL_LIMITS, bytes);
+        seed(PAUSE | DRIVER_BODY, bytes);
       }
     }
   }
@@ -57,5 +58,6 @@ for (const r of RESPONSES) {
   seed(RESPONSE | SKIP_BODY, bytes);
   seed(RESPONSE | DRIVER_BODY, bytes);
   seed(RESPONSE | SMALL_LIMITS, bytes);
+  seed(RESPONSE | PAUSE, bytes);
 }
 console.log(`seeds: ${written} files in ${OUT}`);
