@@ -9,15 +9,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { listen, timed } from '../helpers.js';
 import type { Request } from '../../src/http/request.js';
+import type { LocationConfig } from '../../src/http/config.js';
 
 const shared = resolve(process.cwd(), '../shared/conformance');
 const dir = existsSync(join(shared, 'probe.mjs')) ? shared : resolve(process.cwd(), 'test/fixtures/conformance');
 
-test('probe: both corpora, no failures', timed(240000, async () => {
-  // like the reference peers: read the whole body, then answer 200 "ok"
-  const s = await listen({
-    '/': { content: async (r: Request) => { await r.readBody(); r.say('ok'); } },
-  }, { clientHeaderTimeout: '5s', clientBodyTimeout: '5s', keepaliveTimeout: '10s' }); // as the reference nginx
+/** Run the probe against a server with this location at '/': every case must pass. */
+async function probe(loc: LocationConfig): Promise<void> {
+  const s = await listen({ '/': loc }, { clientHeaderTimeout: '5s', clientBodyTimeout: '5s', keepaliveTimeout: '10s' }); // as the reference nginx
   const out = mkdtempSync(join(tmpdir(), 'sluice-probe-'));
   try {
     const report = join(out, 'report.json');
@@ -42,6 +41,14 @@ test('probe: both corpora, no failures', timed(240000, async () => {
     rmSync(out, { recursive: true, force: true });
     await s.close();
   }
-}));
+}
+
+// like the reference peers: read the whole body, then answer 200 "ok"
+test('probe: both corpora against a location that reads the body', timed(240000, () =>
+  probe({ content: async (r: Request) => { await r.readBody(); r.say('ok'); } })));
+
+// a location that never reads the body: the connection discards it (nginx's discard_request_body)
+test('probe: both corpora against a bare return location', timed(240000, () =>
+  probe({ return: [200, 'ok\n'] })));
 
 test.run();
