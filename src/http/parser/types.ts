@@ -48,7 +48,7 @@ export const F_EXPECT_CONTINUE = 1 << 6;  // Expect: 100-continue
 export const F_HAS_HOST = 1 << 7;         // a Host header is present
 export const F_EXPECT_OTHER = 1 << 8;     // Expect with something other than 100-continue (417)
 export const F_TE_OTHER = 1 << 9;         // Transfer-Encoding present but not ending in chunked
-export const F_TE_CODED = 1 << 10;        // chunked is final but other codings precede it (body stays coded)
+export const F_TE_CODED = 1 << 10;        // responses: chunked is final but other codings precede it (body stays coded)
 
 /** Codes returned by the sink's callbacks. */
 export const SINK_OK = 0;
@@ -68,7 +68,7 @@ export const E_INVALID_HEADER_TOKEN = 6;
 export const E_INVALID_HEADER_VALUE = 7;
 export const E_INVALID_CONTENT_LENGTH = 8;
 export const E_UNEXPECTED_CONTENT_LENGTH = 9; // Content-Length with Transfer-Encoding
-export const E_INVALID_TRANSFER_ENCODING = 10;
+export const E_INVALID_TRANSFER_ENCODING = 10; // requests: a second line, HTTP/1.0 (400); responses: quoted parameters
 export const E_INVALID_CHUNK_SIZE = 11;
 export const E_INVALID_CONSTANT = 12;      // a literal (CRLF, "HTTP/") was expected
 export const E_INVALID_STATUS = 13;
@@ -81,7 +81,7 @@ export const E_URI_TOO_LONG = 19;           // request line over the limit (414)
 export const E_HEADER_TOO_LARGE = 20;       // a field line or the whole head over the limit (431)
 export const E_INVALID_CHUNK_EXT = 21;
 export const E_STRICT = 22;                 // other strictness violation
-export const E_UNSUPPORTED_TE = 23;         // Transfer-Encoding not ending in chunked on a request (501)
+export const E_UNSUPPORTED_TE = 23;         // a request's Transfer-Encoding other than exactly chunked (501)
 export const E_UPGRADE = 24;                // CONNECT / Upgrade: bytes after the head are not HTTP
 /**
  * Not an error: bytes arrived after a message that ends the connection (Connection: close,
