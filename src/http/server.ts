@@ -1,6 +1,7 @@
 // cf. ngx_http.c (ngx_http_add_listening, ngx_http_optimize_servers) — listening sockets, and
 // which virtual servers answer on each of them.
 
+import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { FilterChains } from '../filters/index.js';
 import { TRACE_ALL } from '../filters/trace.js';
@@ -59,10 +60,13 @@ export class SluiceServer {
     }
   }
 
-  /** accept() failed (EMFILE, ENFILE, ...): the listener stays; log as nginx does, at most every 500 ms. */
+  /**
+   * accept() failed (EMFILE, ENFILE, ...): the listener stays; log as nginx does, at most every
+   * 500 ms. libuv first tries its reserved-descriptor trick (it accepts and closes the pending
+   * connections, so the loop does not spin, as nginx's 500 ms accept pause prevents) and reports
+   * the error only when that fails too; without this listener the 'error' would stop the process.
+   */
   private onAcceptError(e: NodeJS.ErrnoException): void {
-    // libuv closes what it cannot accept (its reserved-descriptor trick), so the loop does not
-    // spin; nginx disables accepting for accept_mutex_delay (500 ms) and logs once per stall
     const now = Date.now();
     if (now - this.acceptLogged < 500) return;
     this.acceptLogged = now;
@@ -83,6 +87,11 @@ export class SluiceServer {
       });
     })));
     if (!this.guarded) { this.guarded = true; guardProcess(1); }
+    const limit = openFileLimit();
+    if (limit > 0 && this.maxConnections > limit) {
+      // at start-up nginx says this on the console whatever the log level: so do we
+      process.stderr.write(`sluice: [warn] ${this.maxConnections} worker_connections exceed open file resource limit: ${limit}\n`);
+    }
     return this;
   }
 
@@ -135,6 +144,16 @@ export class SluiceServer {
     for (const g of this.config.upstreams.values()) g.pool?.clear();
     await Promise.all(closed);
     if (this.guarded) { this.guarded = false; guardProcess(-1); }
+  }
+}
+
+/** The soft RLIMIT_NOFILE (Linux: /proc/self/limits), or 0 when it cannot be read. */
+function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'latin1'));
+    return m === null ? 0 : Number(m[1]);
+  } catch {
+    return 0;
   }
 }
 
