@@ -13,6 +13,7 @@
  * The bytes are parsed four ways: whole and split, each in table mode (the JS HttpParser's
  * protocol: P_FULL and P_HEAD pauses, records walked after each call) and in callback mode
  * (sluice_on_span, as CallbackHttpParser). Inputs up to 512 bytes are also fed a byte at a time.
+ * Whole in table mode is also run with bits 2 and 4 flipped: neither may change the verdict.
  * Every piece is a malloc'd copy of exactly its length, so ASan sees any read past it.
  *
  * Invariants (abort() on failure):
@@ -21,7 +22,8 @@
  *   - once a call returned an error or a stop, further calls return it again with no record,
  *     and no callback comes in callback mode;
  *   - records only come in a valid order (BEGIN, head fields, HEAD, body, trailers, DONE);
- *   - the verdict is the same whichever way the bytes are fed: the final code, where it stopped
+ *   - the verdict is the same whichever way the bytes are fed (and whoever hands out the body, and
+ *     whether the sink pauses): the final code, where it stopped
  *     (except for the limits checked at the end of a buffer) and the trace of events, with spans
  *     joined across pieces and offsets taken from the start of the input.
  */
@@ -285,6 +287,7 @@ static int32_t exec_piece(trace_t* t, sluice_t* g, int callbacks, const unsigned
     current = NULL;
     stop = g->out[OUT_ERROR_POS];
     CHECK(stop >= 0 && stop <= len - off, "stop %d outside the buffer of %d", stop, len - off);
+    CHECK(g->out[OUT_BODY_LEFT] >= 0, "body left %d", g->out[OUT_BODY_LEFT]);
     CHECK(rc != E_OK || stop == len - off, "E_OK but stopped at %d of %d", stop, len - off);
     if (!callbacks) {
       int32_t paused = walk(t, g, stop);
@@ -557,6 +560,16 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } else {
       run(&traces[1], lim, 1, NULL, 0, &v1);
       same("callback mode", &traces[0], &v0, &traces[1], &v1);
+    }
+    /* how the body is handed out, and pausing, change nothing */
+    if (callbacks == 0) {
+      traces[1].ctl = ctl ^ CTL_DRIVER_BODY;
+      run(&traces[1], lim, 0, NULL, 0, &v1);
+      same("driver body toggled", &traces[0], &v0, &traces[1], &v1);
+      traces[1].ctl = ctl ^ CTL_PAUSE;
+      run(&traces[1], lim, 0, NULL, 0, &v1);
+      same("pause toggled", &traces[0], &v0, &traces[1], &v1);
+      traces[1].ctl = ctl;
     }
     /* split at points derived from the input */
     rng = 0x9e3779b9u ^ ((uint32_t) data[1] << 8) ^ (uint32_t) size;
