@@ -4,6 +4,7 @@
 // The same code serves main requests and subrequests (a capture gets `truncated` where a client
 // connection would be cut).
 
+import { isUtf8 } from 'node:buffer';
 import { Buf, link } from '../filters/buf.js';
 import { AGAIN, ERROR } from '../filters/filter.js';
 import {
@@ -228,7 +229,7 @@ class ProxyRun implements ExchangeHandler {
         const lower = id === H_OTHER ? name.toLowerCase() : '';
         if (skipResponseHeader(id, lower)) continue;
         if (hop !== null && hop.includes(id === H_OTHER ? lower : KNOWN_HEADER_NAMES[id])) continue;
-        let value = buf.toString('latin1', hs[o + 2], hs[o + 3]);
+        let value = wireValue(buf, hs[o + 2], hs[o + 3]);
         if (id === H_CONTENT_LENGTH) { if (!r.headerOnly) out.contentLength = Number(value); continue; }
         if (id === H_LOCATION) value = this.redirect(value, 0);
         else if (id === H_OTHER && lower === 'refresh') value = refreshRedirect(value, this);
@@ -491,6 +492,18 @@ function requestHopByHop(values: string[]): string[] | null {
   let hop: string[] | null = null;
   for (let i = 0; i < values.length; i++) hop = connectionTokens(values[i], hop);
   return hop;
+}
+
+/**
+ * A response header value for HeadersOut, whose serialiser sends text above U+007F as UTF-8:
+ * bytes that are UTF-8 become that text, so they leave as they came; other bytes above 0x7F
+ * (obs-text) are read one char per byte and so leave UTF-8-encoded, still never a control byte.
+ */
+function wireValue(buf: Buffer, start: number, end: number): string {
+  for (let i = start; i < end; i++) {
+    if (buf[i] >= 0x80) return buf.toString(isUtf8(buf.subarray(start, end)) ? 'utf8' : 'latin1', start, end);
+  }
+  return buf.toString('latin1', start, end);
 }
 
 /**
