@@ -174,11 +174,15 @@ export class Generator {
   /** One connection's worth: requests, the bytes, how they are cut and paced. */
   pipeline(): Pipeline {
     const rng = this.rng;
-    const want = rng.weighted({ 1: 3, 2: 4, 3: 4, 4: 3, 5: 2, 6: 1 } as Record<string, number>);
+    // now and then a flood: more pipelined body bytes than the server queues (64 KiB) before it
+    // stops reading the socket
+    const flood = rng.chance(0.02);
+    const want = flood ? rng.range(35, 60) : Number(rng.weighted({ 1: 3, 2: 4, 3: 4, 4: 3, 5: 2, 6: 1 } as Record<string, number>));
+    if (flood) this.count('conn:flood');
     const reqs: Planned[] = [];
-    for (let i = 0; i < Number(want); i++) {
-      const isLast = i === Number(want) - 1;
-      const got = this.request(isLast);
+    for (let i = 0; i < want; i++) {
+      const isLast = i === want - 1;
+      const got = this.request(isLast, flood);
       reqs.push(...got);
       if (got[got.length - 1].last) break;
     }
@@ -230,10 +234,10 @@ export class Generator {
   }
 
   /** One request (two when a Content-Length too short leaves garbage for the next parse). */
-  private request(isLast: boolean): Planned[] {
+  private request(isLast: boolean, flood: boolean): Planned[] {
     const rng = this.rng;
-    let kind: Kind = rng.weighted({ valid: 70, 'head-error': 13, 'body-error': 11, truncated: isLast ? 6 : 0 });
-    const d = this.draft(kind);
+    let kind: Kind = flood && !isLast ? 'valid' : rng.weighted({ valid: 70, 'head-error': 13, 'body-error': 11, truncated: isLast ? 6 : 0 });
+    const d = this.draft(kind, flood && !isLast);
     if (kind === 'head-error') return [this.headError(d)];
     if (kind === 'body-error') {
       const p = this.bodyError(d);
@@ -247,13 +251,14 @@ export class Generator {
 
   // ---------------------------------------------------------------- a valid request
 
-  private draft(kind: Kind): Draft {
+  private draft(kind: Kind, flood = false): Draft {
     const rng = this.rng;
     const id = `c${this.conn}r${this.n++}`;
-    const loc: Loc = rng.weighted({ echo: 30, echoc: 10, ok: 18, nc: 6, static: 14, missing: 6, cond: 8, range: 6 });
-    const version = rng.chance(0.82) ? '1.1' : '1.0';
+    const loc: Loc = flood ? rng.pick(['echo', 'ok'] as const) : rng.weighted({ echo: 30, echoc: 10, ok: 18, nc: 6, static: 14, missing: 6, cond: 8, range: 6 });
+    const version = flood || rng.chance(0.82) ? '1.1' : '1.0';
     let method: string;
-    if (loc === 'cond') method = rng.pick(['GET', 'GET', 'HEAD']);
+    if (flood) method = 'POST';
+    else if (loc === 'cond') method = rng.pick(['GET', 'GET', 'HEAD']);
     else if (loc === 'range') method = 'GET';
     else if (loc === 'static' || loc === 'missing') method = rng.weighted({ GET: 10, HEAD: 4, POST: 2, PUT: 1, DELETE: 1, OPTIONS: 1 });
     else method = rng.weighted({ GET: 28, POST: 24, HEAD: 14, PUT: 8, DELETE: 5, PATCH: 6, OPTIONS: 5, PROPFIND: 2, MKCOL: 1, LOCK: 1, TRACE: 1 });
@@ -314,7 +319,7 @@ export class Generator {
     // Connection
     let close = false;
     let kaToken = false;
-    const conn = rng.weighted({ none: 62, close: 10, ka: 16, kaClose: 3, fooKa: 4, upgrade: 5 });
+    const conn = flood ? 'none' : rng.weighted({ none: 62, close: 10, ka: 16, kaClose: 3, fooKa: 4, upgrade: 5 });
     if (conn === 'close') { extra.push(`Connection: ${rng.pick(['close', 'Close', 'CLOSE'])}${CRLF}`); close = true; }
     if (conn === 'ka') { extra.push(`Connection: ${rng.pick(['keep-alive', 'Keep-Alive'])}${CRLF}`); kaToken = true; }
     if (conn === 'kaClose') { extra.push(`Connection: keep-alive, close${CRLF}`); close = true; kaToken = true; }
@@ -323,12 +328,12 @@ export class Generator {
 
     // the body and its framing
     // chunked only in HTTP/1.1: nginx refuses Transfer-Encoding in 1.0 (head-error te-http10)
-    const framing: Framing = kind === 'body-error'
+    const framing: Framing = kind === 'body-error' || flood
       ? (version === '1.1' && rng.chance(0.75) ? 'chunked' : 'cl')
       : rng.weighted({ none: 45, cl: 30, chunked: version === '1.1' ? 25 : 0 });
     let size = 0;
     if (framing !== 'none') {
-      const band = kind === 'body-error' ? rng.weighted({ small: 50, mid: 50 })
+      const band = flood ? 'big' : kind === 'body-error' ? rng.weighted({ small: 50, mid: 50 })
         : rng.weighted({ zero: 8, small: 40, mid: 35, big: 10, over: 7 });
       size = band === 'zero' ? 0 : band === 'small' ? rng.range(1, 64) : band === 'mid' ? rng.range(65, 1500)
         : band === 'big' ? rng.range(1501, MAX_BODY) : rng.range(MAX_BODY + 1, MAX_BODY + 600);
@@ -570,7 +575,10 @@ export class Generator {
         ? `If-None-Match: ${this.site.etag}${CRLF}` : `If-Modified-Since: ${this.site.lastModified}${CRLF}`);
     }
     if (d.loc === 'range') d.lines.push(`Range: bytes=10-99${CRLF}`);
-    const head = Buffer.from(`${d.method} ${d.target} HTTP/${d.version}${CRLF}${d.lines.join('')}${CRLF}`, 'latin1');
+    // empty lines before a request line are skipped (RFC 9112 2.2)
+    const lead = this.rng.chance(0.03) ? this.rng.pick([CRLF, CRLF + CRLF]) : '';
+    if (lead !== '') this.count('request:leading-crlf');
+    const head = Buffer.from(`${lead}${d.method} ${d.target} HTTP/${d.version}${CRLF}${d.lines.join('')}${CRLF}`, 'latin1');
     const bytes = Buffer.concat([head, d.wire]);
     return { bytes, headLen: head.length, head: d.method === 'HEAD', interim: a.interim, outcomes: a.outcomes, note: `${d.kind} ${d.features.join(' ')}`, last };
   }
