@@ -476,12 +476,15 @@ function wide(s: string): boolean {
 
 /**
  * The field names a Connection header lists besides keep-alive and close, lower-cased, added to
- * `into`; null when there are none (the common case: nothing else to do).
+ * `into` (made when the first one is found: null stays null in the common case).
  */
 function connectionTokens(value: string, into: string[] | null): string[] | null {
-  const parts = value.split(',');
+  // the usual value, a single keep-alive or close, without a split
+  const l = value.trim().toLowerCase();
+  if (l === 'keep-alive' || l === 'close') return into;
+  const parts = l.split(',');
   for (let i = 0; i < parts.length; i++) {
-    const tok = parts[i].trim().toLowerCase();
+    const tok = parts[i].trim();
     if (tok === '' || tok === 'keep-alive' || tok === 'close') continue;
     (into ??= []).push(tok);
   }
