@@ -71,6 +71,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   r: Request | null;
   /** A request with a body, run once the parser has walked what this read holds (see onHead). */
   starting: Request | null;
+  /** The message being parsed began with "HEAD ". */
+  headMethod: boolean;
   /** Unparsed bytes after a pause: rest[restPos..]. */
   rest: Buffer | null;
   restPos: number;
@@ -109,6 +111,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.state = ST_HEAD;
     this.r = null;
     this.starting = null;
+    this.headMethod = false;
     this.rest = null;
     this.restPos = 0;
     this.queue = [];
@@ -190,6 +193,12 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     // (a keep-alive timer still running here is replaced by the header timer in pump() if the
     // head stays incomplete, and cleared by onHead() if it is complete: no work per request)
     this.inFeed = true;
+    // the parser pauses after each message, so a new message starts at `from`: remember whether
+    // it is a HEAD, for an error page of a head that fails to parse (nginx knows the method by then)
+    if (this.state === ST_HEAD && !this.parser.messageInProgress()) {
+      this.headMethod = chunk.length - from >= 5 && chunk[from] === 0x48 && chunk[from + 1] === 0x45
+        && chunk[from + 2] === 0x41 && chunk[from + 3] === 0x44 && chunk[from + 4] === 0x20;
+    }
     const rc = this.parser.execute(chunk, from);
     if (rc === E_PAUSED) {
       const pos = this.parser.pos;
@@ -260,10 +269,13 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     // '*' is parsed for every method; only OPTIONS could mean something by it, and no
     // location matches it, so it ends in 404
     const t = parseRequestTarget(h.buf, h.urlStart, h.urlEnd, true);
-    let host = t !== null && t.host !== null && t.host !== undefined ? t.host : r.headersIn.known(H_HOST);
+    const hostHeader = r.headersIn.known(H_HOST);
+    let host = t !== null && t.host !== null && t.host !== undefined ? t.host : hostHeader;
     // HTTP/1.0 may come without Host: the server's name then
     if (host === null && r.httpVersion < 1001) host = '';
     else if (host !== null) host = validateHost(host);
+    // an absolute-form target wins, but a Host header beside it must still be valid (as nginx checks it)
+    if (host !== null && hostHeader !== null && host !== hostHeader && validateHost(hostHeader) === null) host = null;
     if (t !== null && host !== null) {
       r.uri = t.uri;
       r.args = t.args;
@@ -288,13 +300,13 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     const r = this.r;
     if (this.state !== ST_BODY || r === null) return; // discarding
     const rb = r.requestBody!;
-    if (rb.error !== 0) return;
+    if (rb.error !== 0 || rb.discarding) return;
     rb.append(chunk, start, end);
     if (rb.stream !== null) rb.stream.data(chunk, start, end);
     const max = r.conf.clientMaxBodySize;
     if (max > 0 && rb.size > max) {
+      // (whoever reads it gets 413, which closes; a body that is only discarded has no limit)
       logError('error', r, `client intended to send too large chunked body: ${rb.size} bytes`);
-      r.keepalive = false;
       rb.fail(413);
       return;
     }
@@ -356,7 +368,10 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   discardBody(r: Request): number {
     if (r !== this.r) return 0;
     const rb = r.requestBody!;
+    // too large only matters to a reader: nginx discards a body of any size
+    if (rb.error === 413 && rb.stream === null) { rb.error = 0; rb.discarded(); }
     if (rb.error !== 0) return rb.error;
+    rb.discarded();
     this.testExpect(r);
     return 0;
   }
@@ -370,7 +385,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     }
     if (this.state === ST_BODY) {
       // the handler did not read the whole body: read on and drop it (ngx_http_discard_request_body)
-      if (r.requestBody!.error !== 0 || (this.expectsContinue(r) && !this.continueSent)) {
+      if (r.requestBody!.error !== 0 || (r.hasBody() && this.expectsContinue(r) && !this.continueSent)) {
         this.close();
         return;
       }
@@ -408,6 +423,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     const e = new Request(this.conn, this.server0, this.ctx.chains, null);
     e.hc = this;
     e.keepalive = false;
+    if (this.headMethod) e.method = 'HEAD'; // its error page goes without a body
     this.r = e;
     this.state = ST_WAIT;
     logError('info', null, `client sent invalid request (${this.parser.errorReason}) while reading client request headers, client: ${this.conn.remoteAddress}`);

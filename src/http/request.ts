@@ -68,6 +68,10 @@ export class RequestBody {
   trailers: HeadersIn | null;
   /** Someone (proxyPass) forwards the body as it arrives. */
   stream: BodyStream | null;
+  /** Nobody will read it (return, static): what arrives is dropped. */
+  discarding: boolean;
+  /** A handler has read it (readBody() resolved): before that it is not the request's body yet, however much has arrived. */
+  read: boolean;
 
   constructor() {
     this.head = null;
@@ -79,6 +83,15 @@ export class RequestBody {
     this.joined = null;
     this.trailers = null;
     this.stream = null;
+    this.discarding = false;
+    this.read = false;
+  }
+
+  /** The body is being discarded: drop what was kept, keep nothing more. */
+  discarded(): void {
+    this.discarding = true;
+    this.head = this.tail = null;
+    this.joined = null;
   }
 
   append(chunk: Buffer, start: number, end: number): void {
@@ -334,13 +347,16 @@ export class Request implements FilterRequest {
   readBody(): Promise<void> {
     const rb = this.requestBody;
     if (rb !== null && rb.complete && this === this.main) this.hc?.testExpect(this);
-    if (rb === null || rb.complete) return Promise.resolve();
+    if (rb === null || rb.complete) {
+      if (rb !== null) rb.read = true;
+      return Promise.resolve();
+    }
     if (rb.error !== 0) return Promise.reject(new ExitSignal('exit', rb.error));
     this.main.hc?.wantBody(this);
     return new Promise<void>((resolve, reject) => {
       (rb.waiters ??= []).push(() => {
         if (rb.error !== 0) reject(new ExitSignal('exit', rb.error));
-        else resolve();
+        else { rb.read = true; resolve(); }
       });
     });
   }

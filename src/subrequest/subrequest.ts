@@ -94,6 +94,7 @@ export function createSubrequest(parent: Request, uri: string, o: CaptureOptions
   // the body: an explicit one, the parent's (POST, PUT, or asked for), or none
   const rb = sr.requestBody = new RequestBody();
   rb.complete = true;
+  rb.read = true;
   if (o.body !== undefined) {
     const b = typeof o.body === 'string' ? Buffer.from(o.body) : o.body;
     if (b.length > 0) rb.append(b, 0, b.length);
@@ -101,7 +102,7 @@ export function createSubrequest(parent: Request, uri: string, o: CaptureOptions
     sr.contentLengthIn = b.length;
   } else if (method === 'POST' || method === 'PUT' || o.alwaysForwardBody === true) {
     const prb = parent.requestBody;
-    if (parent.hasBody() && (prb === null || !prb.complete)) {
+    if (parent.hasBody() && (prb === null || !prb.complete || !prb.read)) {
       throw new Error('capture(): the request body has not been read yet: call await r.readBody() before capturing');
     }
     if (prb !== null) {
