@@ -239,7 +239,7 @@ class ProxyRun implements ExchangeHandler {
       // HeadersOut refused a field (the parser should never let one through): a bad response
       out.reset();
       x.abort();
-      this.onFail(x, FAIL_INVALID, new Error(`upstream sent invalid header: ${(e as Error).message}`));
+      this.onFail(x, FAIL_INVALID, new Error(`response header refused: ${(e as Error).message}`));
       return;
     }
     if (h.contentLength >= 0 && r.method === 'HEAD') out.contentLength = h.contentLength;
