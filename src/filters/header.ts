@@ -46,6 +46,10 @@ export class HeaderWriteFilter extends HeaderFilter {
     const h = r.headersOut;
     let status = h.status;
     if (status === 0) status = h.status = 200;
+    // a status line holds 200..599 (101 only for a protocol switch); 444 and 499 are log codes
+    if ((status < 200 && status !== 101) || status > 599 || status === 444 || status === 499) {
+      if (r === r.main) throw new FieldError(`invalid response status ${status}`, 'ERR_INVALID_STATUS');
+    }
     if (r !== r.main) { r.headerSent = true; return OK; } // a subrequest's header never reaches the socket
     // no body byte may follow these (RFC 9110 §6.4.1): the write filter drops any
     if (status === 204 || status === 304 || status < 200) r.headerOnly = true;

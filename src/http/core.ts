@@ -195,7 +195,7 @@ function sendReturn(r: Request, ret: ReturnValue): undefined {
     const rc = r.hc.discardBody(r);
     if (rc !== 0) r.exit(rc);
   }
-  if (code === 444) r.exit(444);
+  if (code === 444 || code === 499) r.exit(code);
   if (code === 301 || code === 302 || code === 303 || code === 307 || code === 308) {
     if (text !== null) r.headersOut.location = expandVariables(r, text);
     r.exit(code);

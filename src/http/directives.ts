@@ -574,7 +574,9 @@ function setReturn(v: unknown, key: string): ReturnValue {
   } else {
     throw invalidValue(v, key);
   }
-  if (typeof code !== 'number' || !Number.isInteger(code) || code < 0 || code > 999) {
+  // nginx takes 0..999 and sends what it is given; a status line is 200..599 (RFC 9110 §15),
+  // and 444 / 499 close without an answer (they are for the log)
+  if (typeof code !== 'number' || !Number.isInteger(code) || ((code < 200 || code > 599) && code !== 0)) {
     throw new ConfigError(`invalid return code ${showValue(code)}`, key);
   }
   if (isRedirect(code)) {

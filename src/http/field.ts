@@ -59,7 +59,7 @@ export function fieldValue(s: string): number {
 /** The error for a refused field, naming where it came from. */
 export class FieldError extends TypeError {
   readonly code: string;
-  constructor(message: string, code: 'ERR_INVALID_HEADER_NAME' | 'ERR_INVALID_HEADER_VALUE') {
+  constructor(message: string, code: 'ERR_INVALID_HEADER_NAME' | 'ERR_INVALID_HEADER_VALUE' | 'ERR_INVALID_STATUS') {
     super(message);
     this.name = 'FieldError';
     this.code = code;

@@ -377,6 +377,7 @@ export class Request implements FilterRequest {
   set status(s: number) {
     if (this.headerSent) throw new RequestError('attempt to set status after sending out response headers', this);
     checkStatus(s, 'status');
+    if (s === 444 || s === 499) throw new RangeError(`status: ${s} closes the connection and is never sent: use exit(${s})`);
     this.headersOut.status = s;
   }
 

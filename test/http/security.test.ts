@@ -66,6 +66,9 @@ test.before(async () => {
       content: (r: Request) => { for (let i = 0; i < 200; i++) r.print(Buffer.alloc(MiB, 0x61)); },
     },
     '= /ret200': { return: [200, 'ok\n'] },
+    '= /ret499': { return: [499, 'never'] },
+    '= /st499': { content: (r: Request) => { r.status = 499; r.say('x'); } },
+    '= /raw600': { content: (r: Request) => { r.headersOut.status = 600; r.say('x'); } },
   }, { clientMaxBodySize: '1m' });
 });
 test.after(async () => { setErrorSink(null); await s.close(); });
@@ -174,6 +177,17 @@ test('exit(1000) and exit(600) are refused (500); exit(499) closes without an an
   const c = await raw(s.port, get('/exit499'), { idleMs: 3000 });
   assert.ok(c.closed, 'closed');
   assert.is(c.data.length, 0, '499 never reaches the wire');
+}));
+
+test('499 is a log value: r.status = 499 refused, return 499 closes unanswered, a raw 600 never reaches the wire', timed(5000, async () => {
+  const a = await raw(s.port, get('/st499'), { responses: 1 });
+  assert.is(a.responses[0]?.status, 500);
+  const b = await raw(s.port, get('/ret499'), { idleMs: 3000 });
+  assert.ok(b.closed && b.data.length === 0, 'closed without a byte');
+  const c = await raw(s.port, get('/raw600'), { responses: 1 });
+  assert.is(c.responses[0]?.status, 500, 'the serialiser refuses a status outside 200..599');
+  assert.throws(() => resolveConfig({ servers: [{ listen: 1, locations: { '/': { return: [600, 'x'] } } }] }), /invalid return code 600/);
+  assert.throws(() => resolveConfig({ servers: [{ listen: 1, locations: { '/': { return: [100] } } }] }), /invalid return code 100/);
 }));
 
 test('say() then exit(503): the response that started is finished, and the attempt logged', timed(5000, async () => {
