@@ -73,6 +73,10 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   starting: Request | null;
   /** The message being parsed began with "HEAD ". */
   headMethod: boolean;
+  /** TCP_NODELAY as the socket has it now (the last request's location chose it). */
+  nodelay: boolean;
+  /** keepalive_timeout of the last request's location: how long an idle connection waits. */
+  keepaliveMs: number;
   /** Unparsed bytes after a pause: rest[restPos..]. */
   rest: Buffer | null;
   restPos: number;
@@ -112,6 +116,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.r = null;
     this.starting = null;
     this.headMethod = false;
+    this.nodelay = true;
+    this.keepaliveMs = 0;
     this.rest = null;
     this.restPos = 0;
     this.queue = [];
@@ -131,6 +137,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
 
     ctx.connections.add(this);
     (socket as unknown as { _hc: HttpConnection })._hc = this;
+    this.nodelay = conf.tcpNodelay;
+    this.keepaliveMs = conf.keepaliveTimeout;
     socket.setNoDelay(conf.tcpNodelay);
     socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
@@ -184,7 +192,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       } else if (this.eof) {
         this.close();
       } else if (this.requests > 0 && this.readTimerKind !== T_KEEPALIVE) {
-        this.setReadTimer(T_KEEPALIVE, this.server0.conf.keepaliveTimeout);
+        this.setReadTimer(T_KEEPALIVE, this.keepaliveMs);
       }
     }
   }
@@ -244,7 +252,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     r.method = METHODS[method] ?? 'GET';
     r.httpVersion = h.versionMajor * 1000 + h.versionMinor;
     r.headersIn = HeadersIn.fromHead(h);
-    r.keepalive = h.keepAlive && this.requests < conf.keepaliveRequests && conf.keepaliveTimeout > 0;
+    r.keepalive = h.keepAlive;
     this.r = r;
     this.state = ST_BODY;
     this.continueSent = false;
@@ -283,6 +291,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       r.hostName = host;
       r.server = this.ctx.servers.length === 1 ? this.server0 : findServer(this.ctx.servers, host, this.ctx.addr);
       r.conf = r.server.conf;
+      this.confChosen(r); // the server's keep-alive settings, until a location's replace them
     } else {
       r.unparsedUri = h.buf.toString('latin1', h.urlStart, h.urlEnd);
     }
@@ -376,9 +385,25 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     return 0;
   }
 
+  /**
+   * A block was chosen for the request (its server, then its location): keep-alive and
+   * TCP_NODELAY come from there, as nginx reads them from the request's location
+   * (ngx_http_update_location_config, ngx_http_set_keepalive).
+   */
+  confChosen(r: Request): void {
+    if (r !== this.r) return;
+    const conf = r.conf;
+    if (r.keepalive && (conf.keepaliveTimeout <= 0 || this.requests >= conf.keepaliveRequests)) r.keepalive = false;
+    if (conf.tcpNodelay !== this.nodelay) {
+      this.nodelay = conf.tcpNodelay;
+      this.socket.setNoDelay(this.nodelay);
+    }
+  }
+
   requestDone(r: Request): void {
     r.cleanup();
     if (r !== this.r || this.state === ST_CLOSED) return;
+    this.keepaliveMs = r.conf.keepaliveTimeout;
     if (!r.keepalive || this.conn.closed) {
       this.close();
       return;

@@ -141,6 +141,7 @@ function phases(r: Request, ph: number, named: ResolvedLocation | null): Promise
         if (loc === null || (loc.conf.internal && !r.internal)) r.exit(404);
         r.loc = loc;
         r.conf = loc.conf;
+        if (r === r.main && r.hc !== null) r.hc.confChosen(r);
         const max = loc.conf.clientMaxBodySize;
         if (max > 0 && r.contentLengthIn > max && r === r.main) {
           logError('error', r, `client intended to send too large body: ${r.contentLengthIn} bytes`);

@@ -43,6 +43,8 @@ export interface HttpConnectionLike {
   discardBody(r: Request): number;
   /** The body is about to be read: send "100 Continue" if the client waits for it. */
   testExpect(r: Request): void;
+  /** r.conf now is the chosen location's: apply its keep-alive and TCP_NODELAY settings. */
+  confChosen(r: Request): void;
 }
 
 /** A consumer of the body as it arrives (proxyPass streaming it upstream). */

@@ -1,0 +1,91 @@
+// Keep-alive settings come from the request's location (or its server), as nginx reads them
+// (ngx_http_update_location_config, ngx_http_set_keepalive) — not from the first server on the port.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startServer, type SluiceServer } from '../../src/index.js';
+import { configureLogs } from '../../src/http/log.js';
+import { raw, timed } from '../helpers.js';
+
+let s: SluiceServer;
+const req = (path: string, host = 'a.test') => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
+
+/** A free port on 127.0.0.1 (the two servers below must share one). */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const t = createServer();
+  await new Promise<void>((r) => t.listen(0, '127.0.0.1', () => r()));
+  const port = (t.address() as { port: number }).port;
+  await new Promise<void>((r) => t.close(() => r()));
+  return port;
+}
+
+test.before(async () => {
+  const port = await freePort();
+  const listen = `127.0.0.1:${port}`;
+  s = await startServer({
+    errorLog: 'off',
+    servers: [
+      {
+        listen, serverName: 'a.test', keepaliveRequests: 100,
+        locations: {
+          '/': { return: [200, 'a\n'] },
+          '/one/': { keepaliveRequests: 1, return: [200, 'one\n'] },
+          '/two/': { keepaliveRequests: 2, return: [200, 'two\n'] },
+          '/off/': { keepaliveTimeout: 0, return: [200, 'off\n'] },
+          '/nodelay-off/': { tcpNodelay: false, return: [200, 'nd\n'] },
+        },
+      },
+      { listen, serverName: 'b.test', keepaliveRequests: 1, locations: { '/': { return: [200, 'b\n'] } } },
+    ],
+  });
+  configureLogs('off', 'off');
+});
+test.after(async () => { await s.close(); });
+
+test('a location with keepaliveRequests: 1 answers Connection: close and closes (was: the first server\'s 100)', timed(5000, async () => {
+  const res = await raw(s.port, req('/one/x') + req('/'), { idleMs: 3000 });
+  assert.is(res.responses.length, 1);
+  assert.is(res.responses[0].headers.connection, 'close');
+  assert.ok(res.closed);
+}));
+
+test('keepaliveRequests: 2 in a location: the second request on the connection closes it', timed(5000, async () => {
+  const res = await raw(s.port, req('/') + req('/two/') + req('/'), { idleMs: 3000 });
+  assert.equal(res.responses.map((r) => r.headers.connection), ['keep-alive', 'close']);
+  assert.ok(res.closed);
+}));
+
+test('keepaliveTimeout: 0 in a location disables keep-alive there', timed(5000, async () => {
+  const res = await raw(s.port, req('/off/') + req('/'), { idleMs: 3000 });
+  assert.is(res.responses.length, 1);
+  assert.is(res.responses[0].headers.connection, 'close');
+  assert.ok(res.closed);
+}));
+
+test('a server chosen by name uses its own keepaliveRequests, not the default server\'s', timed(5000, async () => {
+  const rb = await raw(s.port, req('/', 'b.test') + req('/', 'b.test'), { idleMs: 3000 });
+  assert.is(rb.responses.length, 1, 'b.test: one request per connection');
+  assert.is(rb.responses[0].body.toString(), 'b\n');
+  assert.is(rb.responses[0].headers.connection, 'close');
+  const ra = await raw(s.port, req('/') + req('/'), { responses: 2 });
+  assert.equal(ra.responses.map((r) => r.headers.connection), ['keep-alive', 'keep-alive'], 'a.test keeps it');
+}));
+
+test('tcpNodelay: false in a location turns TCP_NODELAY off for that connection, a later request turns it back', timed(5000, async () => {
+  const { connect } = await import('node:net');
+  const c = connect(s.port, '127.0.0.1');
+  await new Promise<void>((r) => c.on('connect', () => r()));
+  const read = (n: number) => new Promise<string>((resolve) => {
+    let d = '';
+    const on = (b: Buffer) => { d += b; if (d.split('HTTP/1.1 200').length - 1 >= n && d.endsWith('\n')) { c.off('data', on); resolve(d); } };
+    c.on('data', on);
+  });
+  const hc = () => s.connections()[0] as unknown as { nodelay: boolean };
+  let p = read(1); c.write(req('/nodelay-off/')); await p;
+  assert.is(hc().nodelay, false);
+  p = read(1); c.write(req('/')); await p;
+  assert.is(hc().nodelay, true);
+  c.destroy();
+}));
+
+test.run();
