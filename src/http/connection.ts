@@ -310,15 +310,16 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     if (this.state !== ST_BODY || r === null) return; // discarding
     const rb = r.requestBody!;
     if (rb.error !== 0 || rb.discarding) return;
-    rb.append(chunk, start, end);
-    if (rb.stream !== null) rb.stream.data(chunk, start, end);
     const max = r.conf.clientMaxBodySize;
-    if (max > 0 && rb.size > max) {
-      // (whoever reads it gets 413, which closes; a body that is only discarded has no limit)
-      logError('error', r, `client intended to send too large chunked body: ${rb.size} bytes`);
+    if (max > 0 && rb.size + (end - start) > max) {
+      // checked before the bytes go anywhere (a body stream never sees what is over the limit);
+      // whoever reads it gets 413, which closes; a body that is only discarded has no limit
+      logError('error', r, `client intended to send too large chunked body: ${rb.size + (end - start)} bytes`);
       rb.fail(413);
       return;
     }
+    rb.append(chunk, start, end);
+    if (rb.stream !== null) rb.stream.data(chunk, start, end);
     if (this.readTimerKind === T_BODY) this.readDeadline = Date.now() + this.readTimerMs;
   }
 

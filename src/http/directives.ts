@@ -368,7 +368,7 @@ function setExpires(v: unknown, key: string): Expires | null {
 // cf. ngx_http_proxy_module.c (ngx_http_proxy_pass)
 function setProxyPass(v: unknown, key: string): ProxyTarget {
   if (typeof v !== 'string') throw invalidValue(v, key);
-  const m = /^http:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?(\/[^\s]*)?$/.exec(v);
+  const m = /^http:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?(\/[\x21-\x7e]*)?$/.exec(v);
   if (m === null) {
     if (/^https:/i.test(v)) throw new ConfigError(`https upstreams are not supported in "${key}" ${showValue(v)}`, key);
     throw new ConfigError(`invalid URL prefix in ${showValue(v)} for "${key}" (http://host[:port][/uri] expected)`, key);

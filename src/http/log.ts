@@ -52,7 +52,21 @@ export function logError(level: string, r: Request | null, msg: string): void {
     line += `, client: ${c?.remoteAddress ?? '-'}, server: ${r.server.serverNames[0] ?? ''}, request: "${r.method} ${r.unparsedUri} HTTP/${(r.httpVersion / 1000) | 0}.${r.httpVersion % 1000}"`;
     if (r.hostName) line += `, host: "${r.hostName}"`;
   }
-  errorSink.write(line + '\n');
+  // one event, one line: a CR or LF in what a message quotes (a method or URI a handler set)
+  // could otherwise forge a line of its own
+  errorSink.write(escapeControls(line) + '\n');
+}
+
+/** Control characters as \xHH (nginx escapes them in its logs the same way). */
+function escapeControls(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) {
+      // stack traces keep their lines (they are ours, not the client's)
+      return s.replace(/[\x00-\x09\x0b-\x1f\x7f]|\n(?!\s+at )/g, (ch) => '\\x' + ch.charCodeAt(0).toString(16).padStart(2, '0'));
+    }
+  }
+  return s;
 }
 
 /** The "combined" access log line, when an access log is configured. */

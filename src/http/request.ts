@@ -14,7 +14,7 @@ import { HeadersIn } from './headers-in.js';
 import { decodeArgs, encodeArgs } from './ngx-util.js';
 import { expandVariables, makeVarProxy } from './variables.js';
 import { H_CONTENT_TYPE } from './parser/types.js';
-import { FieldError, checkFieldValue } from './field.js';
+import { FieldError, checkFieldName, checkFieldValue } from './field.js';
 import { logError } from './log.js';
 
 /** How a handler leaves early: thrown by exit(), exec() and redirect(), caught by the phase runner. */
@@ -316,6 +316,9 @@ export class Request implements FilterRequest {
 
   /** ngx.req.set_header / clear_header. */
   setHeader(name: string, value: string | readonly string[] | null): void {
+    checkFieldName(name, 'setHeader()');
+    if (typeof value === 'string') checkFieldValue(name, value, 'setHeader()');
+    else if (value !== null) for (const v of value) checkFieldValue(name, v, 'setHeader()');
     this.headersIn.set(name, value);
     this.headersObject = null;
   }

@@ -66,6 +66,8 @@ test.before(async () => {
       content: (r: Request) => { for (let i = 0; i < 200; i++) r.print(Buffer.alloc(MiB, 0x61)); },
     },
     '= /ret200': { return: [200, 'ok\n'] },
+    '= /setheader': { content: (r: Request) => { r.setHeader('X-In\r\nY', '1'); r.say('never'); } },
+    '= /logline': { content: (r: Request) => { r.method = 'GET\r\n2026/12/01 [alert] forged'; throw new Error('x'); } },
     '= /ret499': { return: [499, 'never'] },
     '= /st499': { content: (r: Request) => { r.status = 499; r.say('x'); } },
     '= /raw600': { content: (r: Request) => { r.headersOut.status = 600; r.say('x'); } },
@@ -129,6 +131,19 @@ test('a header name that is not a token is refused: 500, no injected line (was: 
     assert.is(res.responses[0]?.status, 500, p);
     assert.ok(!/set-cookie|X B/i.test(res.text), `${p}: nothing of it on the wire`);
   }
+}));
+
+test('setHeader() checks names and values; a log line never holds a raw CR or LF from a request', timed(5000, async () => {
+  const a = await raw(s.port, get('/setheader'), { responses: 1 });
+  assert.is(a.responses[0]?.status, 500);
+  logged.length = 0;
+  setErrorSink(sink, 'error');
+  await raw(s.port, get('/logline'), { responses: 1 });
+  setErrorSink(null);
+  const line = logged.find((l) => l.includes('handler failed'));
+  assert.ok(line !== undefined, logged.join(''));
+  assert.ok(!/\r|\n(?!\s+at |$)/.test(line!), `one line: ${JSON.stringify(line)}`);
+  assert.ok(line!.includes('GET\\x0d\\x0a2026/12/01'), 'escaped as \\xHH');
 }));
 
 test('addHeader names must be tokens (config error)', () => {
