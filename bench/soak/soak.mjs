@@ -10,6 +10,7 @@
 // Env: SOAK_REQUESTS=1000000  SOAK_CONNECTIONS=50  SOAK_LABEL=last (the JSON is soak-LABEL.json here)
 //      SERVER_CPU=0  CLIENT_CPU=1 (taskset cores; the upstream runs with the client)
 //      SLUICE_DIST=dist (another build's dist/, to soak another commit)  SOAK_MAX_SECONDS=1800
+//      SOAK_ABORT_STATIC=0 (no static file among the responses cut short)
 import { spawn, execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { mkdtempSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
@@ -29,7 +30,20 @@ const MB = 1024 * 1024;
 
 const children = []; // { name, child }
 let tmp = null;
+let errLog = null;
 let stopping = false;
+
+/** The server's stderr, kept beside the JSON when the run fails (the temp dir goes). */
+function keepServerLog(why) {
+  if (errLog === null) return;
+  try {
+    const text = readFileSync(errLog, 'utf8');
+    const kept = join(here, `soak-${LABEL}-server.log`);
+    writeFileSync(kept, text);
+    const lines = text.trimEnd().split('\n');
+    console.error(`soak: ${why}; the server's last log lines (all in ${kept}):\n${lines.slice(-30).join('\n')}`);
+  } catch { /* no log */ }
+}
 
 /** Stop every child by its pid: SIGTERM, then SIGKILL for any still there after 2 s. */
 async function stopAll() {
@@ -70,6 +84,7 @@ function start(name, cpu, args, opts = {}) {
   child.on('exit', (code, sig) => {
     if (!stopping && name !== 'load') {
       console.error(`soak: ${name} (pid ${child.pid}) exited early (${sig ?? code})`);
+      if (name === 'server') keepServerLog('the server died');
       stopAll().then(() => process.exit(1));
     }
   });
@@ -158,13 +173,14 @@ async function main() {
   if (before.length > 0) console.log(`soak: other load right now: ${before.join('; ')}`);
 
   const up = await start('upstream', CLIENT_CPU, [join(here, 'upstream.mjs'), '0']);
-  const errLog = join(tmp, 'server-stderr.log');
+  errLog = join(tmp, 'server-stderr.log');
   const errFd = openSync(errLog, 'w');
   const srv = await start('server', SERVER_CPU, ['--expose-gc', join(here, 'server.mjs'), '0', String(up.port), tmp], { stdio: ['ignore', 'pipe', errFd] });
   closeSync(errFd);
   const sampler = new Sampler(srv.port);
   const samples = [];
   let doneNow = 0;
+  let burstAt = -1; // samples taken from then on are in the burst of never-reading clients
   const t0 = Date.now();
   const first = await sampler.sample();
   if (first === null) throw new Error('no /_mem answer from the server');
@@ -176,6 +192,7 @@ async function main() {
   const finished = new Promise((r) => {
     load.on('message', (m) => {
       if (m.type === 'progress') doneNow = m.done;
+      if (m.type === 'burst') burstAt = samples.length;
       if (m.type === 'done') { result = m; doneNow = m.done; }
     });
     load.on('exit', () => r());
@@ -201,23 +218,32 @@ async function main() {
     }
   }
   if (result === null) throw new Error(`the load generator exited (code ${load.exitCode}) without its totals`);
-  // the last sample, once the load is gone and its connections closed
-  await sleep(500);
-  const last = await sampler.sample();
-  if (last !== null) samples.push({ t: (Date.now() - t0) / 1000, requests: result.done, ...last });
+  // once the load (and the burst of never-reading clients) is gone: 3 s of quiet, then the least
+  // of three samples (external memory is given back by GC callbacks that may run a little later)
+  await sleep(3000);
+  let idle = null;
+  for (let i = 0; i < 3; i++) {
+    const m = await sampler.sample();
+    if (m !== null && (idle === null || m.arrayBuffers < idle.arrayBuffers)) idle = { t: (Date.now() - t0) / 1000, requests: result.done, ...m };
+    await sleep(500);
+  }
+  if (idle === null) throw new Error('no /_mem answer after the run');
   sampler.s?.destroy();
   const after = otherLoad();
   await stopAll();
   const serverErrors = readFileSync(errLog, 'utf8').split('\n').filter((l) => l.trim() !== '');
 
-  // the figures: start, end, min, max over the run; the slope over its second half, by requests
-  const half = samples.filter((s) => s.requests >= result.done / 2);
+  // the figures: start, end, min, max over the mixed load (the burst apart); the slope over its
+  // second half, by requests; and what stays after the burst of never-reading clients
+  const run = burstAt < 0 ? samples : samples.slice(0, burstAt);
+  const half = run.filter((s) => s.requests >= result.done / 2);
   const stats = {};
   for (const k of ['rss', 'heapUsed', 'arrayBuffers', 'external']) {
-    const ys = samples.map((s) => s[k] / MB);
+    const ys = run.map((s) => s[k] / MB);
     stats[k] = {
       start: ys[0], end: ys[ys.length - 1], min: Math.min(...ys), max: Math.max(...ys),
       slopePer100k: slope(half.map((s) => s.requests / 100000), half.map((s) => s[k] / MB)),
+      afterBurst: idle[k] / MB,
     };
   }
   const errTotal = Object.values(result.errors).reduce((a, b) => a + b, 0);
@@ -227,7 +253,8 @@ async function main() {
     requests: result.done, connections: CONNECTIONS, seconds: secs, requestsPerSecond: result.done / secs,
     gc: first.gc, pinned: PIN ? { server: SERVER_CPU, client: CLIENT_CPU } : null,
     errors: result.errors, errorsTotal: errTotal, firstErrors: result.firstErrors, serverLogLines: serverErrors.length, serverLogFirst: serverErrors.slice(0, 10),
-    mix: result.counts, otherLoad: { before, after }, stats, samples,
+    abortStatic: process.env.SOAK_ABORT_STATIC !== '0', burst: result.burst, mix: result.counts, otherLoad: { before, after },
+    stats, samples, afterBurst: idle,
   };
   const out = join(here, `soak-${LABEL}.json`);
   writeFileSync(out, JSON.stringify(report, null, 1) + '\n');
@@ -240,14 +267,15 @@ async function main() {
   console.log(`  ${samples.length} samples (${first.gc ? 'after a forced GC' : 'without GC'}) -> ${out}\n`);
   const f = (v) => v.toFixed(1);
   const g = (v) => (v >= 0 ? '+' : '') + v.toFixed(2);
-  console.log('| MB | start | end | min | max | slope, 2nd half (MB per 100k requests) |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-  for (const [k, v] of Object.entries(stats)) console.log(`| ${k} | ${f(v.start)} | ${f(v.end)} | ${f(v.min)} | ${f(v.max)} | ${g(v.slopePer100k)} |`);
+  console.log(`| MB | start | end | min | max | slope, 2nd half (MB per 100k requests) | 3 s after ${result.burst} never-reading clients |`);
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const [k, v] of Object.entries(stats)) console.log(`| ${k} | ${f(v.start)} | ${f(v.end)} | ${f(v.min)} | ${f(v.max)} | ${g(v.slopePer100k)} | ${f(v.afterBurst)} |`);
   return errTotal === 0 ? 0 : 1;
 }
 
 main().then(async (code) => { await stopAll(); process.exit(code); }, async (e) => {
   console.error(`soak: ${e instanceof Error ? e.message : e}`);
+  keepServerLog('the run failed');
   await stopAll();
   process.exit(1);
 });
