@@ -32,7 +32,7 @@ writeFileSync(serverScript, `
 import { startServer } from ${JSON.stringify(join(ROOT, 'dist/src/index.js'))};
 import { UppercaseFilter } from ${JSON.stringify(join(ROOT, 'dist/examples/filters/uppercase.js'))};
 import { configureLogs } from ${JSON.stringify(join(ROOT, 'dist/src/http/log.js'))};
-const s = await startServer({ errorLog: 'off', filters: [new UppercaseFilter()], servers: [{ listen: '127.0.0.1:0', locations: { '/': { root: ${JSON.stringify(dir)} } } }] });
+const s = await startServer({ errorLog: 'off', filters: [UppercaseFilter], servers: [{ listen: '127.0.0.1:0', locations: { '/': { root: ${JSON.stringify(dir)} } } }] });
 configureLogs('off', 'off');
 process.send({ port: s.port });
 setInterval(() => process.send({ rss: process.memoryUsage().rss }), 50);

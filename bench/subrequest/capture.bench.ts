@@ -24,7 +24,7 @@ const server = new SluiceServer(resolveConfig(config)); // not listening: subreq
 
 /** A main request as the connection would make it, without a connection. */
 function mainRequest(): Request {
-  const r = new Request(null, server.config.servers[0], server.chains, null);
+  const r = new Request(null, server.config.servers[0], server.chainsOf(), null);
   r.uri = '/bench';
   r.requestBody = new RequestBody();
   r.requestBody.complete = true;

@@ -2,7 +2,9 @@
 // text responses for locations that ask for it with ctx. Read docs/filters.md next to it.
 //
 //   import { UppercaseFilter } from './examples/filters/uppercase.js';
-//   export default defineConfig({ filters: [new UppercaseFilter()], servers: [...] });
+//   export default defineConfig({ filters: [UppercaseFilter], servers: [...] });
+//
+// The class is given, not an instance: every server makes its own chains from fresh filters.
 //
 // User filters sit below copy and above gzip (where nginx's sub and addition filters are), so
 // they see bytes when they set filterNeedInMemory. It follows the habits of nginx filters: check the skip conditions first and pass straight

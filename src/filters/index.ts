@@ -1,115 +1,53 @@
-// cf. objs/ngx_modules.c — the order of the filters.
-//
-// THE ORDER IS IMPORTANT. A header or body leaves a handler at the top of its chain and walks
-// down to the write filter; each filter passes what it does not change straight to the next.
-//
-//   header:  capture -> not_modified -> headers -> [user filters] -> gzip -> range -> chunked -> header -> (write)
-//   body:    range -> copy -> capture -> [user filters] -> postpone -> gzip -> chunked -> write
-//
-// Why this order (as in nginx):
-//   - not_modified first: a 304/412 decision needs the handler's Last-Modified/ETag untouched.
-//   - headers (add_header, expires) before gzip and range, which may change the status.
-//   - gzip above range: a gzipped body has no known length, so range lets it pass whole.
-//   - range above copy in the body chain: it cuts file bufs as windows, before any byte is read.
-//   - copy above gzip: gzip needs bytes, so copy reads file bufs into memory for it
-//     (filterNeedInMemory); with no such need, file bufs reach the write filter untouched.
-//   - capture on top of the header chain and just below copy in the body chain (registered by
-//     src/subrequest, where lua-nginx-module's capture filter sits): it records a captured
-//     subrequest's status and headers first, asks for bytes (filterNeedInMemory), and collects
-//     the body once copy has read any file into memory; nothing below it sees a captured body.
-//   - postpone above gzip: subrequests that write to the client are put in document order
-//     before the main request's encoders see the bytes.
-//   - chunked just above the bottom: it frames whatever the filters above produced.
-//   - header (serialise) and write at the bottom: they put bytes on the socket.
-//
-// Filters are installed from the bottom up, as nginx's modules do at init: each new filter
-// takes the current top as its `next`. User filters go where nginx's sub and addition filters
-// are: below copy (so they can ask for bytes) and above gzip (so they see the plain body).
+// The chain builder: a server's header and body filter chains from an ordered list of steps.
+// The order itself is the module list's (src/modules.ts, the counterpart of objs/ngx_modules.c),
+// where it is written down with the reasons for it.
 
 import type { Chain } from './buf.js';
 import { BodyFilter, HeaderFilter, type FilterRequest } from './filter.js';
-import { ChunkedBodyFilter, ChunkedHeaderFilter } from './chunked.js';
-import { CopyFilter } from './copy.js';
-import { GzipBodyFilter, GzipHeaderFilter } from './gzip.js';
 import { HeaderWriteFilter } from './header.js';
-import { HeadersFilter } from './headers.js';
-import { NotModifiedFilter } from './not-modified.js';
-import { PostponeFilter } from './postpone.js';
-import { RangeBodyFilter, RangeHeaderFilter } from './range.js';
 import { TRACE_ALL, TraceBodyFilter, TraceHeaderFilter } from './trace.js';
 import { WriteFilter } from './write.js';
 
-/** A filter module as a user writes one: a header filter, a body filter, or both. */
-export interface FilterModule {
+/** What one module contributes to the chains: a header filter, a body filter, or both. */
+export interface FilterPair {
   header?: HeaderFilter | null;
   body?: BodyFilter | null;
 }
 
-const captureModules: FilterModule[] = [];
+/** One step of building the chains: the filters a module adds, made anew for this chain. */
+export type FilterStep = () => readonly FilterPair[];
 
 /**
- * The subrequest capture filter registers itself here when src/subrequest is loaded, before any
- * chain is built: its header filter goes on top of the header chain, its body filter just below
- * copy — where lua-nginx-module's capture filter ends up (copy's init runs after it), so that
- * the copy filter reads a captured file into memory for it.
+ * One server's header and body chains (nginx's ngx_http_top_header_filter and
+ * ngx_http_top_body_filter, but per server, never shared: each chain holds its own instances).
+ * Built from the bottom up, as nginx's modules install their filters at init: each step's
+ * filters take the current top as their `next`.
  */
-export function registerCaptureFilter(m: FilterModule): void {
-  captureModules.push(m);
-}
-
 export class FilterChains {
   topHeader: HeaderFilter;
   topBody: BodyFilter;
   /** Tracers sit between the filters (installed when tracing may be asked for). */
   readonly traced: boolean;
 
-  constructor(traced = TRACE_ALL, userFilters: readonly FilterModule[] = []) {
+  constructor(steps: readonly FilterStep[], traced = TRACE_ALL) {
     this.traced = traced;
-    const write = new WriteFilter();
-    const header = new HeaderWriteFilter();
-    header.write = write;
-    this.topHeader = header;
-    this.topBody = write;
-    if (traced) {
-      const th = new TraceHeaderFilter(header.name);
-      th.next = header;
-      this.topHeader = th;
-      const tb = new TraceBodyFilter(write.name);
-      tb.next = write;
-      this.topBody = tb;
-    }
-    this.push(new ChunkedHeaderFilter(), new ChunkedBodyFilter());
-    this.push(new RangeHeaderFilter(), null);
-    this.push(new GzipHeaderFilter(), new GzipBodyFilter());
-    this.push(null, new PostponeFilter());
-    // the first user filter listed ends up on top of the others
-    for (let i = userFilters.length - 1; i >= 0; i--) this.push(userFilters[i].header ?? null, userFilters[i].body ?? null);
-    for (const m of captureModules) this.push(null, m.body ?? null);
-    this.push(new HeadersFilter(), new CopyFilter());
-    this.push(new NotModifiedFilter(), new RangeBodyFilter());
-    for (const m of captureModules) this.push(m.header ?? null, null);
-  }
-
-  /** Install a filter pair (either may be null) on top of the chains. */
-  push(h: HeaderFilter | null, b: BodyFilter | null): void {
-    if (h !== null) {
-      h.next = this.topHeader;
-      this.topHeader = h;
-      if (this.traced) {
-        const t = new TraceHeaderFilter(h.name);
-        t.next = h;
-        this.topHeader = t;
+    let th: HeaderFilter | null = null;
+    let tb: BodyFilter | null = null;
+    for (const step of steps) {
+      for (const p of step()) {
+        const h = p.header ?? null;
+        const b = p.body ?? null;
+        if (h !== null) th = link1(h, th, traced);
+        if (b !== null) tb = link1(b, tb, traced);
       }
     }
-    if (b !== null) {
-      b.next = this.topBody;
-      this.topBody = b;
-      if (this.traced) {
-        const t = new TraceBodyFilter(b.name);
-        t.next = b;
-        this.topBody = t;
-      }
-    }
+    if (th === null || tb === null) throw new Error('filter chains need the header and write filters at the bottom');
+    this.topHeader = th;
+    this.topBody = tb;
+    // the header filter hands its buf straight to the write filter (as nginx calls ngx_http_write_filter)
+    let write: BodyFilter | null = null;
+    for (let b: BodyFilter | null = tb; b !== null; b = b.next) if (b instanceof WriteFilter) write = b;
+    for (let h: HeaderFilter | null = th; h !== null; h = h.next) if (h instanceof HeaderWriteFilter) h.write = write;
   }
 
   /** Names from top to bottom (tracers left out), for docs, traces and tests. */
@@ -128,6 +66,16 @@ export class FilterChains {
   output(r: FilterRequest, cl: Chain | null): number {
     return this.topBody.body(r, cl);
   }
+}
+
+/** Put `f` on top of `top` (with a tracer above it when tracing). */
+function link1<F extends HeaderFilter | BodyFilter>(f: F, top: F | null, traced: boolean): F {
+  if (f.next !== null) throw new Error(`filter "${f.name}" is already in a chain: filters are made anew for each chain`);
+  f.next = top as never;
+  if (!traced) return f;
+  const t = (f instanceof HeaderFilter ? new TraceHeaderFilter(f.name) : new TraceBodyFilter(f.name)) as unknown as F;
+  t.next = f as never;
+  return t;
 }
 
 export * from './buf.js';

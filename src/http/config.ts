@@ -5,10 +5,9 @@
 // otherwise the enclosing block's value, otherwise the default.
 
 import { isIP } from 'node:net';
-import {
-  CTX_HTTP, CTX_LOCATION, CTX_SERVER, DIRECTIVE_BY_NAME, Directives, isPlainObject,
-  type DirectiveInputs,
-} from './directives.js';
+import { DirectiveTable, Directives, isPlainObject } from './directives.js';
+import type { Block, HttpModule } from './conf/module.js';
+import { MODULES, type HttpDirectives, type LocationDirectives, type ServerDirectives } from '../modules.js';
 import { LocationTree, ResolvedLocation, parseLocationKey } from './location.js';
 import { parseServerName } from './server-name.js';
 import { ConfigError, invalidValue } from './size-time.js';
@@ -16,37 +15,11 @@ import { ConfigError, invalidValue } from './size-time.js';
 import { resolveUpstreams, implicitGroup, type UpstreamGroup } from './upstream.js';
 
 export { ConfigError } from './size-time.js';
-export { Directives, type Handler, type ReturnValue, type HeaderBuffers } from './directives.js';
+export { Directives, DirectiveTable, type Handler, type ReturnValue, type HeaderBuffers } from './directives.js';
+export type { HttpDirectives, LocationDirectives, ServerDirectives } from '../modules.js';
 export { LocationTree, ResolvedLocation, type LocationKind } from './location.js';
 
-/* the shape users write */
-
-type Pick_<K extends keyof DirectiveInputs> = { [P in K]?: DirectiveInputs[P] };
-
-/** Directives allowed in the top level (nginx's http block). */
-export type HttpDirectives = Pick_<
-  | 'clientMaxBodySize' | 'clientBodyTimeout' | 'clientHeaderTimeout' | 'largeClientHeaderBuffers'
-  | 'keepaliveTimeout' | 'keepaliveRequests' | 'sendTimeout' | 'root' | 'index' | 'defaultType'
-  | 'types' | 'rewrite' | 'access' | 'serverTokens' | 'chunkedTransferEncoding'
-  | 'subrequestDepth' | 'errorLog' | 'accessLog' | 'filterTrace' | 'tcpNodelay'
-  | 'ifModifiedSince' | 'maxRanges' | 'gzip' | 'gzipTypes' | 'gzipMinLength' | 'gzipCompLevel'
-  | 'gzipVary' | 'addHeader' | 'expires' | 'filters' | 'workerConnections' | ProxyNames>;
-
-type ProxyNames = 'proxySetHeader' | 'proxyRedirect' | 'proxyPassRequestHeaders' | 'proxyPassRequestBody'
-  | 'proxyHttpVersion' | 'proxyConnectTimeout' | 'proxySendTimeout' | 'proxyReadTimeout'
-  | 'proxyNextUpstream' | 'proxyNextUpstreamTries';
-
-/** Directives allowed in a server. */
-export type ServerDirectives = Omit<HttpDirectives, 'filters' | 'workerConnections'> & Pick_<'return'>;
-
-/** Directives allowed in a location. */
-export type LocationDirectives = Pick_<
-  | 'clientMaxBodySize' | 'clientBodyTimeout' | 'keepaliveTimeout' | 'keepaliveRequests'
-  | 'sendTimeout' | 'root' | 'alias' | 'index' | 'defaultType' | 'types' | 'internal' | 'return'
-  | 'rewrite' | 'access' | 'content' | 'serverTokens' | 'chunkedTransferEncoding'
-  | 'subrequestDepth' | 'errorLog' | 'accessLog' | 'filterTrace' | 'tcpNodelay'
-  | 'ifModifiedSince' | 'maxRanges' | 'gzip' | 'gzipTypes' | 'gzipMinLength' | 'gzipCompLevel'
-  | 'gzipVary' | 'addHeader' | 'expires' | 'proxyPass' | ProxyNames>;
+/* the shape users write: each block's directives come from the modules (src/modules.ts) */
 
 /** 8080, '8080', '127.0.0.1:8080', '[::1]:80', '*:80', '127.0.0.1' (port 80), each optionally
  *  followed by ' default_server'. */
@@ -127,18 +100,25 @@ export class ResolvedConfig {
   http: Directives;
   servers: ResolvedServer[];
   upstreams: Map<string, UpstreamGroup>;
+  /** The modules it was resolved with (their filters make each server's chains). */
+  table: DirectiveTable;
 
-  constructor(http: Directives, servers: ResolvedServer[], upstreams: Map<string, UpstreamGroup>) {
+  constructor(http: Directives, servers: ResolvedServer[], upstreams: Map<string, UpstreamGroup>, table: DirectiveTable) {
     this.http = http;
     this.servers = servers;
     this.upstreams = upstreams;
+    this.table = table;
+  }
+
+  get modules(): readonly HttpModule[] {
+    return this.table.modules;
   }
 }
 
 // keys that are blocks or block parameters rather than directives, and where they belong
-const STRUCTURE: ReadonlyMap<string, number> = new Map([
-  ['upstreams', CTX_HTTP], ['servers', CTX_HTTP],
-  ['listen', CTX_SERVER], ['serverName', CTX_SERVER], ['locations', CTX_SERVER],
+const STRUCTURE: ReadonlyMap<string, Block> = new Map<string, Block>([
+  ['upstreams', 'http'], ['servers', 'http'],
+  ['listen', 'server'], ['serverName', 'server'], ['locations', 'server'],
 ]);
 
 const TOP = 'config';
@@ -148,9 +128,10 @@ const TOP = 'config';
  * Throws ConfigError naming the directive and the block, e.g.
  * `sluice: unknown directive "clientMaxBodySise" in servers[0].locations["/"]`.
  */
-export function resolveConfig(raw: unknown): ResolvedConfig {
+export function resolveConfig(raw: unknown, modules: readonly HttpModule[] = MODULES): ResolvedConfig {
   if (!isPlainObject(raw)) throw new ConfigError('the config must be an object', '');
-  const http = resolveBlock(raw, CTX_HTTP, null, TOP);
+  const table = new DirectiveTable(modules);
+  const http = resolveBlock(table, raw, 'http', null, TOP);
 
   if (raw.upstreams !== undefined && !isPlainObject(raw.upstreams)) throw invalidValue(raw.upstreams, 'upstreams').at(TOP);
   const upstreams = resolveUpstreams(raw.upstreams);
@@ -160,7 +141,7 @@ export function resolveConfig(raw: unknown): ResolvedConfig {
     throw new ConfigError('"servers" must be a non-empty array', 'servers', TOP);
   }
   const servers: ResolvedServer[] = [];
-  for (let i = 0; i < list.length; i++) servers.push(resolveServer(list[i], i, http));
+  for (let i = 0; i < list.length; i++) servers.push(resolveServer(table, list[i], i, http));
 
   // ngx_http_add_addresses: one default server per address
   const defaults = new Map<string, number>();
@@ -175,7 +156,7 @@ export function resolveConfig(raw: unknown): ResolvedConfig {
     }
   }
   bindProxyTargets(servers, upstreams);
-  return new ResolvedConfig(http, servers, upstreams);
+  return new ResolvedConfig(http, servers, upstreams, table);
 }
 
 /** Each proxyPass gets its upstream group: a named one, or an implicit one for host:port. */
@@ -203,10 +184,10 @@ function bindProxyTargets(servers: ResolvedServer[], upstreams: Map<string, Upst
   });
 }
 
-function resolveServer(raw: unknown, i: number, http: Directives): ResolvedServer {
+function resolveServer(table: DirectiveTable, raw: unknown, i: number, http: Directives): ResolvedServer {
   const path = `servers[${i}]`;
   if (!isPlainObject(raw)) throw new ConfigError('a server must be an object', 'servers', path);
-  const conf = resolveBlock(raw, CTX_SERVER, http, path);
+  const conf = resolveBlock(table, raw, 'server', http, path);
 
   if (raw.listen === undefined) throw new ConfigError('"listen" is required', 'listen', path);
   const listen = parseListen(raw.listen, path);
@@ -237,7 +218,7 @@ function resolveServer(raw: unknown, i: number, http: Directives): ResolvedServe
       const block = raw.locations[key];
       if (!isPlainObject(block)) throw new ConfigError('a location must be an object', 'location', lpath);
       const k = wrap(() => parseLocationKey(key), lpath);
-      const lconf = resolveBlock(block, CTX_LOCATION, conf, lpath);
+      const lconf = resolveBlock(table, block, 'location', conf, lpath);
       const loc = new ResolvedLocation(key, k.kind, k.path, k.regex, lconf);
       locs.push(loc);
       if (k.kind === 'named') named.set(k.path, loc);
@@ -249,30 +230,54 @@ function resolveServer(raw: unknown, i: number, http: Directives): ResolvedServe
 
 /** One block's own directives over `parent` (null for the top level). */
 function resolveBlock(
-  raw: Record<string, unknown>, ctx: number, parent: Directives | null, path: string,
+  table: DirectiveTable, raw: Record<string, unknown>, block: Block, parent: Directives | null, path: string,
 ): Directives {
-  const conf = new Directives(parent);
+  const conf = new Directives(table, parent);
   const self = conf as unknown as Record<string, unknown>;
   for (const key of Object.keys(raw)) {
     const where = STRUCTURE.get(key);
     if (where !== undefined) {
-      if (where !== ctx) throw notAllowed(key, path);
+      if (where !== block) throw notAllowed(key, path);
       continue;
     }
-    const d = DIRECTIVE_BY_NAME.get(key);
-    if (d === undefined) throw new ConfigError(`unknown directive "${key}"`, key, path);
-    if ((d.ctx & ctx) === 0) throw notAllowed(key, path);
+    const d = table.byName.get(key);
+    if (d === undefined) throw new ConfigError(`unknown directive "${key}"${suggest(table, key)}`, key, path);
+    if (!table.allowed(d, block)) throw notAllowed(key, path);
     const v = raw[key];
     // undefined reads as "not set", so optional values can be spread in
     if (v === undefined) continue;
-    self[key] = wrap(() => d.set(v, key), path);
+    self[key] = wrap(() => d.cmd.set(v, key), path);
   }
-  // ngx_http_core_root: root and alias share one slot
-  if (raw.root !== undefined && raw.alias !== undefined) {
-    throw new ConfigError('"alias" directive is duplicate, "root" directive was specified earlier',
-      'alias', path);
-  }
+  for (const m of table.modules) if (m.checkBlock !== undefined) wrap(() => m.checkBlock!(raw), path);
   return conf;
+}
+
+/** ", did you mean ..." for a key one or two edits from a directive's name. */
+function suggest(table: DirectiveTable, key: string): string {
+  let best = '';
+  let bestD = 3;
+  for (const e of table.list) {
+    const d = distance(key.toLowerCase(), e.name.toLowerCase(), bestD);
+    if (d < bestD) { bestD = d; best = e.name; }
+  }
+  return best === '' ? '' : ` (did you mean "${best}"?)`;
+}
+
+/** Levenshtein distance, given up at `max`. */
+function distance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) >= max) return max;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let low = i;
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (cur[j] < low) low = cur[j];
+    }
+    if (low >= max) return max;
+    prev = cur;
+  }
+  return prev[b.length];
 }
 
 function notAllowed(key: string, path: string): ConfigError {

@@ -26,18 +26,21 @@ import { parseRequestTarget, validateHost } from './uri.js';
 export class ListenContext {
   readonly config: ResolvedConfig;
   readonly servers: ResolvedServer[];
-  readonly chains: FilterChains;
+  /** Each server's filter chains; `chains0` is the default server's (for errors before a name is known). */
+  readonly chains: ReadonlyMap<ResolvedServer, FilterChains>;
+  readonly chains0: FilterChains;
   readonly connections: Set<HttpConnection>;
   /** The listening address, to pick its default_server. */
   readonly addr: { host: string; port: number };
   /** Counts open connections for worker_connections (the server that accepted them). */
   readonly counter: { active: number };
-  constructor(config: ResolvedConfig, servers: ResolvedServer[], chains: FilterChains, addr: { host: string; port: number }, counter: { active: number } = { active: 0 }) {
+  constructor(config: ResolvedConfig, servers: ResolvedServer[], chains: ReadonlyMap<ResolvedServer, FilterChains>, addr: { host: string; port: number }, counter: { active: number } = { active: 0 }) {
     this.config = config;
     this.counter = counter;
     this.addr = addr;
     this.servers = servers;
     this.chains = chains;
+    this.chains0 = chains.get(servers[0])!;
     this.connections = new Set();
   }
 }
@@ -247,7 +250,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.clearReadTimer();
     this.requests++;
     const method = h.method;
-    const r = new Request(this.conn, this.server0, this.ctx.chains, null);
+    const r = new Request(this.conn, this.server0, this.ctx.chains0, null);
     r.hc = this;
     r.method = METHODS[method] ?? 'GET';
     r.httpVersion = h.versionMajor * 1000 + h.versionMinor;
@@ -289,7 +292,10 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       r.args = t.args;
       r.unparsedUri = t.unparsedUri;
       r.hostName = host;
-      r.server = this.ctx.servers.length === 1 ? this.server0 : findServer(this.ctx.servers, host, this.ctx.addr);
+      if (this.ctx.servers.length > 1) {
+        r.server = findServer(this.ctx.servers, host, this.ctx.addr);
+        r.chains = this.ctx.chains.get(r.server)!;
+      }
       r.conf = r.server.conf;
       this.confChosen(r); // the server's keep-alive settings, until a location's replace them
     } else {
@@ -446,7 +452,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       this.state = ST_WAIT;
       return;
     }
-    const e = new Request(this.conn, this.server0, this.ctx.chains, null);
+    const e = new Request(this.conn, this.server0, this.ctx.chains0, null);
     e.hc = this;
     e.keepalive = false;
     if (this.headMethod) e.method = 'HEAD'; // its error page goes without a body
@@ -502,7 +508,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     if (kind === T_HEADER) {
       if (this.parser.messageInProgress() && !this.conn.closed) {
         logError('info', null, `client timed out while reading client request headers, client: ${this.conn.remoteAddress}`);
-        const e = new Request(this.conn, this.server0, this.ctx.chains, null);
+        const e = new Request(this.conn, this.server0, this.ctx.chains0, null);
         e.hc = this;
         e.keepalive = false;
         this.r = e;

@@ -10,7 +10,7 @@ import { AGAIN, ERROR } from '../filters/filter.js';
 import {
   NU_ERROR, NU_HTTP_403, NU_HTTP_404, NU_HTTP_429, NU_HTTP_500, NU_HTTP_502, NU_HTTP_503,
   NU_HTTP_504, NU_INVALID_HEADER, NU_NON_IDEMPOTENT, NU_TIMEOUT, type ProxyTarget,
-} from './directives.js';
+} from './modules/proxy.js';
 import { FV_ASCII, FV_BAD, FV_UTF8, fieldValue, isToken, targetValue, utf8Latin1 } from './field.js';
 import { logError } from './log.js';
 import { expandVariables } from './variables.js';

@@ -3,7 +3,9 @@
 
 import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { FilterChains } from '../filters/index.js';
+import { FilterChains, type FilterStep } from '../filters/index.js';
+import type { HttpModule } from './conf/module.js';
+import type { Directives } from './directives.js';
 import { TRACE_ALL } from '../filters/trace.js';
 import { resolveConfig, type ResolvedConfig, type ResolvedServer, type SluiceConfig } from './config.js';
 import { HttpConnection, ListenContext } from './connection.js';
@@ -18,7 +20,8 @@ export interface BoundAddress {
 /** A running sluice: its listening sockets and their connections. */
 export class SluiceServer {
   readonly config: ResolvedConfig;
-  readonly chains: FilterChains;
+  /** Each virtual server's own filter chains (fresh instances: nothing is shared between servers). */
+  readonly chains: Map<ResolvedServer, FilterChains>;
   private readonly listeners: { net: NetServer; ctx: ListenContext; host: string; port: number }[];
   /** Open client connections, against workerConnections (each connection's close counts down). */
   active: number;
@@ -26,9 +29,11 @@ export class SluiceServer {
   private readonly maxConnections: number;
   private acceptLogged: number;
 
-  constructor(config: ResolvedConfig, chains = new FilterChains(TRACE_ALL || wantsTrace(config), config.http.filters)) {
+  constructor(config: ResolvedConfig) {
     this.config = config;
-    this.chains = chains;
+    const traced = TRACE_ALL || wantsTrace(config);
+    this.chains = new Map();
+    for (const s of config.servers) this.chains.set(s, buildChains(config.modules, s.conf, traced));
     this.listeners = [];
     const groups = new Map<string, { host: string; port: number; servers: ResolvedServer[] }>();
     for (const s of config.servers) {
@@ -54,7 +59,7 @@ export class SluiceServer {
       new HttpConnection(socket, ctx);
     };
     for (const g of groups.values()) {
-      const ctx = new ListenContext(config, g.servers, chains, { host: g.host, port: g.port }, this);
+      const ctx = new ListenContext(config, g.servers, this.chains, { host: g.host, port: g.port }, this);
       const net = createNetServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket: Socket) => onConnection(socket, ctx));
       this.listeners.push({ net, ctx, host: g.host, port: g.port });
     }
@@ -73,6 +78,11 @@ export class SluiceServer {
     const errno = e.errno === undefined ? '' : `${-e.errno}: `;
     const text = e.code === 'EMFILE' ? 'Too many open files' : e.code === 'ENFILE' ? 'Too many open files in system' : e.message;
     logError(e.code === 'EMFILE' || e.code === 'ENFILE' ? 'crit' : 'alert', null, `accept() failed (${errno}${text})`);
+  }
+
+  /** The filter chains of a virtual server (by its index in the config; the first by default). */
+  chainsOf(server = 0): FilterChains {
+    return this.chains.get(this.config.servers[server])!;
   }
 
   /** Start listening on every address; resolves when all are bound. */
@@ -182,6 +192,16 @@ export async function startServer(config: SluiceConfig | ResolvedConfig): Promis
   const resolved = isResolved(config) ? config : resolveConfig(config);
   configureLogs(resolved.http.errorLog, resolved.http.accessLog);
   return new SluiceServer(resolved).listen();
+}
+
+/** A server's chains from the module list: each module's filters, bottom first, made anew. */
+export function buildChains(modules: readonly HttpModule[], conf: Directives, traced: boolean): FilterChains {
+  const steps: FilterStep[] = modules.map((m) => () => {
+    if (m.filtersFor !== undefined) return m.filtersFor(conf as unknown as { readonly [name: string]: unknown });
+    if (m.headerFilter === undefined && m.bodyFilter === undefined) return [];
+    return [{ header: m.headerFilter?.() ?? null, body: m.bodyFilter?.() ?? null }];
+  });
+  return new FilterChains(steps, traced);
 }
 
 /** Tracers are installed when some block of the config turns filterTrace on. */

@@ -81,7 +81,7 @@ test.before(async () => {
     '/up/': { alias: root + '/' },
     '= /up-handler': { content: (r: Request) => { r.say('shout ', Buffer.from('quietly')); } },
     '/traced/': { alias: root + '/', filterTrace: true },
-  }, {}, { filters: [new UppercaseFilter()] } as never);
+  }, {}, { filters: [UppercaseFilter] });
 });
 test.after(async () => {
   setTraceSink((l) => process.stderr.write(l + '\n'));
@@ -234,8 +234,8 @@ test('a user filter installed through the public API rewrites the body (files an
   assert.is(b.body.toString(), 'in dir\n', 'skipped when not asked for');
   const c = (await raw(s.port, get('/up-handler', 'X-Uppercase: 1\r\n'), { responses: 1 })).responses[0];
   assert.is(c.body.toString(), 'SHOUT QUIETLY\n');
-  assert.ok(s.chains.order().body.indexOf('uppercase') > s.chains.order().body.indexOf('capture'));
-  assert.ok(s.chains.order().body.indexOf('uppercase') < s.chains.order().body.indexOf('gzip'));
+  assert.ok(s.chainsOf().order().body.indexOf('uppercase') > s.chainsOf().order().body.indexOf('capture'));
+  assert.ok(s.chainsOf().order().body.indexOf('uppercase') < s.chainsOf().order().body.indexOf('gzip'));
 }));
 
 test('backpressure on a static file: a client that stops reading holds the server back', timed(5000, async () => {
@@ -263,8 +263,8 @@ test('backpressure on a static file: a client that stops reading holds the serve
 }));
 
 test('the filter order is the documented one', () => {
-  const o = s.chains.order();
-  assert.equal(o.header, ['capture', 'not_modified', 'headers', 'uppercase', 'gzip', 'range', 'chunked', 'header']);
+  const o = s.chainsOf().order();
+  assert.equal(o.header, ['not_modified', 'capture', 'headers', 'uppercase', 'gzip', 'range', 'chunked', 'header']);
   assert.equal(o.body, ['range', 'copy', 'capture', 'uppercase', 'postpone', 'gzip', 'chunked', 'write']);
 });
 

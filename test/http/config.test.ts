@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import {
   ConfigError, Directives, ResolvedConfig, defineConfig, resolveConfig, type SluiceConfig,
 } from '../../src/http/config.js';
-import { DIRECTIVES } from '../../src/http/directives.js';
+import { DirectiveTable } from '../../src/http/directives.js';
+import { MODULES } from '../../src/modules.js';
 
 /** The ConfigError message resolveConfig throws for a config. */
 function errorOf(raw: unknown): string {
@@ -44,8 +45,9 @@ test('defaults, as nginx has them', () => {
 });
 
 test('every Directives has one field per table row, in table order', () => {
-  const names = DIRECTIVES.map((d) => d.name);
-  assert.equal(Object.keys(new Directives(null)), names, 'fields of a fresh Directives');
+  const table = new DirectiveTable(MODULES);
+  const names = table.list.map((d) => d.name);
+  assert.equal(Object.keys(new Directives(table, null)), names, 'fields of a fresh Directives');
   const c = resolveConfig({ clientMaxBodySize: 5, servers: [{ listen: 80, locations: { '/': { root: '/x' } } }] });
   assert.equal(Object.keys(c.http), names, 'http');
   assert.equal(Object.keys(c.servers[0].conf), names, 'server');
@@ -153,9 +155,9 @@ test('messages name the directive and the block, as nginx -t does', () => {
   assert.is(errorOf(one(srv({ internal: true }))),
     'sluice: "internal" directive is not allowed here in servers[0]', 'not allowed here');
   assert.is(errorOf(one(srv({ locations: { '/': { clientMaxBodySise: '1m' } } }))),
-    'sluice: unknown directive "clientMaxBodySise" in servers[0].locations["/"]', 'unknown directive');
+    'sluice: unknown directive "clientMaxBodySise" (did you mean "clientMaxBodySize"?) in servers[0].locations["/"]', 'unknown directive');
   assert.is(errorOf({ clientMaxBodySise: 1, servers: [srv()] }),
-    'sluice: unknown directive "clientMaxBodySise" in config', 'unknown at the top level');
+    'sluice: unknown directive "clientMaxBodySise" (did you mean "clientMaxBodySize"?) in config', 'unknown at the top level');
   assert.is(errorOf({ servers: [srv(), srv({ listen: 81, keepaliveTimeout: 'x' })] }),
     'sluice: invalid value "x" for "keepaliveTimeout" in servers[1]', 'second server');
 });

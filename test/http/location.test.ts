@@ -1,10 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Directives } from '../../src/http/directives.js';
+import { DirectiveTable, Directives } from '../../src/http/directives.js';
+import { MODULES } from '../../src/modules.js';
 import { LocationTree, ResolvedLocation, parseLocationKey } from '../../src/http/location.js';
 import { ConfigError } from '../../src/http/size-time.js';
 
-const conf = new Directives(null);
+const conf = new Directives(new DirectiveTable(MODULES), null);
 
 function tree(keys: string[]): LocationTree {
   return new LocationTree(keys.map((k) => {

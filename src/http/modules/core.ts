@@ -1,0 +1,103 @@
+// cf. ngx_http_core_module.c (ngx_http_core_commands) — the core directives of the http, server
+// and location blocks: limits, timeouts, files, types, keep-alive, logs. Listen, server_name and
+// location are the config's structure (src/http/config.ts), not directives here.
+
+import { DEFAULT_TYPES } from '../mime-types.js';
+import { ConfigError, invalidValue, parseSize, showValue } from '../size-time.js';
+import { H, HS, HSL, L, cmd, defineModule, parser } from '../conf/module.js';
+import { flag, isHeaderSafe, isPlainObject, logPath, num, oneOf, path, size, timer, words } from '../conf/parse.js';
+
+export interface HeaderBuffers {
+  number: number;
+  size: number;
+}
+
+const contentType = parser<string>()((v, key) => {
+  if (typeof v === 'string' && v.trim() !== '' && isHeaderSafe(v)) return v;
+  throw invalidValue(v, key);
+});
+
+/** Content type -> extensions; replaces the inherited map (as nginx's `types {}` does). */
+const types = parser<Readonly<Record<string, string | readonly string[]>>>()((v, key): ReadonlyMap<string, string> => {
+  if (!isPlainObject(v)) throw invalidValue(v, key);
+  const map = new Map<string, string>();
+  for (const type of Object.keys(v)) {
+    if (type.trim() === '' || !isHeaderSafe(type)) throw new ConfigError(`invalid content type ${showValue(type)} in "${key}"`, key);
+    const exts = words(v[type]);
+    if (exts === null || exts.length === 0) throw new ConfigError(`invalid extensions ${showValue(v[type])} for "${type}" in "${key}"`, key);
+    for (const e of exts) {
+      if (typeof e !== 'string' || e === '' || /[\s/\0]/.test(e)) throw new ConfigError(`invalid extension ${showValue(e)} for "${type}" in "${key}"`, key);
+      // nginx warns about a duplicate extension and keeps the later type; so do we (silently)
+      map.set(e.toLowerCase(), type);
+    }
+  }
+  return map;
+});
+
+/** '4 8k' or [4, '8k']: number and size of the buffers for a request head. */
+const bufs = parser<string | readonly [number, string | number]>()((v, key): HeaderBuffers => {
+  const w = words(v);
+  if (w === null || w.length !== 2) throw invalidValue(v, key);
+  const n0 = w[0];
+  let n: number;
+  if (typeof n0 === 'number') n = n0;
+  else if (typeof n0 === 'string' && /^[0-9]{1,9}$/.test(n0)) n = Number(n0);
+  else throw invalidValue(v, key);
+  if (!Number.isSafeInteger(n) || n < 1) throw invalidValue(v, key);
+  if (typeof w[1] !== 'number' && typeof w[1] !== 'string') throw invalidValue(v, key);
+  let sz: number;
+  try {
+    sz = parseSize(w[1], key);
+  } catch {
+    throw invalidValue(v, key);
+  }
+  if (sz < 1) throw invalidValue(v, key);
+  return { number: n, size: sz };
+});
+
+export const coreModule = defineModule({
+  name: 'core',
+  nginx: 'ngx_http_core_module',
+  about: 'limits, timeouts, root/alias, types, keep-alive, the error log',
+  directives: {
+    clientMaxBodySize: cmd(HSL, size, '1m'),
+    clientBodyTimeout: cmd(HSL, timer, '60s'),
+    clientHeaderTimeout: cmd(HS, timer, '60s'),
+    largeClientHeaderBuffers: cmd(HS, bufs, '4 8k', {
+      differs: 'a head or header line over the limit gets 431 (nginx: 400)',
+    }),
+    keepaliveTimeout: cmd(HSL, timer, '75s'),
+    keepaliveRequests: cmd(HSL, num, 1000),
+    sendTimeout: cmd(HSL, timer, '60s'),
+    root: cmd(HSL, path, 'html'),
+    alias: cmd(L, path, null),
+    defaultType: cmd(HSL, contentType, 'text/plain'),
+    // a block's types replace the inherited map, never merge with it, as nginx's types {} do
+    types: cmd(HSL, types, DEFAULT_TYPES),
+    internal: cmd(L, flag, false),
+    serverTokens: cmd(HSL, flag, false, { differs: 'off by default: the header is just "Server: sluice"' }),
+    chunkedTransferEncoding: cmd(HSL, flag, true),
+    errorLog: cmd(HSL, logPath('stderr'), 'stderr'),
+    tcpNodelay: cmd(HSL, flag, true),
+    ifModifiedSince: cmd(HSL, oneOf('exact', 'before', 'off'), 'exact'),
+    maxRanges: cmd(HSL, num, null),
+    filterTrace: cmd(HSL, flag, false, { nginx: null }),
+  },
+  checkBlock(raw) {
+    // ngx_http_core_root: root and alias share one slot
+    if (raw.root !== undefined && raw.alias !== undefined) {
+      throw new ConfigError('"alias" directive is duplicate, "root" directive was specified earlier', 'alias');
+    }
+  },
+});
+
+/** cf. ngx_event.c (ngx_event_core_commands): what one process may hold. */
+export const eventsModule = defineModule({
+  name: 'events',
+  nginx: 'ngx_event_core_module',
+  about: 'worker_connections: the client connections one process keeps open at most',
+  directives: {
+    // nginx's events { worker_connections 512; }: a process-wide limit, so top level only
+    workerConnections: cmd(H, num, 512, { differs: 'counts client connections only (nginx also counts listening and upstream ones)' }),
+  },
+});

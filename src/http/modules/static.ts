@@ -1,0 +1,12 @@
+// cf. ngx_http_static_module.c — the content phase's last handler: a file under root or alias.
+// The handler is src/http/static.ts; the module has no directive of its own (root, alias and
+// types are core's, index is the index module's).
+
+import { defineModule } from '../conf/module.js';
+
+export const staticModule = defineModule({
+  name: 'static',
+  nginx: 'ngx_http_static_module',
+  about: 'serves a file (or a directory redirect) when the location has no content handler',
+  directives: {},
+});

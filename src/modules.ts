@@ -1,0 +1,78 @@
+// cf. objs/ngx_modules.c — the modules, in order.
+//
+// THE ORDER IS IMPORTANT. Filters are installed from the first module to the last, each new one
+// on top of its chain (as nginx's filter modules do at init), so a module listed later sees a
+// response first:
+//
+//   header:  not_modified -> capture -> headers -> [yours] -> gzip -> range -> chunked -> header
+//   body:    range -> copy -> capture -> [yours] -> postpone -> gzip -> chunked -> write
+//
+// Why this order (as in nginx):
+//   - not_modified on top: a 304/412 decision needs the handler's Last-Modified/ETag untouched.
+//   - headers (add_header, expires) above gzip and range, which may change the status.
+//   - gzip above range: a gzipped body has no known length, so range lets it pass whole.
+//   - range's body filter above copy: it cuts file bufs as windows, before any byte is read.
+//   - copy above gzip and your filters: they need bytes, so copy reads file bufs into memory for
+//     them (filterNeedInMemory); without such a need, file bufs reach the write filter untouched.
+//   - capture (lua-nginx-module's capture filter) just below copy in the body chain: copy reads a
+//     captured file into memory for it; nothing below it sees a captured body.
+//   - your filters where nginx's sub and addition filters are: below copy, above postpone and gzip
+//     (they see the plain body, in document order).
+//   - postpone above gzip: subrequests that write to the client are put in document order before
+//     the main request's encoders see the bytes.
+//   - chunked just above the bottom: it frames whatever the filters above produced.
+//   - header (serialise) and write at the bottom: they put bytes on the socket.
+//
+// The other modules own directives and phase steps (see docs/modules.md); their place in the
+// list is the order of docs/directives.md.
+
+import { coreModule, eventsModule } from './http/modules/core.js';
+import { indexModule } from './http/modules/index.js';
+import { rewriteModule } from './http/modules/rewrite.js';
+import { luaModule } from './http/modules/lua.js';
+import { logModule } from './http/modules/log.js';
+import { staticModule } from './http/modules/static.js';
+import { proxyModule } from './http/modules/proxy.js';
+import { headersModule } from './http/modules/headers.js';
+import { gzipModule } from './http/modules/gzip.js';
+import { userFiltersModule } from './http/modules/user-filters.js';
+import {
+  chunkedModule, copyModule, headerModule, notModifiedModule, postponeModule, rangeBodyModule,
+  rangeHeaderModule, writeModule,
+} from './http/modules/filters.js';
+import { captureModule } from './subrequest/module.js';
+import type { InputsOf, TableOf, ValuesOf } from './http/conf/module.js';
+
+export const MODULES = [
+  eventsModule,
+  coreModule,
+  logModule,
+  rewriteModule,
+  luaModule,
+  proxyModule,
+  indexModule,
+  staticModule,
+  // filters, from the bottom of the chains up
+  writeModule,
+  headerModule,
+  chunkedModule,
+  rangeHeaderModule,
+  gzipModule,
+  postponeModule,
+  userFiltersModule,
+  headersModule,
+  captureModule,
+  copyModule,
+  rangeBodyModule,
+  notModifiedModule,
+] as const;
+
+type Table = TableOf<typeof MODULES>;
+/** The resolved value of every directive (one block's Directives). */
+export type DirectiveValues = ValuesOf<Table>;
+/** Directives allowed at the top level (nginx's http block), as users write them. */
+export type HttpDirectives = InputsOf<Table, 'http'>;
+/** Directives allowed in a server. */
+export type ServerDirectives = InputsOf<Table, 'server'>;
+/** Directives allowed in a location. */
+export type LocationDirectives = InputsOf<Table, 'location'>;
