@@ -3,20 +3,20 @@
 // subrequests first: they register the capture filter before any server builds its chains
 export * from './subrequest/index.js';
 
-export { defineConfig, resolveConfig, ConfigError } from './http/config.js';
-export type { SluiceConfig, ResolvedConfig, ResolvedServer, ResolvedLocation, Directives } from './http/config.js';
+export { defineConfig, resolveConfig, ConfigError } from './http/conf/config.js';
+export type { SluiceConfig, ResolvedConfig, ResolvedServer, ResolvedLocation, Directives } from './http/conf/config.js';
 export { startServer, SluiceServer, type BoundAddress } from './http/server.js';
 export { Request, ExitSignal, isExit, type Handler } from './http/request.js';
-export * from './http/ngx-util.js';
-export { parseSize, parseTime } from './http/size-time.js';
+export * from './lua/ngx.js';
+export { parseSize, parseTime } from './http/conf/size-time.js';
 export {
   Buf, Chain, FileRef, link, chainSize, chainSplit, chainToBuffer, chainAppend, chainHasLast,
   B_MEMORY, B_TEMPORARY, B_IN_FILE, B_FLUSH, B_SYNC, B_LAST_BUF, B_LAST_IN_CHAIN,
-} from './filters/buf.js';
+} from './core/buf.js';
 export { HeaderFilter, BodyFilter, OK, ERROR, AGAIN, allocCtxSlot, type FilterRequest } from './filters/filter.js';
 export { FilterChains } from './filters/index.js';
 export { HeadersOut } from './filters/headers-out.js';
 export { HttpParser } from './http/parser/index.js';
-export { HttpClient, HttpClientError, StreamingResponse, type ClientResponse, type ClientRequestOptions } from './http/client.js';
-export { KeepalivePool, type Keepable, type SocketCache } from './net/pool.js';
-export type { UpstreamConfig } from './http/config.js';
+export { HttpClient, HttpClientError, StreamingResponse, type ClientResponse, type ClientRequestOptions } from './lua/client.js';
+export { KeepalivePool, type Keepable, type SocketCache } from './http/upstream/keepalive.js';
+export type { UpstreamConfig } from './http/conf/config.js';

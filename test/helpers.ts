@@ -3,8 +3,8 @@
 
 import { connect, type Socket } from 'node:net';
 import { startServer, type SluiceServer } from '../src/index.js';
-import type { SluiceConfig } from '../src/http/config.js';
-import { configureLogs } from '../src/http/log.js';
+import type { SluiceConfig } from '../src/http/conf/config.js';
+import { configureLogs } from '../src/core/log.js';
 
 configureLogs('off', 'off');
 

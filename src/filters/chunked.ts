@@ -1,7 +1,7 @@
 // cf. ngx_http_chunked_filter_module.c — Transfer-Encoding: chunked when the length is unknown
 // and the client speaks HTTP/1.1; an HTTP/1.0 client gets a close-delimited body instead.
 
-import { Buf, Chain, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, link } from './buf.js';
+import { Buf, Chain, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, link } from '../core/buf.js';
 import { BodyFilter, HeaderFilter, type FilterRequest } from './filter.js';
 
 const CRLF = Buffer.from('\r\n');

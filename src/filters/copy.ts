@@ -2,9 +2,9 @@
 // filter below needs bytes (r.filterNeedInMemory), file bufs become memory bufs here, one bounded
 // piece at a time; otherwise everything passes straight through, file bufs included.
 
-import { Buf, Chain, B_IN_FILE, B_MEMORY, chainLast, freeLink, link } from './buf.js';
+import { Buf, Chain, B_IN_FILE, B_MEMORY, chainLast, freeLink, link } from '../core/buf.js';
 import { AGAIN, BodyFilter, BUFFERED_COPY, ERROR, OK, allocCtxSlot, type FilterRequest } from './filter.js';
-import { FILE_READ_SIZE, readFilePiece, readFileRestSync } from './file-read.js';
+import { FILE_READ_SIZE, readFilePiece, readFileRestSync } from '../core/file-read.js';
 
 const SLOT = allocCtxSlot();
 

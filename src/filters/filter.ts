@@ -4,9 +4,9 @@
 // filter is its own class, so every `this.next.x()` call site sees one class and stays
 // monomorphic. Filters are synchronous; a null chain means "flush what you hold".
 
-import type { Chain } from './buf.js';
+import type { Chain } from '../core/buf.js';
 import type { HeadersOut } from './headers-out.js';
-import type { Conn } from '../net/conn.js';
+import type { Conn } from '../core/conn.js';
 import type { Postponed } from './postpone.js';
 
 /** Return codes (ngx_int_t: NGX_OK, NGX_ERROR, NGX_AGAIN). */

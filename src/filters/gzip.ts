@@ -5,7 +5,7 @@
 // each buf goes through one zlib stream; a flush buf becomes Z_SYNC_FLUSH, the last Z_FINISH.
 
 import { createGzip, constants, type Gzip } from 'node:zlib';
-import { Buf, Chain, ChainOut, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, B_TEMPORARY } from './buf.js';
+import { Buf, Chain, ChainOut, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, B_TEMPORARY } from '../core/buf.js';
 import { BodyFilter, HeaderFilter, allocCtxSlot, type FilterRequest } from './filter.js';
 
 const SLOT = allocCtxSlot();

@@ -1,11 +1,11 @@
 // cf. ngx_http_header_filter_module.c — the last header filter: the status line and the header
 // block, serialised into one memory buf and handed to the write filter.
 
-import { Buf, B_FLUSH, link } from './buf.js';
+import { Buf, B_FLUSH, link } from '../core/buf.js';
 import { HeaderFilter, OK, type BodyFilter, type FilterRequest } from './filter.js';
 import { statusLine } from './status-lines.js';
-import { httpDate, formatHttpDate } from '../net/clock.js';
-import { FV_BAD, FV_UTF8, FieldError, fieldValue, isToken } from '../http/field.js';
+import { httpDate, formatHttpDate } from '../core/clock.js';
+import { FV_BAD, FV_UTF8, FieldError, fieldValue, isToken } from '../core/field.js';
 
 export const SERVER_NAME = 'sluice';
 export const SERVER_VERSION = '0.1.0';

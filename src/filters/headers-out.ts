@@ -8,7 +8,7 @@
 // where a handler or a directive gives them (a clear error at the call that made them), and
 // checked again where the head is serialised (src/filters/header.ts).
 
-import { FV_UTF8, checkFieldName, checkFieldValue } from '../http/field.js';
+import { FV_UTF8, checkFieldName, checkFieldValue } from '../core/field.js';
 
 export class HeadersOut {
   status: number;

@@ -1,7 +1,7 @@
 // cf. ngx_http_headers_filter_module.c — add_header (with `always`) and expires.
 
 import { HeaderFilter, type FilterRequest } from './filter.js';
-import { formatHttpDate } from '../net/clock.js';
+import { formatHttpDate } from '../core/clock.js';
 
 /** Statuses add_header applies to without `always`. */
 function addable(status: number): boolean {

@@ -2,7 +2,7 @@
 // The order itself is the module list's (src/modules.ts, the counterpart of objs/ngx_modules.c),
 // where it is written down with the reasons for it.
 
-import type { Chain } from './buf.js';
+import type { Chain } from '../core/buf.js';
 import { BodyFilter, HeaderFilter, type FilterRequest } from './filter.js';
 import { HeaderWriteFilter } from './header.js';
 import { TRACE_ALL, TraceBodyFilter, TraceHeaderFilter } from './trace.js';
@@ -78,7 +78,7 @@ function link1<F extends HeaderFilter | BodyFilter>(f: F, top: F | null, traced:
   return t;
 }
 
-export * from './buf.js';
+export * from '../core/buf.js';
 export * from './filter.js';
 export { HeadersOut } from './headers-out.js';
 export { STATUS_TEXT } from './status-lines.js';

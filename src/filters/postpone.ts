@@ -3,8 +3,8 @@
 // in their `postponed` list until their turn. A request's list mixes its own data and the
 // subrequests it started, in the order they came.
 
-import type { Chain } from './buf.js';
-import { chainLast } from './buf.js';
+import type { Chain } from '../core/buf.js';
+import { chainLast } from '../core/buf.js';
 import { BodyFilter, OK, type FilterRequest } from './filter.js';
 
 /** One entry of a request's postponed list (ngx_http_postponed_request_t). */

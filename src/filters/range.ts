@@ -5,7 +5,7 @@
 // Ranges are sorted and overlapping ones merged (RFC 9110 14.2 allows it), so any body streams
 // through in one pass whatever the order the client asked for.
 
-import { Buf, Chain, ChainOut, B_FLUSH, B_IN_FILE, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY } from './buf.js';
+import { Buf, Chain, ChainOut, B_FLUSH, B_IN_FILE, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY } from '../core/buf.js';
 import { BodyFilter, HeaderFilter, allocCtxSlot, type FilterRequest } from './filter.js';
 
 const SLOT = allocCtxSlot();

@@ -3,7 +3,7 @@
 // installed when asked for (filterTrace: true or SLUICE_FILTER_TRACE=1), so the normal chains
 // carry no cost for it.
 
-import { B_FLUSH, B_IN_FILE, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, B_SYNC, B_TEMPORARY, type Chain } from './buf.js';
+import { B_FLUSH, B_IN_FILE, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, B_SYNC, B_TEMPORARY, type Chain } from '../core/buf.js';
 import { BodyFilter, HeaderFilter, type FilterRequest } from './filter.js';
 
 export type TraceSink = (line: string) => void;

@@ -3,10 +3,10 @@
 // File bufs are read in bounded pieces and written as they come (Node has no sendfile), so a
 // file never sits whole in memory; while the socket is full nothing more is read.
 
-import { Buf, Chain, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, chainLast, freeLink } from './buf.js';
+import { Buf, Chain, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, chainLast, freeLink } from '../core/buf.js';
 import { BodyFilter, AGAIN, ERROR, OK, type FilterRequest } from './filter.js';
 import { HEADER_BUF } from './header.js';
-import { FILE_PIECE, FILE_READ_SIZE, readFilePiece, readFileRestSync, recyclePiece } from './file-read.js';
+import { FILE_PIECE, FILE_READ_SIZE, readFilePiece, readFileRestSync, recyclePiece } from '../core/file-read.js';
 
 /** nginx's postpone_output default: hold less than this unless flushed. */
 const POSTPONE_OUTPUT = 1460;

@@ -6,12 +6,12 @@
 // parsed (from the same chunk, without waiting for another read).
 
 import type { Socket } from 'node:net';
-import { Conn } from '../net/conn.js';
+import { Conn } from '../core/conn.js';
 import type { FilterChains } from '../filters/index.js';
-import type { ResolvedConfig, ResolvedServer } from './config.js';
+import type { ResolvedConfig, ResolvedServer } from './conf/config.js';
 import { finalizeRequest, runRequest } from './core.js';
 import { HeadersIn } from './headers-in.js';
-import { logError } from './log.js';
+import { logError } from '../core/log.js';
 import { HttpParser } from './parser/index.js';
 import {
   E_OK, E_PAUSED, E_CLOSED, E_INVALID_VERSION, E_UNKNOWN_METHOD, E_URI_TOO_LONG, E_HEADER_TOO_LARGE, E_UNSUPPORTED_TE, E_UPGRADE,

@@ -9,16 +9,16 @@
 //   CONTENT         the `content` handler (content_by_lua), else the static module
 //   (LOG)           the access log line, after the response is done
 
-import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, link } from '../filters/buf.js';
+import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, link } from '../core/buf.js';
 import { STATUS_TEXT } from '../filters/status-lines.js';
-import type { ResolvedLocation } from './config.js';
-import type { ReturnValue } from './directives.js';
-import { logError, logAccess } from './log.js';
+import type { ResolvedLocation } from './conf/config.js';
+import type { ReturnValue } from './conf/directives.js';
+import { logError, logAccess } from '../core/log.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ExitSignal, RequestError, setSpecialResponse, type Request } from './request.js';
-import { staticHandler } from './static.js';
+import { staticHandler } from './modules/static-handler.js';
 import { expandVariables } from './variables.js';
-import { proxyHandler } from './proxy.js';
+import { proxyHandler } from './modules/proxy-handler.js';
 import { parseRequestTarget } from './uri.js';
 
 /** Statuses after which nginx does not keep the connection (ngx_http_special_response_handler). */

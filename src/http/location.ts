@@ -1,7 +1,7 @@
 // cf. ngx_http_core_module.c (ngx_http_core_location, ngx_http_core_find_location)
 
-import type { Directives } from './directives.js';
-import { ConfigError } from './size-time.js';
+import type { Directives } from './conf/directives.js';
+import { ConfigError } from './conf/size-time.js';
 
 /** `= /x` exact, `/x` prefix, `^~ /x` prefix that stops the regex search, `~` / `~*` regex, `@x`. */
 export type LocationKind = 'exact' | 'prefix' | 'noregex' | 'regex' | 'iregex' | 'named';

@@ -3,19 +3,19 @@
 // One object per request, main or sub. Every field is set in the constructor (one hidden class).
 // The handler API (say, print, exit, readBody, var, ctx, ...) mirrors OpenResty's names.
 
-import { Buf, ChainOut, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_TEMPORARY, chainToBuffer, link, type Chain } from '../filters/buf.js';
+import { Buf, ChainOut, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_TEMPORARY, chainToBuffer, link, type Chain } from '../core/buf.js';
 import { AGAIN, ERROR, OK, ctxSlotCount, type FilterRequest } from '../filters/filter.js';
 import type { FilterChains } from '../filters/index.js';
 import { HeadersOut } from '../filters/headers-out.js';
 import { addPostponed, type Postponed } from '../filters/postpone.js';
-import type { Conn } from '../net/conn.js';
-import type { Directives, ResolvedLocation, ResolvedServer } from './config.js';
+import type { Conn } from '../core/conn.js';
+import type { Directives, ResolvedLocation, ResolvedServer } from './conf/config.js';
 import { HeadersIn } from './headers-in.js';
-import { decodeArgs, encodeArgs } from './ngx-util.js';
+import { decodeArgs, encodeArgs } from '../lua/ngx.js';
 import { expandVariables, makeVarProxy } from './variables.js';
 import { H_CONTENT_TYPE } from './parser/types.js';
-import { FieldError, checkFieldName, checkFieldValue } from './field.js';
-import { logError } from './log.js';
+import { FieldError, checkFieldName, checkFieldValue } from '../core/field.js';
+import { logError } from '../core/log.js';
 
 /** How a handler leaves early: thrown by exit(), exec() and redirect(), caught by the phase runner. */
 export class ExitSignal {

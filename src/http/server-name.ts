@@ -1,7 +1,7 @@
 // cf. ngx_http.c (ngx_http_server_names) and ngx_http_request.c (ngx_http_find_virtual_server)
 
-import type { ResolvedServer } from './config.js';
-import { ConfigError } from './size-time.js';
+import type { ResolvedServer } from './conf/config.js';
+import { ConfigError } from './conf/size-time.js';
 
 export type ServerNameKind = 'exact' | 'head' | 'tail' | 'regex';
 

@@ -5,11 +5,11 @@ import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { FilterChains, type FilterStep } from '../filters/index.js';
 import type { HttpModule } from './conf/module.js';
-import type { Directives } from './directives.js';
+import type { Directives } from './conf/directives.js';
 import { TRACE_ALL } from '../filters/trace.js';
-import { resolveConfig, type ResolvedConfig, type ResolvedServer, type SluiceConfig } from './config.js';
+import { resolveConfig, type ResolvedConfig, type ResolvedServer, type SluiceConfig } from './conf/config.js';
 import { HttpConnection, ListenContext } from './connection.js';
-import { configureLogs, logError } from './log.js';
+import { configureLogs, logError } from '../core/log.js';
 import { strayError } from './core.js';
 
 export interface BoundAddress {

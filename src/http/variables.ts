@@ -2,7 +2,7 @@
 
 import { hostname } from 'node:os';
 import type { Request } from './request.js';
-import { formatHttpDate } from '../net/clock.js';
+import { formatHttpDate } from '../core/clock.js';
 
 type Getter = (r: Request) => string | undefined;
 

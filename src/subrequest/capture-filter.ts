@@ -7,7 +7,7 @@
 // copies) until the last one; the copy filter above has read any file into memory for us.
 // A captured body never goes below this filter, so it never reaches the socket.
 
-import { Chain, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, chainLast } from '../filters/buf.js';
+import { Chain, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, chainLast } from '../core/buf.js';
 import { AGAIN, BodyFilter, HeaderFilter, OK, type FilterRequest } from '../filters/filter.js';
 import type { CaptureSink } from './capture.js';
 

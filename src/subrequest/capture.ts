@@ -2,8 +2,8 @@
 // handed back: whole (capture / captureMulti) or as a stream (captureStream).
 
 import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib';
-import type { Buf, Chain } from '../filters/buf.js';
-import { link } from '../filters/buf.js';
+import type { Buf, Chain } from '../core/buf.js';
+import { link } from '../core/buf.js';
 import type { FilterRequest } from '../filters/filter.js';
 import type { HeadersOut } from '../filters/headers-out.js';
 

@@ -3,14 +3,14 @@
 // server: a Request whose `main` and `parent` point at its callers, which shares the client
 // connection but never writes to it, and runs the same phases, locations and filter chains.
 
-import { chunkIterator } from '../filters/buf.js';
+import { chunkIterator } from '../core/buf.js';
 import { runRequest } from '../http/core.js';
 import { RequestBody, type Request } from '../http/request.js';
 import { parseRequestTarget } from '../http/uri.js';
-import { encodeArgs, type ArgsInput } from '../http/ngx-util.js';
+import { encodeArgs, type ArgsInput } from '../lua/ngx.js';
 import { CaptureSink, decodeBody, type CaptureResult, type CaptureStream } from './capture.js';
 import { H_ACCEPT_ENCODING, H_CONTENT_LENGTH, H_TRANSFER_ENCODING } from '../http/parser/types.js';
-import { FV_UTF8, FieldError, checkFieldName, checkFieldValue, isToken, utf8Latin1 } from '../http/field.js';
+import { FV_UTF8, FieldError, checkFieldName, checkFieldValue, isToken, utf8Latin1 } from '../core/field.js';
 
 /** Options of capture(), as ngx.location.capture's table, in camelCase. */
 export interface CaptureOptions {

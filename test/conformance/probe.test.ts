@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { listen, timed } from '../helpers.js';
 import type { Request } from '../../src/http/request.js';
-import type { LocationConfig } from '../../src/http/config.js';
+import type { LocationConfig } from '../../src/http/conf/config.js';
 
 const shared = resolve(process.cwd(), '../shared/conformance');
 const dir = existsSync(join(shared, 'probe.mjs')) ? shared : resolve(process.cwd(), 'test/fixtures/conformance');

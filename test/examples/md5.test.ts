@@ -8,7 +8,7 @@ import { startServer, type SluiceServer } from '../../src/index.js';
 import { md5CaptureConfig, SALT } from '../../examples/md5/capture.js';
 import { md5ClientConfig } from '../../examples/md5/client.js';
 import { raw, timed, get } from '../helpers.js';
-import { configureLogs } from '../../src/http/log.js';
+import { configureLogs } from '../../src/core/log.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

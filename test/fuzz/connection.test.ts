@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { listen, raw, timed } from '../helpers.js';
 import type { SluiceServer } from '../../src/http/server.js';
 import type { Request } from '../../src/http/request.js';
-import { configureLogs } from '../../src/http/log.js';
+import { configureLogs } from '../../src/core/log.js';
 import { Generator, MAX_BODY, connectionSeed, echoJson, type Coverage, type Pipeline, type Site } from './gen.js';
 import { answered, check, preview } from './wire.js';
 

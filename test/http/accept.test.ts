@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:net';
 import { get, listen, raw, timed } from '../helpers.js';
-import { setErrorSink } from '../../src/http/log.js';
+import { setErrorSink } from '../../src/core/log.js';
 
 const index = fileURLToPath(new URL('../../src/index.js', import.meta.url));
 const CHILD = `

@@ -2,8 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   ConfigError, Directives, ResolvedConfig, defineConfig, resolveConfig, type SluiceConfig,
-} from '../../src/http/config.js';
-import { DirectiveTable } from '../../src/http/directives.js';
+} from '../../src/http/conf/config.js';
+import { DirectiveTable } from '../../src/http/conf/directives.js';
 import { MODULES } from '../../src/modules.js';
 
 /** The ConfigError message resolveConfig throws for a config. */

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer, type SluiceServer } from '../../src/index.js';
-import { configureLogs } from '../../src/http/log.js';
+import { configureLogs } from '../../src/core/log.js';
 import { raw, timed } from '../helpers.js';
 
 let s: SluiceServer;

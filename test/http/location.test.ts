@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DirectiveTable, Directives } from '../../src/http/directives.js';
+import { DirectiveTable, Directives } from '../../src/http/conf/directives.js';
 import { MODULES } from '../../src/modules.js';
 import { LocationTree, ResolvedLocation, parseLocationKey } from '../../src/http/location.js';
-import { ConfigError } from '../../src/http/size-time.js';
+import { ConfigError } from '../../src/http/conf/size-time.js';
 
 const conf = new Directives(new DirectiveTable(MODULES), null);
 

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as U from '../../src/http/ngx-util.js';
-import { decodeArgs, encodeArgs, escapeUri, luaNumber, md5, unescapeUri, STATUS_TEXT } from '../../src/http/ngx-util.js';
+import * as U from '../../src/lua/ngx.js';
+import { decodeArgs, encodeArgs, escapeUri, luaNumber, md5, unescapeUri, STATUS_TEXT } from '../../src/lua/ngx.js';
 
 test('md5 (ngx.md5)', () => {
   assert.is(md5(''), 'd41d8cd98f00b204e9800998ecf8427e', 'empty');

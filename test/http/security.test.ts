@@ -9,8 +9,8 @@ import { runInNewContext } from 'node:vm';
 import { listen, raw, timed, get, parseResponses } from '../helpers.js';
 import type { SluiceServer } from '../../src/http/server.js';
 import type { Request } from '../../src/http/request.js';
-import { setErrorSink } from '../../src/http/log.js';
-import { resolveConfig } from '../../src/http/config.js';
+import { setErrorSink } from '../../src/core/log.js';
+import { resolveConfig } from '../../src/http/conf/config.js';
 
 let s: SluiceServer;
 const logged: string[] = [];

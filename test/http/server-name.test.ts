@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { resolveConfig, type ResolvedServer, type ServerConfig } from '../../src/http/config.js';
-import { ConfigError } from '../../src/http/size-time.js';
+import { resolveConfig, type ResolvedServer, type ServerConfig } from '../../src/http/conf/config.js';
+import { ConfigError } from '../../src/http/conf/size-time.js';
 import { VirtualNames, findServer, normalizeHost, parseServerName } from '../../src/http/server-name.js';
 
 function servers(list: ServerConfig[]): ResolvedServer[] {

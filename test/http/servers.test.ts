@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer, resolveConfig, type Request } from '../../src/index.js';
-import { configureLogs } from '../../src/http/log.js';
+import { configureLogs } from '../../src/core/log.js';
 import { UppercaseFilter } from '../../examples/filters/uppercase.js';
 import { raw, timed, get } from '../helpers.js';
 

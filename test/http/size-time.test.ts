@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, parseSize, parseTime } from '../../src/http/size-time.js';
+import { ConfigError, parseSize, parseTime } from '../../src/http/conf/size-time.js';
 
 const K = 1024, M = 1024 * 1024, G = 1024 * 1024 * 1024;
 

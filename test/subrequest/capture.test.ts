@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { listen, raw, timed, get, sleep } from '../helpers.js';
 import type { SluiceServer } from '../../src/http/server.js';
 import type { Request } from '../../src/http/request.js';
-import { HTTP_POST, HTTP_PUT, HTTP_DELETE, HTTP_HEAD, HTTP_GET } from '../../src/http/ngx-util.js';
+import { HTTP_POST, HTTP_PUT, HTTP_DELETE, HTTP_HEAD, HTTP_GET } from '../../src/lua/ngx.js';
 import { setTraceSink } from '../../src/filters/trace.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sluice-sub-'));

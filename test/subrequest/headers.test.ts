@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { listen, raw, timed, get } from '../helpers.js';
 import type { SluiceServer } from '../../src/http/server.js';
-import type { SluiceConfig } from '../../src/http/config.js';
+import type { SluiceConfig } from '../../src/http/conf/config.js';
 import type { Request } from '../../src/http/request.js';
 import type { CaptureOptions } from '../../src/subrequest/index.js';
 import { scriptedUpstream, type Upstream } from '../upstream/upstreams.js';

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { listen, raw, timed, get, sleep } from '../helpers.js';
 import { HttpClient, HttpClientError } from '../../src/index.js';
-import { clientPoolIdle } from '../../src/http/client.js';
+import { clientPoolIdle } from '../../src/lua/client.js';
 import type { Request } from '../../src/http/request.js';
 import { bigUpstream, echoUpstream, httpUpstream, netUpstream, scriptedUpstream, until, type Seen } from './upstreams.js';
 

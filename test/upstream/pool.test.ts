@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Socket } from 'node:net';
-import { KeepalivePool, type Keepable } from '../../src/net/pool.js';
+import { KeepalivePool, type Keepable } from '../../src/http/upstream/keepalive.js';
 import { sleep, timed } from '../helpers.js';
 
 class Fake implements Keepable {

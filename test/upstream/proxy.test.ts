@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { listen, raw, timed, get, sleep, parseResponses } from '../helpers.js';
 import type { SluiceServer } from '../../src/http/server.js';
-import type { SluiceConfig } from '../../src/http/config.js';
+import type { SluiceConfig } from '../../src/http/conf/config.js';
 import type { Request } from '../../src/http/request.js';
 import {
   RawClient, bigUpstream, closedPort, echoUpstream, httpUpstream, netUpstream, scriptedUpstream, until, type Seen,

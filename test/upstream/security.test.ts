@@ -6,10 +6,10 @@ import * as assert from 'uvu/assert';
 import type { Socket } from 'node:net';
 import { listen, raw, timed, get, type ParsedResponse } from '../helpers.js';
 import type { SluiceServer } from '../../src/http/server.js';
-import type { SluiceConfig } from '../../src/http/config.js';
+import type { SluiceConfig } from '../../src/http/conf/config.js';
 import type { Request } from '../../src/http/request.js';
-import { ConfigError } from '../../src/http/size-time.js';
-import { configureLogs } from '../../src/http/log.js';
+import { ConfigError } from '../../src/http/conf/size-time.js';
+import { configureLogs } from '../../src/core/log.js';
 import { RawClient, echoUpstream, netUpstream, scriptedUpstream, until, type Seen, type Upstream } from './upstreams.js';
 
 type Locations = Parameters<typeof listen>[0];

@@ -2,9 +2,9 @@
 // ngx_conf_set_msec_slot, ...) — the parsers most directives share. A module's own parsers live
 // in its file.
 
-import { FV_BAD, fieldValue } from '../field.js';
+import { FV_BAD, fieldValue } from '../../core/field.js';
 import { parser, type Parser } from './module.js';
-import { ConfigError, invalidValue, parseSize, parseTime, showValue } from '../size-time.js';
+import { ConfigError, invalidValue, parseSize, parseTime, showValue } from './size-time.js';
 
 /** Sizes: bytes, or nginx notation ('8k', '1m', '1g'). */
 export type SizeInput = number | string;

@@ -3,7 +3,7 @@
 // location are the config's structure (src/http/config.ts), not directives here.
 
 import { DEFAULT_TYPES } from '../mime-types.js';
-import { ConfigError, invalidValue, parseSize, showValue } from '../size-time.js';
+import { ConfigError, invalidValue, parseSize, showValue } from '../conf/size-time.js';
 import { H, HS, HSL, L, cmd, defineModule, parser } from '../conf/module.js';
 import { flag, isHeaderSafe, isPlainObject, logPath, num, oneOf, path, size, timer, words } from '../conf/parse.js';
 

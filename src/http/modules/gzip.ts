@@ -1,7 +1,7 @@
 // cf. ngx_http_gzip_filter_module.c — gzip and its directives; the filters are src/filters/gzip.ts.
 
 import { GzipBodyFilter, GzipHeaderFilter } from '../../filters/gzip.js';
-import { invalidValue } from '../size-time.js';
+import { invalidValue } from '../conf/size-time.js';
 import { HSL, cmd, defineModule, parser } from '../conf/module.js';
 import { flag, size, words } from '../conf/parse.js';
 

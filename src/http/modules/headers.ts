@@ -1,8 +1,8 @@
 // cf. ngx_http_headers_filter_module.c — add_header and expires, as a header filter.
 
 import { HeadersFilter } from '../../filters/headers.js';
-import { isToken } from '../field.js';
-import { invalidValue, parseTime } from '../size-time.js';
+import { isToken } from '../../core/field.js';
+import { invalidValue, parseTime } from '../conf/size-time.js';
 import { HSL, cmd, defineModule, parser } from '../conf/module.js';
 import { isHeaderSafe } from '../conf/parse.js';
 

@@ -1,7 +1,7 @@
 // cf. ngx_http_index_module.c — `index`: a uri ending in "/" tries these files (an internal
 // redirect to the first that exists). The handler is in static.ts beside the static module's.
 
-import { ConfigError, invalidValue, showValue } from '../size-time.js';
+import { ConfigError, invalidValue, showValue } from '../conf/size-time.js';
 import { HSL, cmd, defineModule, parser } from '../conf/module.js';
 import { words } from '../conf/parse.js';
 

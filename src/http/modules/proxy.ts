@@ -2,9 +2,9 @@
 // handler that talks to the upstream is src/http/proxy.ts (over src/http/upstream.ts, as
 // ngx_http_proxy_module sits over ngx_http_upstream.c).
 
-import { isToken } from '../field.js';
-import { ConfigError, invalidValue, showValue } from '../size-time.js';
-import type { UpstreamGroup } from '../upstream.js';
+import { isToken } from '../../core/field.js';
+import { ConfigError, invalidValue, showValue } from '../conf/size-time.js';
+import type { UpstreamGroup } from '../upstream/upstream.js';
 import { HSL, L, cmd, defineModule, parser } from '../conf/module.js';
 import { flag, isHeaderSafe, isPlainObject, num, oneOf, timer, words } from '../conf/parse.js';
 

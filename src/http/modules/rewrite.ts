@@ -1,6 +1,6 @@
 // cf. ngx_http_rewrite_module.c — `return` (in the server rewrite and rewrite phases).
 
-import { ConfigError, invalidValue, showValue } from '../size-time.js';
+import { ConfigError, invalidValue, showValue } from '../conf/size-time.js';
 import { SL, cmd, defineModule, parser } from '../conf/module.js';
 import { isHeaderSafe } from '../conf/parse.js';
 

@@ -4,7 +4,7 @@
 
 import { BodyFilter, HeaderFilter } from '../../filters/filter.js';
 import type { FilterPair } from '../../filters/index.js';
-import { ConfigError, invalidValue } from '../size-time.js';
+import { ConfigError, invalidValue } from '../conf/size-time.js';
 import { HS, cmd, defineModule, parser } from '../conf/module.js';
 
 /** A class whose instances are a filter, or hold `header` and/or `body` filters. */

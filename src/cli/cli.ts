@@ -1,9 +1,9 @@
 // The `sluice` command: nginx's -c, -t, -v and -h.
 
-import { resolveConfig, ConfigError } from './http/config.js';
-import { startServer } from './index.js'; // the entry point: it plugs subrequests in
+import { resolveConfig, ConfigError } from '../http/conf/config.js';
+import { startServer } from '../index.js'; // the entry point: it plugs subrequests in
 import { loadConfigFile } from './load-config.js';
-import { SERVER_VERSION } from './filters/header.js';
+import { SERVER_VERSION } from '../filters/header.js';
 import defaultConfig from './default-config.js';
 
 const USAGE = `Usage: sluice [-h] [-v] [-t] [-c file]

@@ -4,9 +4,9 @@
 
 import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, FileRef, link } from '../filters/buf.js';
-import { logError } from './log.js';
-import type { Request } from './request.js';
+import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, FileRef, link } from '../../core/buf.js';
+import { logError } from '../../core/log.js';
+import type { Request } from '../request.js';
 
 /** The file path for r.uri under the location's root or alias. */
 export function mapUriToPath(r: Request): string {

@@ -6,11 +6,11 @@
 // may pause() the exchange when its own output is full, which stops reading the socket.
 
 import { connect, type Socket } from 'node:net';
-import type { Keepable, KeepalivePool, SocketCache } from '../net/pool.js';
-import { HttpParser } from './parser/index.js';
+import type { Keepable, KeepalivePool, SocketCache } from './keepalive.js';
+import { HttpParser } from '../parser/index.js';
 import {
   E_OK, PARSER_RESPONSE, SINK_OK, SINK_SKIP_BODY, type MessageHead, type ParserSink,
-} from './parser/types.js';
+} from '../parser/types.js';
 
 /** Why an exchange failed (nginx's NGX_HTTP_UPSTREAM_FT_*). */
 export const FAIL_CONNECT = 1;    // could not connect (error)

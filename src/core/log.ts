@@ -1,7 +1,7 @@
 // cf. src/core/ngx_log.c and ngx_http_log_module.c — the error log and the access log.
 
 import { createWriteStream, type WriteStream } from 'node:fs';
-import type { Request } from './request.js';
+import type { Request } from '../http/request.js';
 
 type Sink = { write(s: string): unknown };
 

@@ -7,7 +7,7 @@ interface LoadContext { format?: string }
 type NextResolve = (specifier: string, context: ResolveContext) => Promise<{ url: string; format?: string }>;
 type NextLoad = (url: string, context: LoadContext) => Promise<{ format: string; source?: string | ArrayBuffer | Uint8Array }>;
 
-const SELF = new URL('./index.js', import.meta.url).href;
+const SELF = new URL('../index.js', import.meta.url).href;
 
 export async function resolve(specifier: string, context: ResolveContext, next: NextResolve) {
   if (specifier === 'sluice') return { url: SELF, shortCircuit: true };

@@ -2,13 +2,13 @@
 // that shows what sluice does. `sluice -c FILE` replaces it; examples/ has more configs.
 
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from './http/config.js';
-import type { Request } from './http/request.js';
+import { defineConfig } from '../http/conf/config.js';
+import type { Request } from '../http/request.js';
 
 const PORT = Number(process.env.SLUICE_PORT ?? 8080);
 
 /** examples/site, from dist/src/ or src/ alike. */
-const SITE = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../examples/site/' : '../examples/site/', import.meta.url));
+const SITE = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../examples/site/' : '../../examples/site/', import.meta.url));
 
 const page = `<!DOCTYPE html>
 <html>

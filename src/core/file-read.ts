@@ -3,7 +3,7 @@
 
 import { read, readSync } from 'node:fs';
 import { Buf, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_TEMPORARY } from './buf.js';
-import type { FilterRequest } from './filter.js';
+import type { FilterRequest } from '../filters/filter.js';
 
 /** Bytes read from a file per step. */
 export const FILE_READ_SIZE = 128 * 1024;

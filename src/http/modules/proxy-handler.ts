@@ -5,25 +5,25 @@
 // connection would be cut).
 
 import { isUtf8 } from 'node:buffer';
-import { Buf, link } from '../filters/buf.js';
-import { AGAIN, ERROR } from '../filters/filter.js';
+import { Buf, link } from '../../core/buf.js';
+import { AGAIN, ERROR } from '../../filters/filter.js';
 import {
   NU_ERROR, NU_HTTP_403, NU_HTTP_404, NU_HTTP_429, NU_HTTP_500, NU_HTTP_502, NU_HTTP_503,
   NU_HTTP_504, NU_INVALID_HEADER, NU_NON_IDEMPOTENT, NU_TIMEOUT, type ProxyTarget,
-} from './modules/proxy.js';
-import { FV_ASCII, FV_BAD, FV_UTF8, fieldValue, isToken, targetValue, utf8Latin1 } from './field.js';
-import { logError } from './log.js';
-import { expandVariables } from './variables.js';
-import { escapeUri } from './ngx-util.js';
+} from './proxy.js';
+import { FV_ASCII, FV_BAD, FV_UTF8, fieldValue, isToken, targetValue, utf8Latin1 } from '../../core/field.js';
+import { logError } from '../../core/log.js';
+import { expandVariables } from '../variables.js';
+import { escapeUri } from '../../lua/ngx.js';
 import {
   H_CONNECTION, H_CONTENT_LENGTH, H_DATE, H_HOST, H_KEEP_ALIVE, H_LOCATION, H_OTHER, H_PROXY_CONNECTION,
   H_SERVER, H_TE, H_TRAILER, H_TRANSFER_ENCODING, H_UPGRADE, H_EXPECT, KNOWN_HEADER_NAMES, type MessageHead,
-} from './parser/types.js';
-import { ExitSignal, type Request } from './request.js';
+} from '../parser/types.js';
+import { ExitSignal, type Request } from '../request.js';
 import {
   Exchange, FAIL_CONNECT, FAIL_INVALID, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler,
-} from './upstream-conn.js';
-import type { Peer, UpstreamGroup } from './upstream.js';
+} from '../upstream/connection.js';
+import type { Peer, UpstreamGroup } from '../upstream/upstream.js';
 
 /** Request headers never passed upstream as they are (hop-by-hop, or set by us). */
 function skipRequestHeader(id: number): boolean {

@@ -6,18 +6,18 @@
 
 import { isIP } from 'node:net';
 import { DirectiveTable, Directives, isPlainObject } from './directives.js';
-import type { Block, HttpModule } from './conf/module.js';
-import { MODULES, type HttpDirectives, type LocationDirectives, type ServerDirectives } from '../modules.js';
-import { LocationTree, ResolvedLocation, parseLocationKey } from './location.js';
-import { parseServerName } from './server-name.js';
+import type { Block, HttpModule } from './module.js';
+import { MODULES, type HttpDirectives, type LocationDirectives, type ServerDirectives } from '../../modules.js';
+import { LocationTree, ResolvedLocation, parseLocationKey } from '../location.js';
+import { parseServerName } from '../server-name.js';
 import { ConfigError, invalidValue } from './size-time.js';
 
-import { resolveUpstreams, implicitGroup, type UpstreamGroup } from './upstream.js';
+import { resolveUpstreams, implicitGroup, type UpstreamGroup } from '../upstream/upstream.js';
 
 export { ConfigError } from './size-time.js';
 export { Directives, DirectiveTable, type Handler, type ReturnValue, type HeaderBuffers } from './directives.js';
-export type { HttpDirectives, LocationDirectives, ServerDirectives } from '../modules.js';
-export { LocationTree, ResolvedLocation, type LocationKind } from './location.js';
+export type { HttpDirectives, LocationDirectives, ServerDirectives } from '../../modules.js';
+export { LocationTree, ResolvedLocation, type LocationKind } from '../location.js';
 
 /* the shape users write: each block's directives come from the modules (src/modules.ts) */
 

@@ -2,9 +2,9 @@
 // ngx_http_upstream_least_conn_module.c, ngx_http_upstream_hash_module.c,
 // ngx_http_upstream_keepalive_module.c — upstream groups, peer selection and failure accounting.
 
-import { KeepalivePool } from '../net/pool.js';
-import type { UpstreamConnection } from './upstream-conn.js';
-import { ConfigError, parseTime, showValue } from './size-time.js';
+import { KeepalivePool } from './keepalive.js';
+import type { UpstreamConnection } from './connection.js';
+import { ConfigError, parseTime, showValue } from '../conf/size-time.js';
 
 export type Balance = 'round-robin' | 'least-conn' | { hash: string };
 

@@ -3,17 +3,17 @@
 // (set there, inherited from the enclosing block, or the default), so a request reads
 // `r.conf.gzip` as nginx reads its module's loc_conf.
 
-import type { DirectiveValues } from '../modules.js';
-import type { Block, Cmd, HttpModule } from './conf/module.js';
+import type { DirectiveValues } from '../../modules.js';
+import type { Block, Cmd, HttpModule } from './module.js';
 
-export type { DirectiveValues, HttpDirectives, ServerDirectives, LocationDirectives } from '../modules.js';
-export type { Handler } from './modules/lua.js';
-export type { ReturnValue } from './modules/rewrite.js';
-export type { HeaderBuffers } from './modules/core.js';
-export type { AddHeader, Expires } from './modules/headers.js';
-export { ProxyTarget, type ProxyRedirect } from './modules/proxy.js';
-export type { SizeInput, TimeInput } from './conf/parse.js';
-export { isPlainObject } from './conf/parse.js';
+export type { DirectiveValues, HttpDirectives, ServerDirectives, LocationDirectives } from '../../modules.js';
+export type { Handler } from '../modules/lua.js';
+export type { ReturnValue } from '../modules/rewrite.js';
+export type { HeaderBuffers } from '../modules/core.js';
+export type { AddHeader, Expires } from '../modules/headers.js';
+export { ProxyTarget, type ProxyRedirect } from '../modules/proxy.js';
+export type { SizeInput, TimeInput } from './parse.js';
+export { isPlainObject } from './parse.js';
 
 /** A directive of the table: its name, its module, its row. */
 export interface DirectiveEntry {

@@ -3,16 +3,16 @@
 // read on demand, then setKeepalive() or close(). It shares the keepalive pool machinery and the
 // response parser with proxyPass (src/http/upstream-conn.ts).
 
-import { KeepalivePool, type SocketCache } from '../net/pool.js';
-import { encodeArgs, type ArgsInput } from './ngx-util.js';
-import { HeadersIn } from './headers-in.js';
-import type { MessageHead } from './parser/types.js';
+import { KeepalivePool, type SocketCache } from '../http/upstream/keepalive.js';
+import { encodeArgs, type ArgsInput } from './ngx.js';
+import { HeadersIn } from '../http/headers-in.js';
+import type { MessageHead } from '../http/parser/types.js';
 import {
   Exchange, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler, type ExchangeTimeouts, type UpstreamConnection,
-} from './upstream-conn.js';
+} from '../http/upstream/connection.js';
 import { SERVER_VERSION } from '../filters/header.js';
-import { chunkIterator } from '../filters/buf.js';
-import { FV_BAD, FV_UTF8, fieldValue, isToken, targetValue, utf8Latin1 } from './field.js';
+import { chunkIterator } from '../core/buf.js';
+import { FV_BAD, FV_UTF8, fieldValue, isToken, targetValue, utf8Latin1 } from '../core/field.js';
 
 /** Cosocket pools: one per "host:port" (or the name given as keepalivePool), per process. */
 const pools = new Map<string, KeepalivePool<UpstreamConnection>>();

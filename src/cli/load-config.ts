@@ -4,7 +4,7 @@ import * as nodeModule from 'node:module';
 import { resolve as resolvePath } from 'node:path';
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { ConfigError } from './http/config.js';
+import { ConfigError } from '../http/conf/config.js';
 
 let hooked = false;
 
