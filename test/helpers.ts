@@ -4,18 +4,41 @@
 import { connect, type Socket } from 'node:net';
 import { startServer, type SluiceServer } from '../src/index.js';
 import type { SluiceConfig } from '../src/http/conf/config.js';
-import { configureLogs } from '../src/core/log.js';
 
-configureLogs('off', 'off');
+/**
+ * The error log of every server listen() starts: dropped, unless a test captures it (the lines
+ * then collect in `lines`, and go on to stderr too when asked).
+ */
+export const errorLines = {
+  capturing: false,
+  toStderr: false,
+  lines: [] as string[],
+  write(line: string): void {
+    if (!this.capturing) return;
+    this.lines.push(line);
+    if (this.toStderr) process.stderr.write(line);
+  },
+};
+
+/** Start collecting error log lines (from level `error` up). */
+export function captureLog(toStderr = false): void {
+  errorLines.lines.length = 0;
+  errorLines.capturing = true;
+  errorLines.toStderr = toStderr;
+}
+
+/** Stop collecting; returns what was logged. */
+export function stopCapture(): string[] {
+  errorLines.capturing = false;
+  return errorLines.lines.slice();
+}
 
 type Locations = SluiceConfig['servers'][number]['locations'];
 type ServerExtra = Omit<SluiceConfig['servers'][number], 'locations' | 'listen'>;
 
 /** Start sluice on 127.0.0.1:0 with these locations (and server-level directives). */
 export async function listen(locations: Locations, server: Partial<ServerExtra> = {}, http: Partial<SluiceConfig> = {}): Promise<SluiceServer> {
-  const s = await startServer({ ...http, errorLog: 'off', servers: [{ listen: '127.0.0.1:0', ...server, locations }] } as SluiceConfig);
-  configureLogs('off', 'off');
-  return s;
+  return startServer({ errorLog: errorLines, ...http, servers: [{ listen: '127.0.0.1:0', ...server, locations }] } as SluiceConfig);
 }
 
 export interface RawResult {

@@ -12,9 +12,7 @@ import { Bench } from 'tinybench';
 import * as assert from 'node:assert/strict';
 import { resolveConfig, SluiceServer, type Request, type SluiceConfig } from '../../src/index.js';
 import { HttpConnection, ListenContext } from '../../src/http/connection.js';
-import { configureLogs } from '../../src/core/log.js';
 
-configureLogs('off', 'off');
 
 const HELLO = { internal: true, return: [200, 'hello\n'] as [number, string] };
 const config: SluiceConfig = {

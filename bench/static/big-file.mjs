@@ -31,9 +31,7 @@ const serverScript = join(dir, 'server.mjs');
 writeFileSync(serverScript, `
 import { startServer } from ${JSON.stringify(join(ROOT, 'dist/src/index.js'))};
 import { UppercaseFilter } from ${JSON.stringify(join(ROOT, 'dist/examples/filters/uppercase.js'))};
-import { configureLogs } from ${JSON.stringify(join(ROOT, 'dist/src/core/log.js'))};
 const s = await startServer({ errorLog: 'off', filters: [UppercaseFilter], servers: [{ listen: '127.0.0.1:0', locations: { '/': { root: ${JSON.stringify(dir)} } } }] });
-configureLogs('off', 'off');
 process.send({ port: s.port });
 setInterval(() => process.send({ rss: process.memoryUsage().rss }), 50);
 process.on('message', (m) => { if (m === 'stop') s.close().then(() => process.exit(0)); });

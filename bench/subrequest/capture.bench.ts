@@ -7,9 +7,7 @@ import { Bench } from 'tinybench';
 import * as assert from 'node:assert/strict';
 import { resolveConfig, SluiceServer, Request, type SluiceConfig } from '../../src/index.js';
 import { RequestBody } from '../../src/http/request.js';
-import { configureLogs } from '../../src/core/log.js';
 
-configureLogs('off', 'off');
 
 const config: SluiceConfig = {
   servers: [{

@@ -458,7 +458,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     if (this.headMethod) e.method = 'HEAD'; // its error page goes without a body
     this.r = e;
     this.state = ST_WAIT;
-    logError('info', null, `client sent invalid request (${this.parser.errorReason}) while reading client request headers, client: ${this.conn.remoteAddress}`);
+    logError('info', null, `client sent invalid request (${this.parser.errorReason}) while reading client request headers, client: ${this.conn.remoteAddress}`, this.server0.conf.errorLog);
     finalizeRequest(e, status);
   }
 
@@ -507,7 +507,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     if (kind === T_KEEPALIVE) { this.destroy(); return; }
     if (kind === T_HEADER) {
       if (this.parser.messageInProgress() && !this.conn.closed) {
-        logError('info', null, `client timed out while reading client request headers, client: ${this.conn.remoteAddress}`);
+        logError('info', null, `client timed out while reading client request headers, client: ${this.conn.remoteAddress}`, this.server0.conf.errorLog);
         const e = new Request(this.conn, this.server0, this.ctx.chains0, null);
         e.hc = this;
         e.keepalive = false;

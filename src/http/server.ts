@@ -9,7 +9,7 @@ import type { Directives } from './conf/directives.js';
 import { TRACE_ALL } from '../filters/trace.js';
 import { resolveConfig, type ResolvedConfig, type ResolvedServer, type SluiceConfig } from './conf/config.js';
 import { HttpConnection, ListenContext } from './connection.js';
-import { configureLogs, logError } from '../core/log.js';
+import { LogFiles, logError } from '../core/log.js';
 import { strayError } from './core.js';
 
 export interface BoundAddress {
@@ -29,8 +29,17 @@ export class SluiceServer {
   private readonly maxConnections: number;
   private acceptLogged: number;
 
+  /** The log files this server has open (each path once); closed with the server. */
+  readonly logs: LogFiles;
+
   constructor(config: ResolvedConfig) {
     this.config = config;
+    this.logs = new LogFiles();
+    // every block's logs, opened once per path (a file that cannot be opened fails the start)
+    for (const conf of allBlocks(config)) {
+      this.logs.open(conf.errorLog);
+      this.logs.open(conf.accessLog);
+    }
     const traced = TRACE_ALL || wantsTrace(config);
     this.chains = new Map();
     for (const s of config.servers) this.chains.set(s, buildChains(config.modules, s.conf, traced));
@@ -51,7 +60,7 @@ export class SluiceServer {
     const onConnection = (socket: Socket, ctx: ListenContext) => {
       // worker_connections: past it nginx cannot get a connection and closes the new one
       if (this.maxConnections > 0 && this.active >= this.maxConnections) {
-        logError('alert', null, `${this.maxConnections} worker_connections are not enough`);
+        logError('alert', null, `${this.maxConnections} worker_connections are not enough`, config.http.errorLog);
         socket.destroy();
         return;
       }
@@ -77,7 +86,7 @@ export class SluiceServer {
     this.acceptLogged = now;
     const errno = e.errno === undefined ? '' : `${-e.errno}: `;
     const text = e.code === 'EMFILE' ? 'Too many open files' : e.code === 'ENFILE' ? 'Too many open files in system' : e.message;
-    logError(e.code === 'EMFILE' || e.code === 'ENFILE' ? 'crit' : 'alert', null, `accept() failed (${errno}${text})`);
+    logError(e.code === 'EMFILE' || e.code === 'ENFILE' ? 'crit' : 'alert', null, `accept() failed (${errno}${text})`, this.config.http.errorLog);
   }
 
   /** The filter chains of a virtual server (by its index in the config; the first by default). */
@@ -154,6 +163,7 @@ export class SluiceServer {
     for (const g of this.config.upstreams.values()) g.pool?.clear();
     await Promise.all(closed);
     if (this.guarded) { this.guarded = false; guardProcess(-1); }
+    await this.logs.close();
   }
 }
 
@@ -190,7 +200,6 @@ function guardProcess(delta: number): void {
 /** Resolve a config (throws ConfigError naming the bad key), bind, and serve. */
 export async function startServer(config: SluiceConfig | ResolvedConfig): Promise<SluiceServer> {
   const resolved = isResolved(config) ? config : resolveConfig(config);
-  configureLogs(resolved.http.errorLog, resolved.http.accessLog);
   return new SluiceServer(resolved).listen();
 }
 
@@ -204,14 +213,19 @@ export function buildChains(modules: readonly HttpModule[], conf: Directives, tr
   return new FilterChains(steps, traced);
 }
 
+/** Every block of a config: http, each server, each of its locations (named ones too). */
+function* allBlocks(c: ResolvedConfig): Generator<Directives> {
+  yield c.http;
+  for (const s of c.servers) {
+    yield s.conf;
+    for (const l of s.locations.locations) yield l.conf;
+    for (const l of s.named.values()) yield l.conf;
+  }
+}
+
 /** Tracers are installed when some block of the config turns filterTrace on. */
 function wantsTrace(c: ResolvedConfig): boolean {
-  if (c.http.filterTrace) return true;
-  for (const s of c.servers) {
-    if (s.conf.filterTrace) return true;
-    for (const l of s.locations.locations) if (l.conf.filterTrace) return true;
-    for (const l of s.named.values()) if (l.conf.filterTrace) return true;
-  }
+  for (const conf of allBlocks(c)) if (conf.filterTrace) return true;
   return false;
 }
 

@@ -8,7 +8,6 @@ import { startServer, type SluiceServer } from '../../src/index.js';
 import { md5CaptureConfig, SALT } from '../../examples/md5/capture.js';
 import { md5ClientConfig } from '../../examples/md5/client.js';
 import { raw, timed, get } from '../helpers.js';
-import { configureLogs } from '../../src/core/log.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -27,7 +26,6 @@ for (const [name, make] of [['capture', md5CaptureConfig], ['client', md5ClientC
     const port = await freePort();
     const md5Port = await freePort();
     const s: SluiceServer = await startServer(make(port, md5Port));
-    configureLogs('off', 'off');
     try {
       const ok = await raw(port, get(`/test?data=hello&key=${key('hello')}`), { responses: 1 });
       assert.is(ok.responses[0].body.toString(), 'valid request\n');

@@ -13,10 +13,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listen, raw, timed } from '../helpers.js';
+import { listen, raw, timed, captureLog, stopCapture } from '../helpers.js';
 import type { SluiceServer } from '../../src/http/server.js';
 import type { Request } from '../../src/http/request.js';
-import { configureLogs } from '../../src/core/log.js';
 import { Generator, MAX_BODY, connectionSeed, echoJson, type Coverage, type Pipeline, type Site } from './gen.js';
 import { answered, check, preview } from './wire.js';
 
@@ -87,7 +86,7 @@ test.before(async () => {
     '/static/': { root: dir },
   }, { clientMaxBodySize: MAX_BODY });
   // the error log goes to stderr, where lines of a crash or a failed handler are caught
-  configureLogs('stderr', 'off', 'error');
+  captureLog(true);
   stderrWrite = process.stderr.write;
   process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const line = String(chunk);
@@ -106,7 +105,7 @@ test.before(async () => {
 
 test.after(async () => {
   process.stderr.write = stderrWrite;
-  configureLogs('off', 'off');
+  stopCapture();
   await s.close();
   rmSync(dir, { recursive: true, force: true });
 });

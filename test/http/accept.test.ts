@@ -6,8 +6,7 @@ import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:net';
-import { get, listen, raw, timed } from '../helpers.js';
-import { setErrorSink } from '../../src/core/log.js';
+import { get, listen, raw, timed, captureLog, stopCapture, errorLines } from '../helpers.js';
 
 const index = fileURLToPath(new URL('../../src/index.js', import.meta.url));
 const CHILD = `
@@ -58,8 +57,8 @@ test('out of descriptors: the start warns as nginx does; connections past the li
 
 test('an accept() error reported on the listener is logged as nginx does (once per 500 ms), and does not stop the process', timed(5000, async () => {
   const s = await listen({ '/': { return: [200, 'ok\n'] } });
-  const logged: string[] = [];
-  setErrorSink({ write(l: string) { logged.push(l); } }, 'error');
+  const logged = errorLines.lines;
+  captureLog();
   try {
     const net = (s as unknown as { listeners: { net: Server }[] }).listeners[0].net;
     const e = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', errno: -24, syscall: 'accept' });
@@ -69,7 +68,7 @@ test('an accept() error reported on the listener is logged as nginx does (once p
     const res = await raw(s.port, get('/'), { responses: 1 });
     assert.is(res.responses[0]?.status, 200, 'still serving');
   } finally {
-    setErrorSink(null);
+    stopCapture();
     await s.close();
   }
 }));

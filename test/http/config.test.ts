@@ -31,10 +31,12 @@ test('defaults, as nginx has them', () => {
     ['keepaliveTimeout', 75000], ['keepaliveRequests', 1000], ['sendTimeout', 60000], ['root', 'html'],
     ['alias', null], ['defaultType', 'text/plain'], ['internal', false], ['return', null],
     ['rewrite', null], ['access', null], ['content', null], ['serverTokens', false],
-    ['chunkedTransferEncoding', true], ['subrequestDepth', 50], ['errorLog', 'stderr'], ['accessLog', null],
+    ['chunkedTransferEncoding', true], ['subrequestDepth', 50], 
     ['filterTrace', false], ['tcpNodelay', true],
   ];
   for (const [k, v] of want) assert.is(d[k], v, `default ${k}`);
+  assert.is(d.errorLog.path, 'stderr', 'default errorLog');
+  assert.is(d.accessLog.path, null, 'default accessLog: off');
   assert.equal(d.largeClientHeaderBuffers, { number: 4, size: 8192 }, 'default largeClientHeaderBuffers');
   assert.equal(d.index, ['index.html'], 'default index');
   assert.is(d.types.get('html'), 'text/html', 'default types: html');
@@ -103,14 +105,14 @@ test('index, largeClientHeaderBuffers, logs', () => {
   assert.equal(c.http.index, ['index.htm', 'index.html'], 'index from a string');
   assert.equal(c.http.largeClientHeaderBuffers, { number: 8, size: 16384 }, 'buffers from an array');
   assert.equal(c.servers[0].conf.largeClientHeaderBuffers, { number: 2, size: 1024 }, 'buffers from a string');
-  assert.is(c.http.errorLog, null, "errorLog 'off'");
-  assert.is(c.http.accessLog, 'stdout', 'accessLog true');
-  assert.is(c.servers[0].conf.errorLog, '/var/log/e.log', 'errorLog path');
-  assert.is(c.servers[0].conf.accessLog, null, "accessLog 'off'");
+  assert.is(c.http.errorLog.path, null, "errorLog 'off'");
+  assert.is(c.http.accessLog.path, 'stdout', 'accessLog true');
+  assert.is(c.servers[0].conf.errorLog.path, '/var/log/e.log', 'errorLog path');
+  assert.is(c.servers[0].conf.accessLog.path, null, "accessLog 'off'");
   const l = c.servers[0].locations.find('/')!.conf;
   assert.equal(l.index, ['a.html', '/fallback.html'], 'absolute last index');
-  assert.is(l.accessLog, '/tmp/a.log', 'accessLog path');
-  assert.is(l.errorLog, 'stderr', 'errorLog true');
+  assert.is(l.accessLog.path, '/tmp/a.log', 'accessLog path');
+  assert.is(l.errorLog.path, 'stderr', 'errorLog true');
 });
 
 test('return: forms, and it is not inherited', () => {

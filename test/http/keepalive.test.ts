@@ -3,7 +3,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer, type SluiceServer } from '../../src/index.js';
-import { configureLogs } from '../../src/core/log.js';
 import { raw, timed } from '../helpers.js';
 
 let s: SluiceServer;
@@ -38,7 +37,6 @@ test.before(async () => {
       { listen, serverName: 'b.test', keepaliveRequests: 1, locations: { '/': { return: [200, 'b\n'] } } },
     ],
   });
-  configureLogs('off', 'off');
 });
 test.after(async () => { await s.close(); });
 

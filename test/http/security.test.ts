@@ -6,15 +6,13 @@ import * as assert from 'uvu/assert';
 import { connect, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { listen, raw, timed, get, parseResponses } from '../helpers.js';
+import { listen, raw, timed, get, parseResponses, captureLog, stopCapture, errorLines } from '../helpers.js';
 import type { SluiceServer } from '../../src/http/server.js';
 import type { Request } from '../../src/http/request.js';
-import { setErrorSink } from '../../src/core/log.js';
 import { resolveConfig } from '../../src/http/conf/config.js';
 
 let s: SluiceServer;
-const logged: string[] = [];
-const sink = { write(line: string) { logged.push(line); } };
+const logged = errorLines.lines;
 const MiB = 1024 * 1024;
 
 test.before(async () => {
@@ -73,7 +71,7 @@ test.before(async () => {
     '= /raw600': { content: (r: Request) => { r.headersOut.status = 600; r.say('x'); } },
   }, { clientMaxBodySize: '1m' });
 });
-test.after(async () => { setErrorSink(null); await s.close(); });
+test.after(async () => { stopCapture(); await s.close(); });
 
 /** The head of the first response, as bytes and as latin1 lines. */
 function head(data: Buffer): { bytes: Buffer; lines: string[] } {
@@ -114,10 +112,9 @@ test('a control character in a value is refused: 500, nothing of it sent', timed
 }));
 
 test('a $variable holding CR LF in a return Location is refused where the head is serialised: 500', timed(5000, async () => {
-  logged.length = 0;
-  setErrorSink(sink, 'error');
+  captureLog();
   const res = await raw(s.port, get('/ret/a%0D%0ASet-Cookie:%20evil=1'), { responses: 1 });
-  setErrorSink(null);
+  stopCapture();
   assert.is(res.responses[0]?.status, 500);
   assert.ok(!/set-cookie/i.test(res.text), 'nothing injected');
   assert.ok(logged.some((l) => l.includes('[alert]') && l.includes('Location')), `logged at alert:\n${logged.join('')}`);
@@ -136,10 +133,9 @@ test('a header name that is not a token is refused: 500, no injected line (was: 
 test('setHeader() checks names and values; a log line never holds a raw CR or LF from a request', timed(5000, async () => {
   const a = await raw(s.port, get('/setheader'), { responses: 1 });
   assert.is(a.responses[0]?.status, 500);
-  logged.length = 0;
-  setErrorSink(sink, 'error');
+  captureLog();
   await raw(s.port, get('/logline'), { responses: 1 });
-  setErrorSink(null);
+  stopCapture();
   const line = logged.find((l) => l.includes('handler failed'));
   assert.ok(line !== undefined, logged.join(''));
   assert.ok(!/\r|\n(?!\s+at |$)/.test(line!), `one line: ${JSON.stringify(line)}`);
@@ -206,10 +202,9 @@ test('499 is a log value: r.status = 499 refused, return 499 closes unanswered, 
 }));
 
 test('say() then exit(503): the response that started is finished, and the attempt logged', timed(5000, async () => {
-  logged.length = 0;
-  setErrorSink(sink, 'error');
+  captureLog();
   const res = await raw(s.port, get('/say-exit') + get('/hello'), { responses: 2 });
-  setErrorSink(null);
+  stopCapture();
   assert.is(res.responses[0]?.status, 200);
   assert.is(res.responses[0].body.toString(), 'x\n', 'the body that started, complete');
   assert.is(res.responses[1]?.body.toString(), 'hello\n', 'and the connection goes on');
@@ -219,11 +214,10 @@ test('say() then exit(503): the response that started is finished, and the attem
 // ------------------------------------------------------------------ 3. stray async errors
 
 test('a throw in a handler\'s timer: that request gets 500, logged at alert, the server goes on (was: process exit)', timed(5000, async () => {
-  logged.length = 0;
-  setErrorSink(sink, 'error');
+  captureLog();
   const res = await raw(s.port, get('/timer-throw'), { responses: 1 });
   const after = await raw(s.port, get('/hello'), { responses: 1 });
-  setErrorSink(null);
+  stopCapture();
   assert.is(res.responses[0]?.status, 500);
   assert.is(after.responses[0]?.body.toString(), 'hello\n');
   const line = logged.find((l) => l.includes('thrown in a timer'));
@@ -240,13 +234,12 @@ test('a throw after the head has gone: that connection closes, others are untouc
 }));
 
 test('an unhandled rejection and say() after eof() in a timer are logged; nothing stops', timed(5000, async () => {
-  logged.length = 0;
-  setErrorSink(sink, 'error');
+  captureLog();
   const a = await raw(s.port, get('/rejection'), { responses: 1 });
   const b = await raw(s.port, get('/say-after-eof') + get('/hello'), { responses: 2 });
   await new Promise((r) => setTimeout(r, 30));
   const c = await raw(s.port, get('/hello'), { responses: 1 });
-  setErrorSink(null);
+  stopCapture();
   assert.is(a.responses[0]?.body.toString(), 'fine\n');
   assert.is(b.responses[0]?.body.toString(), 'done\n');
   assert.is(b.responses[1]?.body.toString(), 'hello\n', 'the late say() did not reach the next response');
@@ -312,8 +305,7 @@ test('TRACE is answered 405 and the connection closed, as nginx does (was: 200)'
 
 test('workerConnections: past the limit a new connection is closed and logged; others are served', timed(8000, async () => {
   const small = await listen({ '/': { return: [200, 'ok\n'] } }, {}, { workerConnections: 2 });
-  logged.length = 0;
-  setErrorSink(sink, 'error');
+  captureLog();
   const open: Socket[] = [];
   try {
     for (let i = 0; i < 2; i++) {
@@ -339,7 +331,7 @@ test('workerConnections: past the limit a new connection is closed and logged; o
     const fourth = await raw(small.port, get('/'), { responses: 1 });
     assert.is(fourth.responses[0]?.status, 200, 'a slot freed is used again');
   } finally {
-    setErrorSink(null);
+    stopCapture();
     for (const c of open) c.destroy();
     await small.close();
   }

@@ -4,7 +4,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer, resolveConfig, type Request } from '../../src/index.js';
-import { configureLogs } from '../../src/core/log.js';
 import { UppercaseFilter } from '../../examples/filters/uppercase.js';
 import { raw, timed, get } from '../helpers.js';
 
@@ -15,7 +14,6 @@ const inner = { content: (r: Request) => { r.say('from inside'); } };
 test('a server with a user filter keeps it when a second server without it starts (was: lost)', timed(8000, async () => {
   const a = await startServer({ errorLog: 'off', filters: [UppercaseFilter], servers: [{ listen: '127.0.0.1:0', locations: { '/': shout, '/cap': cap, '/inner': inner } }] });
   const b = await startServer({ errorLog: 'off', servers: [{ listen: '127.0.0.1:0', locations: { '/': shout, '/cap': cap, '/inner': inner } }] });
-  configureLogs('off', 'off');
   try {
     const up = (await raw(a.port, get('/', 'X-Uppercase: 1\r\n'), { responses: 1 })).responses[0];
     assert.is(up.body.toString(), 'QUIET WORDS\n', 'A still upper-cases');
@@ -38,7 +36,6 @@ test('one config started twice: both copies filter, no instance is shared', time
   const config = resolveConfig({ errorLog: 'off', filters: [UppercaseFilter], servers: [{ listen: '127.0.0.1:0', locations: { '/': shout, '/cap': cap, '/inner': inner } }] });
   const a = await startServer(config);
   const b = await startServer(config);
-  configureLogs('off', 'off');
   try {
     for (const s of [a, b]) {
       const r1 = (await raw(s.port, get('/', 'X-Uppercase: 1\r\n'), { responses: 1 })).responses[0];
@@ -73,13 +70,62 @@ test('per-server filters: two virtual servers on one port, only one with the fil
       { listen: `127.0.0.1:${port}`, serverName: 'loud.test', filters: [UppercaseFilter], locations: { '/': shout } },
     ],
   });
-  configureLogs('off', 'off');
   try {
     const req = (host: string) => `GET / HTTP/1.1\r\nHost: ${host}\r\nX-Uppercase: 1\r\n\r\n`;
     assert.is((await raw(port, req('plain.test'), { responses: 1 })).responses[0].body.toString(), 'quiet words\n');
     assert.is((await raw(port, req('loud.test'), { responses: 1 })).responses[0].body.toString(), 'QUIET WORDS\n');
   } finally {
     await two.close();
+  }
+}));
+
+test('logs: each block\'s errorLog and accessLog are used, and two servers keep theirs apart (was: top level only, one process-wide sink)', timed(8000, async () => {
+  const sink = () => { const lines: string[] = []; return { lines, write(l: string) { lines.push(l); } }; };
+  const topErr = sink(), aErr = sink(), locErr = sink(), bErr = sink(), aAcc = sink(), locAcc = sink(), bAcc = sink();
+  const boom = { content: () => { throw new Error('boom'); } };
+  const a = await startServer({
+    errorLog: topErr,
+    servers: [{ listen: '127.0.0.1:0', errorLog: aErr, accessLog: aAcc, locations: { '/': boom, '/loc/': { ...boom, errorLog: locErr, accessLog: locAcc } } }],
+  });
+  const b = await startServer({ errorLog: topErr, servers: [{ listen: '127.0.0.1:0', errorLog: bErr, accessLog: bAcc, locations: { '/': boom } }] });
+  try {
+    await raw(a.port, get('/x'), { responses: 1 });
+    await raw(a.port, get('/loc/y'), { responses: 1 });
+    await raw(b.port, get('/z'), { responses: 1 });
+    assert.is(aErr.lines.length, 1, 'server A\'s error log');
+    assert.match(aErr.lines[0], /\[error\].*handler failed: Error: boom[\s\S]*request: "GET \/x HTTP\/1.1"/);
+    assert.is(locErr.lines.length, 1, 'the location\'s own error log');
+    assert.match(locErr.lines[0], /GET \/loc\/y/);
+    assert.is(bErr.lines.length, 1, 'server B\'s');
+    assert.match(bErr.lines[0], /GET \/z/);
+    assert.is(topErr.lines.length, 0, 'nothing fell through to the top level');
+    assert.is(aAcc.lines.length, 1);
+    assert.match(aAcc.lines[0], /"GET \/x HTTP\/1.1" 500 /);
+    assert.is(locAcc.lines.length, 1);
+    assert.match(locAcc.lines[0], /"GET \/loc\/y HTTP\/1.1" 500 /);
+    assert.is(bAcc.lines.length, 1);
+    assert.match(bAcc.lines[0], /"GET \/z HTTP\/1.1" 500 /);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}));
+
+test('logs: a file errorLog is opened at start (a path that cannot be opened fails it), with its level', timed(8000, async () => {
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-logs-'));
+  try {
+    await startServer({ errorLog: join(dir, 'no/such/dir/e.log'), servers: [{ listen: '127.0.0.1:0' }] }).then(
+      () => assert.unreachable('started'), (e: Error) => assert.match(e.message, /open\(\) ".*e\.log" failed/));
+    const file = join(dir, 'e.log');
+    const s = await startServer({ errorLog: [file, 'info'], servers: [{ listen: '127.0.0.1:0', locations: { '/': { content: (r: Request) => { r.status = 204; r.say('dropped'); } } } }] });
+    await raw(s.port, get('/'), { responses: 1 });
+    await s.close();
+    assert.match(readFileSync(file, 'utf8'), /\[info\].*bytes of body dropped: a 204 response has no body/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }));
 

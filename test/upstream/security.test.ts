@@ -4,12 +4,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Socket } from 'node:net';
-import { listen, raw, timed, get, type ParsedResponse } from '../helpers.js';
+import { listen, raw, timed, get, captureLog, stopCapture, errorLines, type ParsedResponse } from '../helpers.js';
 import type { SluiceServer } from '../../src/http/server.js';
 import type { SluiceConfig } from '../../src/http/conf/config.js';
 import type { Request } from '../../src/http/request.js';
 import { ConfigError } from '../../src/http/conf/size-time.js';
-import { configureLogs } from '../../src/core/log.js';
 import { RawClient, echoUpstream, netUpstream, scriptedUpstream, until, type Seen, type Upstream } from './upstreams.js';
 
 type Locations = Parameters<typeof listen>[0];
@@ -43,17 +42,13 @@ const u8 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
 
 /** Error log lines written while `fn` runs. */
 async function logged(fn: () => Promise<void>): Promise<string> {
-  let out = '';
-  const write = process.stderr.write;
-  configureLogs('stderr', 'off');
-  process.stderr.write = ((chunk: string | Uint8Array) => { out += String(chunk); return true; }) as typeof process.stderr.write;
+  captureLog();
   try {
     await fn();
   } finally {
-    process.stderr.write = write;
-    configureLogs('off', 'off');
+    stopCapture();
   }
-  return out;
+  return errorLines.lines.join('');
 }
 
 // ------------------------------------------------------------------ proxySetHeader at load

@@ -3,6 +3,7 @@
 // in its file.
 
 import { FV_BAD, fieldValue } from '../../core/field.js';
+import { LEVELS, LOG_OFF, logTarget, sinkTarget, type LogLevel, type LogSink, type LogTarget } from '../../core/log.js';
 import { parser, type Parser } from './module.js';
 import { ConfigError, invalidValue, parseSize, parseTime, showValue } from './size-time.js';
 
@@ -73,12 +74,25 @@ export function oneOf<T extends string>(...values: readonly T[]): Parser<T, T> {
   };
 }
 
-/** A log destination: a path, 'stderr'/'stdout', 'off' or false; true means `on`. */
-export function logPath(on: string): Parser<string | boolean, string | null> {
+/**
+ * A log destination: a path, 'stderr'/'stdout', 'off' or false (true means `on`), optionally with
+ * a level as [path, level] ('error' by default), or an object with write() (an application's
+ * own logger, or a test's).
+ */
+export function logPath(on: string): Parser<string | boolean | readonly [string, LogLevel] | LogSink, LogTarget> {
   return (v, key) => {
-    if (v === false || v === 'off') return null;
-    if (v === true) return on;
-    if (typeof v === 'string' && v !== '' && !v.includes('\0')) return v;
+    if (v === false || v === 'off') return LOG_OFF;
+    if (v === true) return logTarget(on);
+    if (typeof v === 'string' && v !== '' && !v.includes('\0')) return logTarget(v);
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && v[0] !== '' && !v[0].includes('\0')
+      && (LEVELS as readonly string[]).includes(v[1])) {
+      return logTarget(v[0], v[1] as LogLevel);
+    }
+    if (typeof v === 'object' && v !== null && typeof (v as LogSink).write === 'function') return sinkTarget(v as LogSink);
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'object' && v[0] !== null && typeof (v[0] as LogSink).write === 'function'
+      && (LEVELS as readonly string[]).includes(v[1])) {
+      return sinkTarget(v[0] as LogSink, v[1] as LogLevel);
+    }
     throw invalidValue(v, key);
   };
 }
