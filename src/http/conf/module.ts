@@ -99,6 +99,8 @@ export interface HttpModule<D extends { readonly [name: string]: Cmd } = { reado
   readonly bodyFilter?: () => BodyFilter;
   /** Filters that depend on the server's config (the user's), bottom first, made anew per chain. */
   readonly filtersFor?: (conf: { readonly [name: string]: unknown }) => readonly { header?: HeaderFilter | null; body?: BodyFilter | null }[];
+  /** nginx directives of the module it mirrors that are not here yet (docs/directives.md lists them). */
+  readonly notYet?: readonly string[];
   /** Checks across this module's directives in one block (root and alias, say); throws ConfigError. */
   readonly checkBlock?: (raw: Readonly<Record<string, unknown>>) => void;
 }

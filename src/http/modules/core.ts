@@ -59,6 +59,7 @@ export const coreModule = defineModule({
   name: 'core',
   nginx: 'ngx_http_core_module',
   about: 'limits, timeouts, root/alias, types, keep-alive, the error log',
+  notYet: ['try_files', 'error_page', 'recursive_error_pages', 'log_not_found', 'limit_except', 'satisfy', 'open_file_cache', 'keepalive_time', 'keepalive_disable', 'sendfile', 'tcp_nopush', 'client_body_buffer_size', 'absolute_redirect', 'port_in_redirect', 'server_name_in_redirect', 'merge_slashes', 'listen ssl', 'listen http2'],
   directives: {
     clientMaxBodySize: cmd(HSL, size, '1m'),
     clientBodyTimeout: cmd(HSL, timer, '60s'),
@@ -77,7 +78,7 @@ export const coreModule = defineModule({
     internal: cmd(L, flag, false),
     serverTokens: cmd(HSL, flag, false, { differs: 'off by default: the header is just "Server: sluice"' }),
     chunkedTransferEncoding: cmd(HSL, flag, true),
-    errorLog: cmd(HSL, logPath('stderr'), 'stderr'),
+    errorLog: cmd(HSL, logPath('stderr'), 'stderr', { differs: 'stderr by default (nginx: logs/error.log); a level as [path, level]; an object with write() is taken too' }),
     tcpNodelay: cmd(HSL, flag, true),
     ifModifiedSince: cmd(HSL, oneOf('exact', 'before', 'off'), 'exact'),
     maxRanges: cmd(HSL, num, null),

@@ -27,6 +27,7 @@ export const gzipModule = defineModule({
   name: 'gzip',
   nginx: 'ngx_http_gzip_filter_module',
   about: 'compresses main responses of the listed types for clients that accept gzip',
+  notYet: ['gzip_proxied', 'gzip_disable', 'gzip_http_version', 'gzip_buffers'],
   directives: {
     gzip: cmd(HSL, flag, false),
     gzipTypes: cmd(HSL, gzipTypes, 'text/html'),

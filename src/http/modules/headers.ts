@@ -56,6 +56,7 @@ export const headersModule = defineModule({
   name: 'headers',
   nginx: 'ngx_http_headers_filter_module',
   about: 'addHeader and expires, added to main responses (header filter)',
+  notYet: ['add_trailer'],
   directives: {
     addHeader: cmd(HSL, addHeader, []),
     expires: cmd(HSL, expires, null),

@@ -7,7 +7,8 @@ export const logModule = defineModule({
   name: 'log',
   nginx: 'ngx_http_log_module',
   about: 'the access log (combined format), written after each main request',
+  notYet: ['log_format', 'open_log_file_cache'],
   directives: {
-    accessLog: cmd(HSL, logPath('stdout'), false, { differs: 'off by default (nginx: logs/access.log)' }),
+    accessLog: cmd(HSL, logPath('stdout'), false, { differs: 'off by default (nginx: logs/access.log); the combined format only, with an ISO time for now' }),
   },
 });

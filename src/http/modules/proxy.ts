@@ -106,6 +106,7 @@ export const proxyModule = defineModule({
   name: 'proxy',
   nginx: 'ngx_http_proxy_module',
   about: 'proxyPass: the location\'s content handler sends the request to an upstream group',
+  notYet: ['proxy_intercept_errors', 'proxy_buffering', 'proxy_buffers', 'proxy_buffer_size', 'proxy_hide_header', 'proxy_pass_header', 'proxy_ignore_headers', 'proxy_ssl_verify', 'proxy_ssl_trusted_certificate', 'proxy_ssl_server_name', 'proxy_ssl_name'],
   directives: {
     proxyPass: cmd(L, proxyPass, null, { inherit: false }),
     proxySetHeader: cmd(HSL, proxySetHeader, {}),

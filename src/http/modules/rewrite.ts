@@ -53,6 +53,7 @@ export const rewriteModule = defineModule({
   name: 'rewrite',
   nginx: 'ngx_http_rewrite_module',
   about: '`return` at server level (server rewrite phase) and in a location (rewrite phase)',
+  notYet: ['rewrite', 'set', 'if', 'break', 'rewrite_log'],
   directives: {
     // runs in its own block's phase and is never inherited
     return: cmd(SL, ret, null, { inherit: false, differs: 'codes 200..599, 444 and 499 only (nginx sends 0..999 as given); a redirect needs its URL' }),
