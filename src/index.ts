@@ -1,7 +1,15 @@
 // The public API of sluice: `import { defineConfig, startServer, ... } from 'sluice'`.
 
-// subrequests first: they register the capture filter before any server builds its chains
 export * from './subrequest/index.js';
+export { MODULES } from './modules.js';
+export type { DirectiveValues, HttpDirectives, ServerDirectives, LocationDirectives } from './modules.js';
+export { defineModule, cmd, parser, H, S, L, HS, SL, HSL, type HttpModule, type Cmd, type Parser, type Block } from './http/conf/module.js';
+export type { ServerConfig, LocationConfig } from './http/conf/config.js';
+export { LogTarget, type LogSink, type LogLevel } from './core/log.js';
+export { FieldError, isToken } from './core/field.js';
+export { RequestError, type RequestBody } from './http/request.js';
+export type { UserFilter, FilterClass, FilterFactory } from './http/modules/user-filters.js';
+export type { FilterPair } from './filters/index.js';
 
 export { defineConfig, resolveConfig, ConfigError } from './http/conf/config.js';
 export type { SluiceConfig, ResolvedConfig, ResolvedServer, ResolvedLocation, Directives } from './http/conf/config.js';

@@ -10,22 +10,17 @@
 //   (LOG)           the access log line, after the response is done
 
 import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, link } from '../core/buf.js';
-import { STATUS_TEXT } from '../filters/status-lines.js';
 import type { ResolvedLocation } from './conf/config.js';
 import type { ReturnValue } from './conf/directives.js';
 import { logError, logAccess } from '../core/log.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ExitSignal, RequestError, setSpecialResponse, type Request } from './request.js';
+import { ExitSignal, RequestError, type Request } from './request.js';
+import { specialResponse } from './special-response.js';
 import { staticHandler } from './modules/static-handler.js';
 import { expandVariables } from './variables.js';
 import { proxyHandler } from './modules/proxy-handler.js';
 import { parseRequestTarget } from './uri.js';
 
-/** Statuses after which nginx does not keep the connection (ngx_http_special_response_handler). */
-function closesConnection(status: number): boolean {
-  return status === 400 || status === 408 || status === 413 || status === 414 || status === 431
-    || status === 500 || status === 501;
-}
 
 // phases (the order of ngx_http_core_module's phase engine)
 const PH_SERVER_REWRITE = 0, PH_FIND_CONFIG = 1, PH_REWRITE = 2, PH_ACCESS = 3, PH_CONTENT = 4;
@@ -305,48 +300,4 @@ export function finalizeRequest(r: Request, rc: number): void {
   const done = r.onDone;
   r.onDone = null;
   if (done !== null) done();
-}
-
-const PAGE_TAIL = '<hr><p>sluice</p>\n</body>\n</html>\n';
-const pages: Buffer[] = [];
-
-function page(status: number): Buffer {
-  let p = pages[status];
-  if (p === undefined) {
-    const title = `${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd();
-    p = pages[status] = Buffer.from(`<!DOCTYPE html>\n<html>\n<head><title>${title}</title></head>\n<body>\n<h1>${title}</h1>\n${PAGE_TAIL}`);
-  }
-  return p;
-}
-
-setSpecialResponse(specialResponse);
-
-/** ngx_http_special_response_handler: the status with its small HTML page. */
-export function specialResponse(r: Request, status: number): void {
-  const location = r.headersOut.location;
-  const contentRange = status === 416 ? r.headersOut.get('content-range') : undefined;
-  r.headersOut.reset();
-  r.headerSent = false;
-  r.headerOnly = r.method === 'HEAD';
-  r.chunked = false;
-  if (typeof contentRange === 'string') r.headersOut.set('Content-Range', contentRange);
-  r.headersOut.status = status;
-  if (closesConnection(status)) r.keepalive = false;
-  if (status >= 301 && status <= 308 && location !== null) r.headersOut.location = location;
-  if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
-    r.headerOnly = true;
-    r.sendHeader();
-    return;
-  }
-  if (status < 300 || r !== r.main) {
-    // a subrequest gets the status alone: the page is for clients, not for captures
-    r.headersOut.contentLength = 0;
-    r.sendHeader();
-    return;
-  }
-  const body = page(status);
-  r.headersOut.contentType = 'text/html';
-  r.headersOut.contentLength = body.length;
-  r.sendHeader();
-  if (!r.headerOnly) r.chains.output(r, link(Buf.memory(body)));
 }

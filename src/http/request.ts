@@ -14,6 +14,8 @@ import { HeadersIn } from './headers-in.js';
 import { decodeArgs, encodeArgs } from '../lua/ngx.js';
 import { expandVariables, makeVarProxy } from './variables.js';
 import { H_CONTENT_TYPE } from './parser/types.js';
+import { specialResponse } from './special-response.js';
+import type { LocationApi } from '../subrequest/subrequest.js';
 import { FieldError, checkFieldName, checkFieldValue } from '../core/field.js';
 import { logError } from '../core/log.js';
 
@@ -125,7 +127,7 @@ export class RequestBody {
 
 let requestSerial = 0;
 
-export type Handler = (r: Request) => unknown;
+export type { Handler } from './modules/lua.js';
 type Printable = string | Buffer | Uint8Array | number | boolean | null | undefined | readonly Printable[];
 
 export class Request implements FilterRequest {
@@ -198,7 +200,7 @@ export class Request implements FilterRequest {
    * (nginx's ngx_http_test_reading): proxyPass ends the upstream exchange with 499 then.
    */
   onClientAbort: (() => void) | null;
-  private locationApi: unknown;
+  private locationApi: LocationApi | null;
 
   // -- processing
   /** May enter `internal` locations (after exec or as a subrequest). */
@@ -291,9 +293,10 @@ export class Request implements FilterRequest {
    * Subrequests (ngx.location.*): capture, captureMulti, captureStream, include. Provided by
    * src/subrequest, which plugs itself in when loaded (it builds on this module).
    */
-  get location(): LocationApiLike {
-    if (locationFactory === null) throw new Error('r.location: the subrequest module is not loaded (import from "sluice")');
-    return (this.locationApi ??= locationFactory(this)) as LocationApiLike;
+  get location(): LocationApi {
+    const make = this.server.locationApi;
+    if (make === null) throw new Error('r.location: no module of this config provides subrequests');
+    return this.locationApi ??= make(this);
   }
 
   /** Add a subrequest or output to this request's postponed list. */
@@ -553,7 +556,7 @@ export class Request implements FilterRequest {
   /** ngx_http_filter_finalize_request: replace the response with the page for `status`. */
   filterFinalize(status: number): number {
     this.filterFinalized = true;
-    specialResponseHook!(this, status);
+    specialResponse(this, status);
     if (!this.outputDone) {
       this.outputDone = true;
       this.chains.output(this, link(Buf.special(this === this.main ? B_LAST_BUF : B_LAST_IN_CHAIN)));
@@ -634,25 +637,8 @@ export interface CaptureLike {
   full(): boolean;
 }
 
-/** What r.location offers (src/subrequest's LocationApi). */
-export interface LocationApiLike {
-  capture(uri: string, options?: object): Promise<{ status: number; header: Record<string, string | string[]>; body: Buffer; truncated: boolean }>;
-  captureMulti(specs: readonly (readonly [string, object?] | string)[]): Promise<{ status: number; header: Record<string, string | string[]>; body: Buffer; truncated: boolean }[]>;
-  captureStream(uri: string, options?: object): Promise<{ status: number; header: Record<string, string | string[]>; body: AsyncIterableIterator<Buffer>; readonly truncated: boolean }>;
-  include(uri: string, options?: object): Promise<void>;
-}
 
-let locationFactory: ((r: Request) => unknown) | null = null;
-/** src/subrequest plugs r.location in here. */
-export function setLocationFactory(fn: (r: Request) => unknown): void {
-  locationFactory = fn;
-}
 
-/** core.ts's specialResponse, set there (it imports this module; this keeps imports one-way). */
-let specialResponseHook: ((r: Request, status: number) => void) | null = null;
-export function setSpecialResponse(fn: (r: Request, status: number) => void): void {
-  specialResponseHook = fn;
-}
 const EMPTY_HEADERS = new HeadersIn();
 
 function addPrintable(v: Printable, out: ChainOut): void {

@@ -1,7 +1,8 @@
 // The HTTP client for handlers — the counterpart of lua-resty-http (over OpenResty's cosockets):
 // requestUri() for one whole response, or connect() + request() for a response whose body is
-// read on demand, then setKeepalive() or close(). It shares the keepalive pool machinery and the
-// response parser with proxyPass (src/http/upstream-conn.ts).
+// read on demand, then setKeepalive() or close(). It shares the keepalive pool machinery, the
+// upstream connection (with its timer) and the response parser with proxyPass
+// (src/http/upstream/keepalive.ts, connection.ts).
 
 import { KeepalivePool, type SocketCache } from '../http/upstream/keepalive.js';
 import { encodeArgs, type ArgsInput } from './ngx.js';
@@ -13,15 +14,17 @@ import {
 import { SERVER_VERSION } from '../filters/header.js';
 import { chunkIterator } from '../core/buf.js';
 import { FV_BAD, FV_UTF8, fieldValue, isToken, targetValue, utf8Latin1 } from '../core/field.js';
+import { SYSTEM_CLOCK, type Clock } from '../core/clock.js';
+import { ConfigError, parseTime } from '../http/conf/size-time.js';
 
 /** Cosocket pools: one per "host:port" (or the name given as keepalivePool), per process. */
 const pools = new Map<string, KeepalivePool<UpstreamConnection>>();
 const DEFAULT_POOL_SIZE = 30; // lua_socket_pool_size's default
 const DEFAULT_KEEPALIVE_TIMEOUT = 60000; // lua_socket_keepalive_timeout's default
 
-function poolFor(name: string, size?: number, timeout?: number): KeepalivePool<UpstreamConnection> {
+function poolFor(name: string, size: number | undefined, timeout: number | undefined, clock: Clock): KeepalivePool<UpstreamConnection> {
   let p = pools.get(name);
-  if (p === undefined) pools.set(name, p = new KeepalivePool<UpstreamConnection>(size ?? DEFAULT_POOL_SIZE, timeout ?? DEFAULT_KEEPALIVE_TIMEOUT));
+  if (p === undefined) pools.set(name, p = new KeepalivePool<UpstreamConnection>(size ?? DEFAULT_POOL_SIZE, timeout ?? DEFAULT_KEEPALIVE_TIMEOUT, 1000, clock));
   if (size !== undefined) p.size = size;
   if (timeout !== undefined) p.timeout = timeout;
   return p;
@@ -44,6 +47,7 @@ export interface ClientRequestOptions {
   body?: string | Buffer;
   /** requestUri only: keep the connection for later (default true). */
   keepalive?: boolean;
+  /** How long the connection may stay idle in the pool: ms, or nginx notation ('60s', '1h'). */
   keepaliveTimeout?: string | number;
   /** Pool size (requestUri) or pool name (as lua-resty-http's `pool`). */
   keepalivePool?: number | string;
@@ -232,6 +236,8 @@ export interface HttpClientOptions {
   connectTimeout?: number;
   sendTimeout?: number;
   readTimeout?: number;
+  /** Where the timeouts' time comes from (a ManualClock in tests); the system clock by default. */
+  clock?: Clock;
 }
 
 export class HttpClient {
@@ -245,6 +251,7 @@ export class HttpClient {
   /** The response request() began, until it has been read or abandoned. */
   private current: StreamingResponse | null;
   private busy: boolean;
+  private readonly clock: Clock;
   method: string;
 
   constructor(o: HttpClientOptions = {}) {
@@ -257,6 +264,7 @@ export class HttpClient {
     this.holder = null;
     this.current = null;
     this.busy = false;
+    this.clock = o.clock ?? SYSTEM_CLOCK;
     this.method = 'GET';
   }
 
@@ -296,7 +304,7 @@ export class HttpClient {
     this.busy = true;
     const start = (fresh: boolean) => {
       const x = new Exchange(this.host!, this.port, this.poolName!, holder, res,
-        { connect: this.connectTimeout, send: this.sendTimeout, read: this.readTimeout }, method === 'HEAD');
+        { connect: this.connectTimeout, send: this.sendTimeout, read: this.readTimeout }, method === 'HEAD', this.clock);
       const p = res.begin(x, () => start(true));
       x.start(head, body, false, fresh);
       return p;
@@ -314,7 +322,7 @@ export class HttpClient {
     if (res !== null) res.abort();
     const c = h === null ? null : h.release();
     if (h === null || c === null) return false;
-    return poolFor(this.poolName!, poolSize, timeout).put(h.key, c);
+    return poolFor(this.poolName!, poolSize, timeout, this.clock).put(h.key, c);
   }
 
   /** Close the connection instead of keeping it (a response still being read is cut off). */
@@ -344,7 +352,7 @@ export class HttpClient {
     const poolName = typeof o.keepalivePool === 'string' ? o.keepalivePool : u.key;
     const keepalive = o.keepalive !== false;
     const poolSize = typeof o.keepalivePool === 'number' ? o.keepalivePool : undefined;
-    const kt = o.keepaliveTimeout === undefined ? undefined : typeof o.keepaliveTimeout === 'number' ? o.keepaliveTimeout : parseMs(o.keepaliveTimeout);
+    const kt = o.keepaliveTimeout === undefined ? undefined : keepaliveMs(o.keepaliveTimeout);
     const method = upperMethod(o.method);
     let query = u.query;
     if (o.query !== undefined) {
@@ -353,10 +361,10 @@ export class HttpClient {
     }
     const head = buildRequest('requestUri()', method, host, port, u.path, query, o.headers, o.body, keepalive);
     const body = o.body === undefined ? [] : [typeof o.body === 'string' ? Buffer.from(o.body) : o.body];
-    const pool = keepalive ? poolFor(poolName, poolSize, kt) : null;
+    const pool = keepalive ? poolFor(poolName, poolSize, kt, this.clock) : null;
     const timeouts = { connect: this.connectTimeout, send: this.sendTimeout, read: this.readTimeout };
     return new Promise<ClientResponse>((resolve, reject) => {
-      new WholeResponse(host, port, poolName, pool, timeouts, method, head, body, resolve, reject).run(false);
+      new WholeResponse(host, port, poolName, pool, timeouts, method, head, body, this.clock, resolve, reject).run(false);
     });
   }
 }
@@ -372,13 +380,14 @@ class WholeResponse implements ExchangeHandler {
     private readonly host: string, private readonly port: number, private readonly poolName: string,
     private readonly pool: KeepalivePool<UpstreamConnection> | null, private readonly timeouts: ExchangeTimeouts,
     private readonly method: string, private readonly head: Buffer, private readonly body: Buffer[],
+    private readonly clock: Clock,
     private readonly resolve: (r: ClientResponse) => void, private readonly reject: (e: Error) => void,
   ) {}
 
   run(fresh: boolean): void {
     this.parts.length = 0;
     this.size = 0;
-    new Exchange(this.host, this.port, this.poolName, this.pool, this, this.timeouts, this.method === 'HEAD')
+    new Exchange(this.host, this.port, this.poolName, this.pool, this, this.timeouts, this.method === 'HEAD', this.clock)
       .start(this.head, this.body, false, fresh);
   }
 
@@ -426,11 +435,18 @@ function parseUrl(url: string): ParsedUrl {
   return p;
 }
 
-function parseMs(v: string): number {
-  const m = /^(\d+)(ms|s|m)?$/.exec(v.trim());
-  if (m === null) throw new HttpClientError('EINVAL', `invalid time "${v}"`);
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60000 : n * 1000;
+/** keepaliveTimeout: a number is ms (as lua-resty-http's keepalive_timeout); a string is nginx notation. */
+function keepaliveMs(v: string | number): number {
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v) && v >= 0) return v;
+  } else {
+    try {
+      return parseTime(v, 'keepaliveTimeout');
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+    }
+  }
+  throw new HttpClientError('EINVAL', `requestUri(): invalid keepaliveTimeout ${JSON.stringify(v)} (ms, or a time such as "60s", "1h")`);
 }
 
 /** The method, upper-cased (checked as a token by buildRequest). */

@@ -1,10 +1,6 @@
 // Subrequests plug into the http layer when this module is loaded: r.location, and the capture
 // filter (on top of the header chain, just below copy in the body chain: src/filters/index.ts).
 
-import { setLocationFactory, type Request } from '../http/request.js';
-import { LocationApi } from './subrequest.js';
-
-setLocationFactory((r: Request) => new LocationApi(r));
 export { captureModule } from './module.js';
 
 export { LocationApi, createSubrequest, type CaptureOptions, type CaptureSpec } from './subrequest.js';

@@ -6,6 +6,7 @@
 import { HSL, cmd, defineModule } from '../http/conf/module.js';
 import { num } from '../http/conf/parse.js';
 import { CaptureBodyFilter, CaptureHeaderFilter } from './capture-filter.js';
+import { LocationApi } from './subrequest.js';
 
 export const captureModule = defineModule({
   name: 'capture',
@@ -14,6 +15,7 @@ export const captureModule = defineModule({
   directives: {
     subrequestDepth: cmd(HSL, num, 50, { nginx: null, differs: 'nginx fixes the depth at 50 (NGX_HTTP_MAX_SUBREQUESTS is the count); here it is a directive' }),
   },
+  locationApi: (r) => new LocationApi(r),
   headerFilter: () => new CaptureHeaderFilter(),
   bodyFilter: () => new CaptureBodyFilter(),
 });

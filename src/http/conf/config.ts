@@ -7,6 +7,8 @@
 import { isIP } from 'node:net';
 import { DirectiveTable, Directives, isPlainObject } from './directives.js';
 import type { Block, HttpModule } from './module.js';
+import type { Request } from '../request.js';
+import type { LocationApi } from '../../subrequest/subrequest.js';
 import { MODULES, type HttpDirectives, type LocationDirectives, type ServerDirectives } from '../../modules.js';
 import { LocationTree, ResolvedLocation, parseLocationKey } from '../location.js';
 import { parseServerName } from '../server-name.js';
@@ -84,6 +86,8 @@ export class ResolvedServer {
   locations: LocationTree;
   /** '@name' → location, for internal redirects to named locations. */
   named: Map<string, ResolvedLocation>;
+  /** Makes r.location (from the module that provides subrequests), or null when none does. */
+  locationApi: ((r: Request) => LocationApi) | null;
 
   constructor(listen: ListenAddress[], serverNames: string[], conf: Directives,
     locations: LocationTree, named: Map<string, ResolvedLocation>) {
@@ -92,6 +96,7 @@ export class ResolvedServer {
     this.conf = conf;
     this.locations = locations;
     this.named = named;
+    this.locationApi = null;
   }
 }
 
@@ -156,6 +161,8 @@ export function resolveConfig(raw: unknown, modules: readonly HttpModule[] = MOD
     }
   }
   bindProxyTargets(servers, upstreams);
+  const withLocation = modules.find((m) => m.locationApi !== undefined);
+  if (withLocation !== undefined) for (const s of servers) s.locationApi = withLocation.locationApi!;
   return new ResolvedConfig(http, servers, upstreams, table);
 }
 

@@ -8,6 +8,8 @@
 // from the modules' directive tables, so adding a directive touches its module and nothing else.
 
 import type { BodyFilter, HeaderFilter } from '../../filters/filter.js';
+import type { Request } from '../request.js';
+import type { LocationApi } from '../../subrequest/subrequest.js';
 
 /** The blocks a directive may appear in (NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF, NGX_HTTP_LOC_CONF). */
 export type Block = 'http' | 'server' | 'location';
@@ -99,6 +101,8 @@ export interface HttpModule<D extends { readonly [name: string]: Cmd } = { reado
   readonly bodyFilter?: () => BodyFilter;
   /** Filters that depend on the server's config (the user's), bottom first, made anew per chain. */
   readonly filtersFor?: (conf: { readonly [name: string]: unknown }) => readonly { header?: HeaderFilter | null; body?: BodyFilter | null }[];
+  /** r.location (subrequests), for a module that provides them: made once per request when asked for. */
+  readonly locationApi?: (r: Request) => LocationApi;
   /** nginx directives of the module it mirrors that are not here yet (docs/directives.md lists them). */
   readonly notYet?: readonly string[];
   /** Checks across this module's directives in one block (root and alias, say); throws ConfigError. */

@@ -6,6 +6,8 @@
 // may pause() the exchange when its own output is full, which stops reading the socket.
 
 import { connect, type Socket } from 'node:net';
+import { SYSTEM_CLOCK, type Clock } from '../../core/clock.js';
+import { DeadlineTimer } from '../../core/timer.js';
 import type { Keepable, KeepalivePool, SocketCache } from './keepalive.js';
 import { HttpParser } from '../parser/index.js';
 import {
@@ -39,7 +41,8 @@ export interface ExchangeTimeouts {
 }
 
 const ST_CONNECT = 0, ST_SEND = 1, ST_BODY = 3, ST_DONE = 4, ST_FAILED = 5;
-const T_NONE = 0, T_CONNECT = 1, T_SEND = 2, T_READ = 3;
+// what the connection's timer waits for (0 is TIMER_OFF)
+const T_CONNECT = 1, T_SEND = 2, T_READ = 3;
 
 const CONN = Symbol('sluice.upstream-connection');
 
@@ -59,18 +62,14 @@ export class UpstreamConnection implements ParserSink, Keepable {
   keptIn: KeepalivePool | null;
   keptKey: string;
   keptUntil: number;
-  /** What the exchange's timer waits for (T_*), and until when. */
-  timerKind: number;
-  deadline: number;
   /**
-   * One Node timer, armed at `timerAt` and unref'd (the socket keeps the process alive while it
-   * is in use): moving the deadline later costs nothing; the timer wakes at its old time, sees
-   * the later deadline and sleeps again, as the client connections' read timer does.
+   * The exchange's connect, send or read timeout (T_*): one timer for the connection's life,
+   * unref'd (the socket keeps the process alive while it is in use); moving its deadline later
+   * costs nothing.
    */
-  private timer: NodeJS.Timeout | null;
-  private timerAt: number;
+  readonly timer: DeadlineTimer<UpstreamConnection>;
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, clock: Clock = SYSTEM_CLOCK) {
     this.socket = socket;
     this.parser = new HttpParser(PARSER_RESPONSE, this);
     this.x = null;
@@ -78,10 +77,7 @@ export class UpstreamConnection implements ParserSink, Keepable {
     this.keptIn = null;
     this.keptKey = '';
     this.keptUntil = 0;
-    this.timerKind = T_NONE;
-    this.deadline = 0;
-    this.timer = null;
-    this.timerAt = 0;
+    this.timer = new DeadlineTimer<UpstreamConnection>(this, onTimer, clock, true);
     (socket as unknown as Record<symbol, UpstreamConnection>)[CONN] = this;
     socket.on('data', onData);
     socket.on('end', onEnd);
@@ -90,8 +86,8 @@ export class UpstreamConnection implements ParserSink, Keepable {
     socket.on('drain', onDrain);
   }
 
-  static connect(host: string, port: number): UpstreamConnection {
-    return new UpstreamConnection(connect({ host, port, noDelay: true }));
+  static connect(host: string, port: number, clock: Clock = SYSTEM_CLOCK): UpstreamConnection {
+    return new UpstreamConnection(connect({ host, port, noDelay: true }), clock);
   }
 
   destroy(): void { this.socket.destroy(); }
@@ -123,41 +119,8 @@ export class UpstreamConnection implements ParserSink, Keepable {
   /** The socket is gone: nothing of this connection stays behind. */
   freed(): void {
     this.closed(null);
-    if (this.timer !== null) { clearTimeout(this.timer); this.timer = null; }
+    this.timer.stop();
     this.parser.destroy();
-  }
-
-  // ---- the exchange's timer
-  arm(kind: number, ms: number): void {
-    if (ms <= 0) { this.timerKind = T_NONE; return; }
-    this.timerKind = kind;
-    const at = Date.now() + ms;
-    this.deadline = at;
-    if (this.timer !== null) {
-      if (this.timerAt <= at) return;
-      clearTimeout(this.timer);
-    }
-    this.timerAt = at;
-    this.timer = setTimeout(onTimer, ms, this);
-    this.timer.unref();
-  }
-
-  disarm(): void { this.timerKind = T_NONE; }
-
-  fired(): void {
-    this.timer = null;
-    if (this.timerKind === T_NONE || this.x === null) return;
-    const left = this.deadline - Date.now();
-    if (left > 0) {
-      // the deadline moved on since the timer was set: sleep until the new one
-      this.timerAt = this.deadline;
-      this.timer = setTimeout(onTimer, left, this);
-      this.timer.unref();
-      return;
-    }
-    const kind = this.timerKind;
-    this.timerKind = T_NONE;
-    this.x.timeout(kind);
   }
 }
 
@@ -169,7 +132,7 @@ function onEnd(this: Socket): void { connOf(this).closed(null); }
 function onError(this: Socket, e: Error): void { connOf(this).closed(e); }
 function onClose(this: Socket): void { connOf(this).freed(); }
 function onDrain(this: Socket): void { connOf(this).x?.drain(); }
-function onTimer(c: UpstreamConnection): void { c.fired(); }
+function onTimer(c: UpstreamConnection, kind: number): void { c.x?.timeout(kind); }
 
 /** Requests and their bodies up to this size leave in one write. */
 const COALESCE_MAX = 16 * 1024;
@@ -197,9 +160,11 @@ export class Exchange {
   private pendingBody: boolean;
   /** Streamed body that arrived before the connection was up: sent after the head. */
   private early: Buffer[] | null;
+  /** The clock a fresh connection's timer reads. */
+  private readonly clock: Clock;
 
   constructor(host: string, port: number, key: string, pool: SocketCache<UpstreamConnection> | null,
-    handler: ExchangeHandler, timeouts: ExchangeTimeouts, headOnly: boolean) {
+    handler: ExchangeHandler, timeouts: ExchangeTimeouts, headOnly: boolean, clock: Clock = SYSTEM_CLOCK) {
     this.host = host;
     this.port = port;
     this.key = key;
@@ -218,6 +183,7 @@ export class Exchange {
     this.interim = false;
     this.pendingBody = false;
     this.early = null;
+    this.clock = clock;
   }
 
   /**
@@ -234,9 +200,9 @@ export class Exchange {
       this.state = ST_SEND;
       this.send(head, body);
     } else {
-      const c = UpstreamConnection.connect(this.host, this.port);
+      const c = UpstreamConnection.connect(this.host, this.port, this.clock);
       this.attach(c);
-      c.arm(T_CONNECT, this.timeouts.connect);
+      c.timer.arm(T_CONNECT, this.timeouts.connect);
       c.socket.once('connect', () => {
         if (this.state !== ST_CONNECT) return;
         this.state = ST_SEND;
@@ -253,7 +219,7 @@ export class Exchange {
       (this.early ??= []).push(chunk);
       return;
     }
-    if (!c.socket.write(chunk)) c.arm(T_SEND, this.timeouts.send);
+    if (!c.socket.write(chunk)) c.timer.arm(T_SEND, this.timeouts.send);
   }
 
   /** The streamed request body is complete. */
@@ -268,14 +234,14 @@ export class Exchange {
     if (this.paused || c === null) return;
     this.paused = true;
     c.socket.pause();
-    if (c.timerKind === T_READ) c.disarm(); // a slow client is not the upstream's fault
+    if (c.timer.kind === T_READ) c.timer.disarm(); // a slow client is not the upstream's fault
   }
 
   resume(): void {
     const c = this.conn;
     if (!this.paused || c === null) return;
     this.paused = false;
-    if (this.state < ST_DONE) c.arm(T_READ, this.timeouts.read);
+    if (this.state < ST_DONE) c.timer.arm(T_READ, this.timeouts.read);
     c.socket.resume();
   }
 
@@ -350,15 +316,15 @@ export class Exchange {
       s.uncork();
     }
     if (!this.pendingBody) this.requestSent = true;
-    if (ok) c.arm(T_READ, this.timeouts.read);
-    else c.arm(T_SEND, this.timeouts.send);
+    if (ok) c.timer.arm(T_READ, this.timeouts.read);
+    else c.timer.arm(T_SEND, this.timeouts.send);
   }
 
   data(chunk: Buffer): void {
     if (this.state >= ST_DONE) return;
     this.gotBytes = true;
     const c = this.conn!;
-    if (c.timerKind === T_READ) c.arm(T_READ, this.timeouts.read);
+    if (c.timer.kind === T_READ) c.timer.refresh();
     const rc = c.parser.execute(chunk);
     if (rc !== E_OK && this.state < ST_DONE) this.fail(FAIL_INVALID, new Error(`upstream sent an invalid response: ${c.parser.errorReason}`));
   }
@@ -382,7 +348,7 @@ export class Exchange {
 
   drain(): void {
     const c = this.conn;
-    if (c !== null && c.timerKind === T_SEND) c.arm(T_READ, this.timeouts.read);
+    if (c !== null && c.timer.kind === T_SEND) c.timer.arm(T_READ, this.timeouts.read);
   }
 
   timeout(kind: number): void {
@@ -403,7 +369,7 @@ export class Exchange {
     const c = this.conn;
     if (c === null) return;
     this.conn = null;
-    c.disarm();
+    c.timer.disarm();
     c.x = null;
     c.requests++;
     if (this.paused) c.socket.resume();

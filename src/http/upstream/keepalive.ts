@@ -10,9 +10,12 @@
 // out: the connection keeps its own socket listeners for its whole life (they tell the pool when
 // an idle one turns readable or closes, through `keptIn`), and one timer per pool closes the
 // connections idle for too long, as nginx's keepalive module leaves its cached connections'
-// event handlers in place and lets a timer per connection expire.
+// event handlers in place and lets a timer per connection expire. Time comes from the pool's
+// clock (a ManualClock in tests).
 
 import type { Socket } from 'node:net';
+import { SYSTEM_CLOCK, type Clock } from '../../core/clock.js';
+import { DeadlineTimer } from '../../core/timer.js';
 
 /** What a pool keeps: a connection that knows its socket and how often it was used. */
 export interface Keepable {
@@ -23,7 +26,7 @@ export interface Keepable {
   keptIn: KeepalivePool | null;
   /** Its key in that pool. */
   keptKey: string;
-  /** When it has been idle too long (ms since the epoch). */
+  /** When it has been idle too long (the pool's clock, ms). */
   keptUntil: number;
   /** Close it (its socket listeners free what it holds). */
   destroy(): void;
@@ -44,14 +47,17 @@ export class KeepalivePool<T extends Keepable = Keepable> implements SocketCache
   maxRequests: number;
   /** Idle connections per key, least recently used first. */
   private readonly idle: Map<string, T[]>;
-  private timer: NodeJS.Timeout | null;
+  readonly clock: Clock;
+  /** Wakes when the first kept connection's time is up; disarmed while none is kept. */
+  private readonly sweeper: DeadlineTimer<KeepalivePool<T>>;
 
-  constructor(size: number, timeout = 60000, maxRequests = 1000) {
+  constructor(size: number, timeout = 60000, maxRequests = 1000, clock: Clock = SYSTEM_CLOCK) {
     this.size = size;
     this.timeout = timeout;
     this.maxRequests = maxRequests;
     this.idle = new Map();
-    this.timer = null;
+    this.clock = clock;
+    this.sweeper = new DeadlineTimer<KeepalivePool<T>>(this, onSweep, clock, true);
   }
 
   /** An idle connection for `key`, most recently used first, or null. */
@@ -88,10 +94,11 @@ export class KeepalivePool<T extends Keepable = Keepable> implements SocketCache
     }
     c.keptIn = this as unknown as KeepalivePool;
     c.keptKey = key;
-    c.keptUntil = Date.now() + this.timeout;
+    const until = c.keptUntil = this.clock.now() + this.timeout;
     s.unref(); // an idle connection does not keep the process alive
     list.push(c);
-    if (this.timer === null) this.armSweep(this.timeout);
+    const t = this.sweeper;
+    if (!t.armed || t.deadline > until) t.arm(SWEEP, Math.max(1, this.timeout));
     return true;
   }
 
@@ -109,7 +116,7 @@ export class KeepalivePool<T extends Keepable = Keepable> implements SocketCache
       for (const c of list) { c.keptIn = null; c.destroy(); }
     }
     this.idle.clear();
-    if (this.timer !== null) { clearTimeout(this.timer); this.timer = null; }
+    this.sweeper.stop();
   }
 
   /** Drop an idle connection that is no good any more (it turned readable, or closed). */
@@ -126,8 +133,7 @@ export class KeepalivePool<T extends Keepable = Keepable> implements SocketCache
 
   /** Close the connections idle past their time; sleep until the next one's. */
   sweep(): void {
-    this.timer = null;
-    const now = Date.now();
+    const now = this.clock.now();
     let next = Infinity;
     for (const list of this.idle.values()) {
       // each list is in the order the connections came back, so the expired ones lead
@@ -138,13 +144,12 @@ export class KeepalivePool<T extends Keepable = Keepable> implements SocketCache
       }
       if (list.length > 0 && list[0].keptUntil < next) next = list[0].keptUntil;
     }
-    if (next !== Infinity) this.armSweep(next - now);
-  }
-
-  private armSweep(ms: number): void {
-    this.timer = setTimeout(onSweep, Math.max(1, ms), this);
-    this.timer.unref();
+    if (next !== Infinity) this.sweeper.arm(SWEEP, Math.max(1, next - now));
+    else this.sweeper.disarm();
   }
 }
 
-function onSweep(p: KeepalivePool): void { p.sweep(); }
+/** The sweeper's one kind of wait. */
+const SWEEP = 1;
+
+function onSweep<T extends Keepable>(p: KeepalivePool<T>): void { p.sweep(); }

@@ -1,0 +1,54 @@
+// cf. ngx_http_special_response.c — the answer for an error status: the status with its small
+// HTML page (or nothing, for 204, 304, 1xx and subrequests).
+
+import { Buf, link } from '../core/buf.js';
+import { STATUS_TEXT } from '../filters/status-lines.js';
+import type { Request } from './request.js';
+
+/** Statuses after which nginx does not keep the connection (ngx_http_special_response_handler). */
+function closesConnection(status: number): boolean {
+  return status === 400 || status === 408 || status === 413 || status === 414 || status === 431
+    || status === 500 || status === 501;
+}
+
+const PAGE_TAIL = '<hr><p>sluice</p>\n</body>\n</html>\n';
+const pages: Buffer[] = [];
+
+function page(status: number): Buffer {
+  let p = pages[status];
+  if (p === undefined) {
+    const title = `${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd();
+    p = pages[status] = Buffer.from(`<!DOCTYPE html>\n<html>\n<head><title>${title}</title></head>\n<body>\n<h1>${title}</h1>\n${PAGE_TAIL}`);
+  }
+  return p;
+}
+
+/** ngx_http_special_response_handler: the status with its small HTML page. */
+export function specialResponse(r: Request, status: number): void {
+  const location = r.headersOut.location;
+  const contentRange = status === 416 ? r.headersOut.get('content-range') : undefined;
+  r.headersOut.reset();
+  r.headerSent = false;
+  r.headerOnly = r.method === 'HEAD';
+  r.chunked = false;
+  if (typeof contentRange === 'string') r.headersOut.set('Content-Range', contentRange);
+  r.headersOut.status = status;
+  if (closesConnection(status)) r.keepalive = false;
+  if (status >= 301 && status <= 308 && location !== null) r.headersOut.location = location;
+  if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
+    r.headerOnly = true;
+    r.sendHeader();
+    return;
+  }
+  if (status < 300 || r !== r.main) {
+    // a subrequest gets the status alone: the page is for clients, not for captures
+    r.headersOut.contentLength = 0;
+    r.sendHeader();
+    return;
+  }
+  const body = page(status);
+  r.headersOut.contentType = 'text/html';
+  r.headersOut.contentLength = body.length;
+  r.sendHeader();
+  if (!r.headerOnly) r.chains.output(r, link(Buf.memory(body)));
+}
