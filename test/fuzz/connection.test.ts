@@ -6,6 +6,7 @@
 //   FUZZ_SEED=123 FUZZ_ONLY=17 ...    replay one connection of a run, printing its bytes
 //   ... FUZZ_ONLY=17 FUZZ_REPEAT=2000 the same connection again and again, for a race
 //   FUZZ_KNOWN=1 ...                  include the known-failing cases below
+//   FUZZ_COVERAGE=1 ...               print how often each generated feature came up
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect, type Socket } from 'node:net';
@@ -207,7 +208,8 @@ test(`fuzz: random pipelines over one connection (seed ${SEED}, ${ONLY >= 0 ? `c
   failures.sort((a, b) => a.conn - b.conn);
   const keys = Object.keys(cov).sort();
   console.log(`  fuzz: seed ${SEED}, ${ids.length} connections, ${requests} requests, ${failures.length} failed, ${Date.now() - t0} ms`);
-  console.log(`  covered: ${keys.map((k) => `${k}=${cov[k]}`).join(' ')}`);
+  // what the run exercised, when asked for (FUZZ_COVERAGE=1) or when something failed
+  if (process.env.FUZZ_COVERAGE || failures.length > 0) console.log(`  covered: ${keys.map((k) => `${k}=${cov[k]}`).join(' ')}`);
   assert.equal(alerts(), [], 'no crash or failed handler in the error log');
   assert.is(s.connectionCount(), 0, 'every connection closed on the server too');
   if (failures.length > 0) {
