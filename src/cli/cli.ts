@@ -3,7 +3,7 @@
 import { resolveConfig, ConfigError } from '../http/conf/config.js';
 import { startServer } from '../index.js'; // the entry point: it plugs subrequests in
 import { loadConfigFile } from './load-config.js';
-import { SERVER_VERSION } from '../filters/header.js';
+import { SERVER_VERSION } from '../core/version.js';
 import defaultConfig from './default-config.js';
 
 const USAGE = `Usage: sluice [-h] [-v] [-t] [-c file]

@@ -99,9 +99,7 @@ export class Buf {
   }
 
   inMemory(): boolean { return (this.flags & B_MEMORY) !== 0; }
-  inFile(): boolean { return (this.flags & B_MEMORY) === 0 && (this.flags & B_IN_FILE) !== 0; }
   isLast(): boolean { return (this.flags & (B_LAST_BUF | B_LAST_IN_CHAIN)) !== 0; }
-  isSpecial(): boolean { return this.size() === 0 && (this.flags & (B_FLUSH | B_SYNC | B_LAST_BUF | B_LAST_IN_CHAIN)) !== 0; }
 
   /** The bytes as a Buffer view (made only where they leave for the socket or a user). */
   view(): Buffer {

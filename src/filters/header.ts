@@ -7,8 +7,7 @@ import { statusLine } from './status-lines.js';
 import { httpDate, formatHttpDate } from '../core/clock.js';
 import { FV_BAD, FV_UTF8, FieldError, fieldValue, isToken } from '../core/field.js';
 
-export const SERVER_NAME = 'sluice';
-export const SERVER_VERSION = '0.1.0';
+import { SERVER_NAME, SERVER_VERSION } from '../core/version.js';
 
 function serverLine(tokens: boolean): string {
   return tokens ? `Server: ${SERVER_NAME}/${SERVER_VERSION}\r\n` : `Server: ${SERVER_NAME}\r\n`;

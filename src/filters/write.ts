@@ -113,7 +113,8 @@ function onPiece(r: FilterRequest, m: Buf | null, err: Error | null): void {
     r.onWritable();
     return;
   }
-  const f = r.out!;
+  const f = r.out;
+  if (f === null) return; // the connection went while the piece was read: nothing waits for it
   if (f.buf.size() === 0) {
     f.buf = m;
   } else {

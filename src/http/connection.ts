@@ -60,6 +60,7 @@ const T_NONE = 0, T_HEADER = 1, T_BODY = 2, T_KEEPALIVE = 3;
 const QUEUE_MAX = 64 * 1024;
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
+const HEAD_SP = Buffer.from('HEAD ');
 
 let connectionSerial = 0;
 
@@ -74,8 +75,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   r: Request | null;
   /** A request with a body, run once the parser has walked what this read holds (see onHead). */
   starting: Request | null;
-  /** The message being parsed began with "HEAD ". */
-  headMethod: boolean;
+  /** How much of "HEAD " the message being parsed began with (5: all of it; -1: it is not HEAD). */
+  headMatch: number;
   /** TCP_NODELAY as the socket has it now (the last request's location chose it). */
   nodelay: boolean;
   /** keepalive_timeout of the last request's location: how long an idle connection waits. */
@@ -118,7 +119,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.state = ST_HEAD;
     this.r = null;
     this.starting = null;
-    this.headMethod = false;
+    this.headMatch = 0;
     this.nodelay = true;
     this.keepaliveMs = 0;
     this.rest = null;
@@ -206,9 +207,11 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.inFeed = true;
     // the parser pauses after each message, so a new message starts at `from`: remember whether
     // it is a HEAD, for an error page of a head that fails to parse (nginx knows the method by then)
-    if (this.state === ST_HEAD && !this.parser.messageInProgress()) {
-      this.headMethod = chunk.length - from >= 5 && chunk[from] === 0x48 && chunk[from + 1] === 0x45
-        && chunk[from + 2] === 0x41 && chunk[from + 3] === 0x44 && chunk[from + 4] === 0x20;
+    if (this.state === ST_HEAD) {
+      // (matched over reads: the method may come split, "H" then "EAD ...")
+      let m = this.parser.messageInProgress() ? this.headMatch : 0;
+      for (let i = from; m >= 0 && m < 5 && i < chunk.length; i++) m = chunk[i] === HEAD_SP[m] ? m + 1 : -1;
+      this.headMatch = m;
     }
     const rc = this.parser.execute(chunk, from);
     if (rc === E_PAUSED) {
@@ -381,14 +384,14 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
    * already read have been parsed (onHead deferred the run), so a malformed body is known here
    * and answered with its status instead of the location's. Returns that status, or 0.
    */
-  discardBody(r: Request): number {
-    if (r !== this.r) return 0;
-    const rb = r.requestBody!;
+  discardBody(r: Request, expect = true): number {
+    const rb = r.requestBody;
+    if (r !== this.r || rb === null) return 0; // (an error page for a head that failed has no body)
     // too large only matters to a reader: nginx discards a body of any size
     if (rb.error === 413 && rb.stream === null) { rb.error = 0; rb.discarded(); }
     if (rb.error !== 0) return rb.error;
     rb.discarded();
-    this.testExpect(r);
+    if (expect) this.testExpect(r);
     return 0;
   }
 
@@ -455,7 +458,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     const e = new Request(this.conn, this.server0, this.ctx.chains0, null);
     e.hc = this;
     e.keepalive = false;
-    if (this.headMethod) e.method = 'HEAD'; // its error page goes without a body
+    if (this.headMatch === 5) e.method = 'HEAD'; // its error page goes without a body
     this.r = e;
     this.state = ST_WAIT;
     logError('info', null, `client sent invalid request (${this.parser.errorReason}) while reading client request headers, client: ${this.conn.remoteAddress}`, this.server0.conf.errorLog);

@@ -11,7 +11,7 @@
 
 import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, link } from '../core/buf.js';
 import type { ResolvedLocation } from './conf/config.js';
-import type { ReturnValue } from './conf/directives.js';
+import { isRedirect, type ReturnValue } from './modules/rewrite.js';
 import { logError, logAccess } from '../core/log.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ExitSignal, RequestError, type Request } from './request.js';
@@ -192,7 +192,7 @@ function sendReturn(r: Request, ret: ReturnValue): undefined {
     if (rc !== 0) r.exit(rc);
   }
   if (code === 444 || code === 499) r.exit(code);
-  if (code === 301 || code === 302 || code === 303 || code === 307 || code === 308) {
+  if (isRedirect(code)) {
     if (text !== null) r.headersOut.location = expandVariables(r, text);
     r.exit(code);
   }

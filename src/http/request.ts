@@ -15,6 +15,7 @@ import { decodeArgs, encodeArgs } from '../lua/ngx.js';
 import { expandVariables, makeVarProxy } from './variables.js';
 import { H_CONTENT_TYPE } from './parser/types.js';
 import { specialResponse } from './special-response.js';
+import { isRedirect } from './modules/rewrite.js';
 import type { LocationApi } from '../subrequest/subrequest.js';
 import { FieldError, checkFieldName, checkFieldValue } from '../core/field.js';
 import { logError } from '../core/log.js';
@@ -41,8 +42,8 @@ export interface HttpConnectionLike {
   wantBody(r: Request): void;
   /** The main request is over: keep-alive, the next pipelined request, or close. */
   requestDone(r: Request): void;
-  /** Answering without reading the body (return, static): 100 Continue if asked; the body's error status, or 0. */
-  discardBody(r: Request): number;
+  /** Answering without reading the body (return, static, error pages): 100 Continue if asked and `expect`; the body's error status, or 0. */
+  discardBody(r: Request, expect?: boolean): number;
   /** The body is about to be read: send "100 Continue" if the client waits for it. */
   testExpect(r: Request): void;
   /** r.conf now is the chosen location's: apply its keep-alive and TCP_NODELAY settings. */
@@ -217,8 +218,6 @@ export class Request implements FilterRequest {
   private varProxy: Record<string, string | undefined> | null;
   private headerProxy: Record<string, string | string[] | undefined> | null;
   private headersObject: Record<string, string | string[]> | null;
-  /** Per-module context for server modules (r->ctx). */
-  moduleCtx: unknown[];
 
   constructor(conn: Conn | null, server: ResolvedServer, chains: FilterChains, parent: Request | null) {
     this.conn = conn;
@@ -275,7 +274,6 @@ export class Request implements FilterRequest {
     this.varProxy = null;
     this.headerProxy = null;
     this.headersObject = null;
-    this.moduleCtx = [];
   }
 
   // ---------------------------------------------------------------- what a handler reads
@@ -461,7 +459,7 @@ export class Request implements FilterRequest {
 
   /** ngx.redirect(url, status = 302). */
   redirect(url: string, status = 302): never {
-    if (status !== 301 && status !== 302 && status !== 303 && status !== 307 && status !== 308) {
+    if (!isRedirect(status)) {
       throw new RangeError(`redirect(): status ${status} is not a redirect`);
     }
     if (this.headerSent) throw new Error('redirect(): response headers already sent');
@@ -591,11 +589,6 @@ export class Request implements FilterRequest {
     this.chunkedIn = chunked;
     const rb = this.requestBody = new RequestBody();
     if (!this.hasBody()) rb.complete = true;
-  }
-
-  /** Content-Type of the request, or ''. */
-  contentType(): string {
-    return this.headersIn.known(H_CONTENT_TYPE) ?? '';
   }
 }
 

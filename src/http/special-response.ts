@@ -25,6 +25,8 @@ function page(status: number): Buffer {
 
 /** ngx_http_special_response_handler: the status with its small HTML page. */
 export function specialResponse(r: Request, status: number): void {
+  // the body nobody will read is discarded, without "100 Continue" (nginx sets expect_tested first)
+  if (r === r.main && r.hc !== null && !r.headerSent) r.hc.discardBody(r, false);
   const location = r.headersOut.location;
   const contentRange = status === 416 ? r.headersOut.get('content-range') : undefined;
   r.headersOut.reset();

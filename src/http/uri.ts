@@ -3,6 +3,8 @@
 // Strings are decoded from UTF-8; a byte sequence that is not UTF-8 (say %FF) becomes U+FFFD in
 // `uri`, where nginx would keep the raw byte.
 
+import { hexValue } from '../core/hex.js';
+
 export class RequestTarget {
   /** The normalized path: percent-decoded, `.` and `..` resolved, slashes merged. */
   uri: string;
@@ -143,7 +145,7 @@ export function normalizePath(buf: Buffer, start: number, end: number): string |
     let c = buf[i++];
     if (c === PERCENT) {
       if (end - i < 2) return null;
-      const hi = hex(buf[i]), lo = hex(buf[i + 1]);
+      const hi = hexValue(buf[i]), lo = hexValue(buf[i + 1]);
       if (hi < 0 || lo < 0) return null;
       i += 2;
       c = (hi << 4) | lo;
@@ -253,13 +255,6 @@ export function validateHost(host: string): string | null {
   if (hostLen <= 0) return null;
   const h = hostLen === len ? host : host.slice(0, hostLen);
   return upper ? h.toLowerCase() : h;
-}
-
-function hex(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
-  return -1;
 }
 
 function isAlpha(c: number): boolean {

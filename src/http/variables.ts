@@ -1,5 +1,6 @@
 // cf. ngx_http_variables.c — nginx's variables, read through r.var as OpenResty's ngx.var.
 
+import { SERVER_VERSION } from '../core/version.js';
 import { hostname } from 'node:os';
 import type { Request } from './request.js';
 import { formatHttpDate } from '../core/clock.js';
@@ -42,7 +43,7 @@ const BUILTIN = new Map<string, Getter>([
   ['time_iso8601', () => new Date().toISOString().replace(/\.\d{3}Z$/, '+00:00')],
   ['http_date', () => formatHttpDate(Date.now())],
   ['pid', () => String(process.pid)],
-  ['sluice_version', () => '0.1.0'],
+  ['sluice_version', () => SERVER_VERSION],
   ['realpath_root', (r) => r.conf.root],
   ['document_root', (r) => r.conf.root],
   ['connection', (r) => String((r.main.conn as unknown as { id?: number } | null)?.id ?? '')],
@@ -150,7 +151,3 @@ export function expandVariables(r: Request, s: string, extra?: (name: string) =>
   });
 }
 
-/** Read a variable by name (for config strings and logs). */
-export function variable(r: Request, name: string): string | undefined {
-  return getVar(r, name);
-}

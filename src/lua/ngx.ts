@@ -2,6 +2,7 @@
 // ngx_http_lua_process_args_option), ngx_http_lua_args.c (ngx_http_lua_parse_args) and
 // ngx_http_lua_consts.c. Strings are UTF-8 encoded before escaping, as Lua strings are bytes.
 
+import { hexValue } from '../core/hex.js';
 import * as crypto from 'node:crypto';
 
 const PERCENT = 0x25, PLUS = 0x2b, EQUALS = 0x3d, AMPERSAND = 0x26;
@@ -83,12 +84,6 @@ export function escapeUri(s: string | Buffer, type: number = ESCAPE_URI_COMPONEN
 
 /* ngx.unescape_uri */
 
-function hexVal(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
-  return -1;
-}
 
 /** Unescapes b[start, end) into out at o; returns the new end of out. */
 function unescapeInto(b: Uint8Array, start: number, end: number, out: Uint8Array, o: number): number {
@@ -98,7 +93,7 @@ function unescapeInto(b: Uint8Array, start: number, end: number, out: Uint8Array
     if (c === PERCENT) {
       // a '%' without two hex digits after it stays as it is, and the scan goes on after it
       if (end - i >= 2) {
-        const hi = hexVal(b[i]), lo = hexVal(b[i + 1]);
+        const hi = hexValue(b[i]), lo = hexValue(b[i + 1]);
         if (hi >= 0 && lo >= 0) {
           out[o++] = (hi << 4) | lo;
           i += 2;

@@ -3,7 +3,7 @@
 
 import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib';
 import type { Buf, Chain } from '../core/buf.js';
-import { link } from '../core/buf.js';
+import { chainToBuffer, link } from '../core/buf.js';
 import type { FilterRequest } from '../filters/filter.js';
 import type { HeadersOut } from '../filters/headers-out.js';
 
@@ -116,16 +116,9 @@ export class CaptureSink {
 
   /** The whole body as one Buffer: the buf itself when there is one, else one copy. */
   joinBody(): Buffer {
-    let count = 0;
-    let only: Buf | null = null;
-    for (let c = this.head; c !== null; c = c.next) { count++; only = c.buf; }
-    if (count === 0) return Buffer.alloc(0);
-    if (count === 1) return only!.view();
-    const out = Buffer.allocUnsafe(this.size);
-    let at = 0;
-    for (let c = this.head; c !== null; c = c.next) at += c.buf.mem!.copy(out, at, c.buf.pos, c.buf.last);
-    return out;
+    return chainToBuffer(this.head);
   }
+
 
   /** Next chunk for the stream reader, or null at the end. */
   async next(): Promise<Buffer | null> {

@@ -36,7 +36,7 @@ import { answered, check, preview } from './wire.js';
  * Found by this fuzz and fixed (their pinned cases run): absolute-form-bad-host,
  * expect-error-page-close, discard-chunked-413 (05e3069); te-coded-chunked (b4189e4).
  */
-const KNOWN_FAILING: ReadonlySet<string> = new Set(process.env.FUZZ_KNOWN ? [] : ['head-error-body', 'error-page-discard-413', 'static-abort-read']);
+const KNOWN_FAILING: ReadonlySet<string> = new Set(process.env.FUZZ_KNOWN ? [] : []);
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed51ce) >>> 0;
 const ITER = Number(process.env.FUZZ_ITER ?? 400);
