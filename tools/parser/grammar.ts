@@ -11,11 +11,11 @@ import {
   E_PAUSED, METHODS, KNOWN_HEADER_NAMES, H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_CONNECTION,
   H_HOST, H_EXPECT, H_UPGRADE, F_CONTENT_LENGTH, F_CONN_CLOSE, F_CONN_KEEP_ALIVE,
   F_CONN_UPGRADE, F_UPGRADE, F_EXPECT_CONTINUE, F_EXPECT_OTHER, F_HAS_HOST,
-} from './types.js';
+} from '../../src/http/parser/types.js';
 import {
   MODE_REQUEST, MODE_RESPONSE, MODE_CLOSED, BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_EOF,
   BODY_UPGRADE, T_PRESENT, T_LAST_CHUNKED, T_CODED, P_FULL, P_HEAD, ERR_C, MAX_CONTENT_LENGTH,
-} from './constants.js';
+} from '../../src/http/parser/constants.js';
 
 type Node = source.node.Node;
 type Match = source.node.Match;
