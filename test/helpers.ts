@@ -41,69 +41,275 @@ export async function listen(locations: Locations, server: Partial<ServerExtra> 
   return startServer({ errorLog: errorLines, ...http, servers: [{ listen: '127.0.0.1:0', ...server, locations }] } as SluiceConfig);
 }
 
+/**
+ * How long raw(), RawClient.exchange() and until() wait for what a test expects before they
+ * fail it: far above any wait a test means (a safety net for a loaded machine, not a measure).
+ */
+export const DEADLINE_MS = 10000;
+
 export interface RawResult {
   data: Buffer;
   text: string;
-  /** The server closed the connection (FIN or reset) before we gave up waiting. */
+  /** The server closed the connection (FIN or reset). */
   closed: boolean;
+  /** The close was a reset (ECONNRESET), not a FIN. */
+  reset: boolean;
   responses: ParsedResponse[];
 }
 
 export interface RawOptions {
-  /** Give up this long after the last byte arrived (ms). */
-  idleMs?: number;
+  /**
+   * Resolve once this many complete final responses are in (or at the close, if it comes
+   * first). Without it, raw() waits for the server to close the connection.
+   */
+  responses?: number;
   /** Send FIN after the bytes. */
   halfClose?: boolean;
-  /** Stop once this many final responses are in. */
-  responses?: number;
   /** Pieces sent one after another with delays. */
   segments?: { delayMs: number; data: string | Buffer }[];
   /** A HEAD request somewhere: tell the response reader which responses have no body. */
   headAt?: number[];
+  /** Reject when neither the responses nor the close came by then (ms; DEADLINE_MS by default). */
+  deadlineMs?: number;
 }
 
-/** Send raw bytes on a fresh connection and collect what comes back. */
-export function raw(port: number, bytes: string | Buffer, o: RawOptions = {}): Promise<RawResult> {
-  const idle = o.idleMs ?? 500;
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let closed = false;
-    let timer: NodeJS.Timeout | null = null;
-    const s: Socket = connect(port, '127.0.0.1');
-    const done = () => {
-      if (timer) clearTimeout(timer);
-      s.destroy();
-      const data = Buffer.concat(chunks);
-      resolve({ data, text: data.toString('latin1'), closed, responses: parseResponses(data, o.headAt ?? []) });
-    };
-    const arm = () => {
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(done, idle);
-    };
-    s.on('connect', async () => {
-      if (bytes.length > 0) s.write(bytes);
-      for (const seg of o.segments ?? []) {
-        await new Promise((r) => setTimeout(r, seg.delayMs));
-        if (!s.destroyed) s.write(seg.data);
-      }
-      if (o.halfClose) s.end();
-      arm();
+/**
+ * Send raw bytes on a fresh connection and collect what comes back: until `responses` complete
+ * final responses are in, or until the server closes. Never decides on silence: past the
+ * deadline it rejects, with what did arrive in the message.
+ */
+export async function raw(port: number, bytes: string | Buffer, o: RawOptions = {}): Promise<RawResult> {
+  const deadline = Date.now() + (o.deadlineMs ?? DEADLINE_MS);
+  const headAt = o.headAt ?? [];
+  const c = await RawClient.open(port);
+  try {
+    if (bytes.length > 0) c.write(bytes);
+    for (const seg of o.segments ?? []) {
+      await sleep(seg.delayMs);
+      if (c.closed) break;
+      c.write(seg.data);
+    }
+    if (o.halfClose && !c.closed) c.socket.end();
+    await c.wait(o.responses ?? Infinity, headAt, deadline - Date.now());
+    const data = Buffer.from(c.pending());
+    return { data, text: data.toString('latin1'), closed: c.closed, reset: c.reset, responses: parseResponses(data, headAt) };
+  } finally {
+    c.close();
+  }
+}
+
+/**
+ * A client connection speaking raw bytes, for tests that go on after a response: send, wait for
+ * a number of complete final responses (or the close), take them, send again. Every wait ends
+ * on a count or a close, and rejects past its deadline.
+ */
+export class RawClient {
+  readonly socket: Socket;
+  /** The server closed the connection (FIN or reset). */
+  closed: boolean;
+  /** The close was a reset. */
+  reset: boolean;
+  /** Bytes received and not yet taken, in buf[0, len). */
+  private buf: Buffer;
+  private len: number;
+  private readonly scan: ResponseScanner;
+  private wake: (() => void) | null;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    this.closed = false;
+    this.reset = false;
+    this.buf = Buffer.alloc(0);
+    this.len = 0;
+    this.scan = new ResponseScanner();
+    this.wake = null;
+    socket.on('data', (c: Buffer) => { this.append(c); this.poke(); });
+    socket.on('end', () => { this.closed = true; this.poke(); });
+    socket.on('close', () => { this.closed = true; this.poke(); });
+    socket.on('error', () => { this.closed = true; this.reset = true; this.poke(); });
+  }
+
+  static open(port: number, host = '127.0.0.1'): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = connect(port, host);
+      s.once('connect', () => { s.off('error', reject); resolve(new RawClient(s)); });
+      s.once('error', reject);
     });
-    s.on('data', (c) => {
-      chunks.push(c);
-      if (o.responses !== undefined) {
-        const rs = parseResponses(Buffer.concat(chunks), o.headAt ?? []);
-        if (rs.filter((r) => r.status >= 200 && r.complete).length >= o.responses) {
-          if (timer) clearTimeout(timer);
-          timer = setTimeout(done, 50);
-          return;
+  }
+
+  write(bytes: string | Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+  }
+
+  /** Complete final responses received and not yet taken. */
+  finals(headAt: number[] = []): number {
+    this.scan.setHeadAt(headAt);
+    this.scan.run(this.buf, this.len);
+    return this.scan.finals;
+  }
+
+  /**
+   * Wait until `n` complete final responses are in (Infinity: until the close), or the close.
+   * Rejects after `ms` with what arrived.
+   */
+  async wait(n: number, headAt: number[] = [], ms = DEADLINE_MS): Promise<void> {
+    const end = Date.now() + ms;
+    while (!this.closed && this.finals(headAt) < n) {
+      const left = end - Date.now();
+      if (left <= 0) {
+        const what = n === Infinity ? 'the server to close the connection' : `${n} complete response(s) or the close`;
+        throw new Error(`raw client: no ${what} within ${ms} ms; got ${this.finals(headAt)} complete, ${this.len} bytes: ${JSON.stringify(this.pending().toString('latin1').slice(0, 400))}`);
+      }
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.wake = () => { clearTimeout(t); r(); };
+      });
+    }
+  }
+
+  /** Send `bytes`, wait for `n` complete final responses (or the close), and take them. */
+  async exchange(bytes: string | Buffer, n = 1, headAt: number[] = [], ms = DEADLINE_MS): Promise<ParsedResponse[]> {
+    this.write(bytes);
+    await this.wait(n, headAt, ms);
+    return this.take(headAt);
+  }
+
+  /** Every response received and not yet taken (complete or not); the bytes are dropped. */
+  take(headAt: number[] = []): ParsedResponse[] {
+    const rs = parseResponses(Buffer.from(this.pending()), headAt);
+    this.buf = Buffer.alloc(0);
+    this.len = 0;
+    this.scan.reset();
+    return rs;
+  }
+
+  /** Bytes received and not yet taken (a view). */
+  pending(): Buffer {
+    return this.buf.subarray(0, this.len);
+  }
+
+  /** Wait until the server closes the connection; true when it did within `ms`. */
+  async waitClosed(ms = DEADLINE_MS): Promise<boolean> {
+    try {
+      await this.wait(Infinity, [], ms);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private append(c: Buffer): void {
+    const need = this.len + c.length;
+    if (need > this.buf.length) {
+      // grow by doubling: big bodies cost a copy per doubling, not per chunk
+      const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2, 16 * 1024));
+      this.buf.copy(next, 0, 0, this.len);
+      this.buf = next;
+    }
+    c.copy(this.buf, this.len);
+    this.len = need;
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = null;
+    if (w !== null) w();
+  }
+}
+
+const K_NONE = 0, K_LENGTH = 1, K_CHUNKED = 2, K_UNTIL_CLOSE = 3, K_GARBAGE = 4;
+
+/**
+ * Counts complete final responses as bytes arrive, resuming where it stopped (a body is walked
+ * once, not again per chunk). The same framing rules as parseResponses.
+ */
+class ResponseScanner {
+  /** Complete final responses before `pos`. */
+  finals = 0;
+  /** Where the response being read starts (or its body, once the head is in). */
+  private pos = 0;
+  private kind = K_NONE;
+  private interim = false;
+  /** K_LENGTH: where the body ends; K_CHUNKED: where the next chunk-size line starts. */
+  private at = 0;
+  private headAt: number[] = [];
+
+  reset(): void {
+    this.finals = 0;
+    this.pos = 0;
+    this.kind = K_NONE;
+    this.interim = false;
+    this.at = 0;
+  }
+
+  setHeadAt(headAt: number[]): void {
+    if (headAt.join() === this.headAt.join()) return;
+    this.headAt = headAt;
+    this.reset();
+  }
+
+  run(buf: Buffer, len: number): void {
+    const d = buf.subarray(0, len);
+    for (;;) {
+      if (this.kind === K_NONE) {
+        const e = d.indexOf('\r\n\r\n', this.pos, 'latin1');
+        if (e < 0) return;
+        const head = d.toString('latin1', this.pos, e).split('\r\n');
+        const m = /^HTTP\/1\.[01] (\d{3})/.exec(head[0]);
+        if (m === null) { this.kind = K_GARBAGE; return; }
+        const status = Number(m[1]);
+        let te = '';
+        let cl = -1;
+        for (let i = 1; i < head.length; i++) {
+          const line = head[i];
+          const c = line.indexOf(':');
+          const k = line.slice(0, c).toLowerCase();
+          if (k === 'transfer-encoding') te += line.slice(c + 1).toLowerCase();
+          else if (k === 'content-length') cl = Number(line.slice(c + 1).trim());
         }
+        this.interim = status < 200;
+        this.pos = e + 4;
+        if (this.interim || status === 204 || status === 304 || this.headAt.includes(this.finals)) {
+          this.done(this.pos);
+          continue;
+        }
+        if (te.includes('chunked')) { this.kind = K_CHUNKED; this.at = this.pos; }
+        else if (cl >= 0) { this.kind = K_LENGTH; this.at = this.pos + cl; }
+        else { this.kind = K_UNTIL_CLOSE; return; }
       }
-      arm();
-    });
-    s.on('end', () => { closed = true; done(); });
-    s.on('error', () => { closed = true; done(); });
-  });
+      if (this.kind === K_LENGTH) {
+        if (len < this.at) return;
+        this.done(this.at);
+        continue;
+      }
+      if (this.kind !== K_CHUNKED) return;
+      for (;;) {
+        const le = d.indexOf('\r\n', this.at, 'latin1');
+        if (le < 0) return;
+        const size = parseInt(d.toString('latin1', this.at, le), 16);
+        if (Number.isNaN(size)) { this.kind = K_GARBAGE; return; }
+        if (size === 0) {
+          const te = d.indexOf('\r\n\r\n', le, 'latin1');
+          if (te < 0) return;
+          this.done(te + 4);
+          break;
+        }
+        if (le + 2 + size + 2 > len) return;
+        this.at = le + 2 + size + 2;
+      }
+    }
+  }
+
+  private done(end: number): void {
+    if (!this.interim) this.finals++;
+    this.pos = end;
+    this.kind = K_NONE;
+    this.interim = false;
+  }
 }
 
 export interface ParsedResponse {
@@ -178,7 +384,10 @@ export function parseResponses(data: Buffer, headAt: number[] = []): ParsedRespo
   return out;
 }
 
-/** Run an async test body with a time limit (uvu has none). */
+/**
+ * Run an async test body with a time limit (uvu has none): a safety net against a hang, so make
+ * it generous (a loaded 2-core machine must never trip it); the waits inside end on events.
+ */
 export function timed<T>(ms: number, fn: () => Promise<T>): () => Promise<T> {
   return () => new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`test timed out after ${ms} ms`)), ms);
@@ -187,6 +396,22 @@ export function timed<T>(ms: number, fn: () => Promise<T>): () => Promise<T> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Wait for `cond` (polling every few ms), up to `ms`; true once it holds, false at the deadline. */
+export async function until(cond: () => boolean, ms = DEADLINE_MS): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await sleep(5);
+  }
+  return true;
+}
+
+/** The server's side of a client socket (its HttpConnection), while the server has it. */
+export function serverSide(s: SluiceServer, client: Socket): ReturnType<SluiceServer['connections']>[number] | undefined {
+  const port = client.localPort;
+  return s.connections().find((x) => x.socket.remotePort === port);
+}
 
 /** A plain GET with Host. */
 export function get(path: string, extra = ''): string {

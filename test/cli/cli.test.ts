@@ -45,7 +45,7 @@ test('-t on a plain .js config that imports from sluice, in a folder without pac
   assert.is(r.status, 0, r.stderr);
 });
 
-test('-c runs a .ts config; the server answers; SIGTERM stops it', timed(20000, async () => {
+test('-c runs a .ts config; the server answers; SIGTERM stops it', timed(60000, async () => {
   const f = join(dir, 'run.ts');
   writeFileSync(f, `import { defineConfig, type Request } from 'sluice';\nconst greet: string = 'hi';\nexport default defineConfig({ servers: [{ listen: '127.0.0.1:0', locations: { '/': { content: (r: Request) => { r.say(greet); } } } }] });\n`);
   const child = spawn(process.execPath, [BIN, '-c', f], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -67,7 +67,7 @@ test('-c runs a .ts config; the server answers; SIGTERM stops it', timed(20000, 
   }
 }));
 
-test('no -c: the embedded demo site, every demo page answers', timed(20000, async () => {
+test('no -c: the embedded demo site, every demo page answers', timed(60000, async () => {
   const probe = await new Promise<number>((res) => {
     const srv = createServer();
     srv.listen(0, '127.0.0.1', () => { const p = (srv.address() as { port: number }).port; srv.close(() => res(p)); });

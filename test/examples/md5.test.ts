@@ -22,7 +22,7 @@ function freePort(): Promise<number> {
 const key = (data: string) => createHash('md5').update(data + SALT).digest('hex');
 
 for (const [name, make] of [['capture', md5CaptureConfig], ['client', md5ClientConfig]] as const) {
-  test(`md5 scenario (${name}): valid and invalid keys`, timed(5000, async () => {
+  test(`md5 scenario (${name}): valid and invalid keys`, timed(30000, async () => {
     const port = await freePort();
     const md5Port = await freePort();
     const s: SluiceServer = await startServer(make(port, md5Port));

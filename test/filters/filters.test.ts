@@ -89,7 +89,7 @@ test.after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-test('static: a file with Content-Length, type, Last-Modified, ETag, Accept-Ranges', timed(3000, async () => {
+test('static: a file with Content-Length, type, Last-Modified, ETag, Accept-Ranges', timed(30000, async () => {
   const r = (await raw(s.port, get('/a.txt'), { responses: 1 })).responses[0];
   assert.is(r.status, 200);
   assert.is(r.body.toString(), text);
@@ -100,7 +100,7 @@ test('static: a file with Content-Length, type, Last-Modified, ETag, Accept-Rang
   assert.is(r.headers['accept-ranges'], 'bytes');
 }));
 
-test('static: MIME types, default type, index, directory redirect, 403, 404, alias', timed(3000, async () => {
+test('static: MIME types, default type, index, directory redirect, 403, 404, alias', timed(30000, async () => {
   const css = (await raw(s.port, get('/style.css'), { responses: 1 })).responses[0];
   assert.is(css.headers['content-type'], 'text/css');
   const noext = (await raw(s.port, get('/noext'), { responses: 1 })).responses[0];
@@ -123,7 +123,7 @@ test('static: MIME types, default type, index, directory redirect, 403, 404, ali
   assert.is(al.body.toString(), 'from alias\n');
 }));
 
-test('not_modified: 304 on If-Modified-Since / If-None-Match, 412 on If-Unmodified-Since / If-Match', timed(3000, async () => {
+test('not_modified: 304 on If-Modified-Since / If-None-Match, 412 on If-Unmodified-Since / If-Match', timed(30000, async () => {
   const first = (await raw(s.port, get('/a.txt'), { responses: 1 })).responses[0];
   const etag = first.headers.etag;
   const a = (await raw(s.port, get('/a.txt', `If-Modified-Since: ${mtime.toUTCString()}\r\n`), { responses: 1 })).responses[0];
@@ -142,7 +142,7 @@ test('not_modified: 304 on If-Modified-Since / If-None-Match, 412 on If-Unmodifi
   assert.is(f.status, 200);
 }));
 
-test('range on a file: single, suffix, multipart, 416, If-Range', timed(3000, async () => {
+test('range on a file: single, suffix, multipart, 416, If-Range', timed(30000, async () => {
   const a = (await raw(s.port, get('/a.txt', 'Range: bytes=4-8\r\n'), { responses: 1 })).responses[0];
   assert.is(a.status, 206);
   assert.is(a.body.toString(), 'quick');
@@ -166,7 +166,7 @@ test('range on a file: single, suffix, multipart, 416, If-Range', timed(3000, as
   assert.is(e.body.length, text.length);
 }));
 
-test('range on memory output', timed(3000, async () => {
+test('range on memory output', timed(30000, async () => {
   const a = (await raw(s.port, get('/mem', 'Range: bytes=23-\r\n'), { responses: 1 })).responses[0];
   assert.is(a.status, 206);
   assert.is(a.body.toString(), 'xyz');
@@ -174,7 +174,7 @@ test('range on memory output', timed(3000, async () => {
   assert.ok(b.body.toString().includes('\r\n\r\nab\r\n') && b.body.toString().includes('\r\n\r\nuv\r\n'));
 }));
 
-test('gzip: a static file through the copy filter, decoded back; Vary; no Content-Length', timed(3000, async () => {
+test('gzip: a static file through the copy filter, decoded back; Vary; no Content-Length', timed(30000, async () => {
   const a = (await raw(s.port, get('/gz/a.txt', 'Accept-Encoding: gzip, deflate\r\n'), { responses: 1 })).responses[0];
   assert.is(a.headers['content-encoding'], 'gzip');
   assert.is(a.headers.vary, 'Accept-Encoding');
@@ -188,13 +188,13 @@ test('gzip: a static file through the copy filter, decoded back; Vary; no Conten
   assert.is(c.headers['content-encoding'], undefined, 'q=0 refuses gzip');
 }));
 
-test('gzip: streamed handler output with flushes, decoded back', timed(3000, async () => {
+test('gzip: streamed handler output with flushes, decoded back', timed(30000, async () => {
   const a = (await raw(s.port, get('/gz-handler', 'Accept-Encoding: gzip\r\n'), { responses: 1 })).responses[0];
   const expected = Array.from({ length: 50 }, (_, i) => `line ${i} ${'x'.repeat(100)}\n`).join('');
   assert.is(gunzipSync(a.body).toString(), expected);
 }));
 
-test('chunked: framing read back by node:http', timed(3000, async () => {
+test('chunked: framing read back by node:http', timed(30000, async () => {
   const body = await new Promise<{ te: string | undefined; body: string }>((resolve, reject) => {
     httpGet({ host: '127.0.0.1', port: s.port, path: '/chunked', agent: false }, (res) => {
       let b = '';
@@ -207,7 +207,7 @@ test('chunked: framing read back by node:http', timed(3000, async () => {
   assert.is(body.body, 'first,' + 'z'.repeat(20000) + ',last');
 }));
 
-test('headers: addHeader (always or not) and expires', timed(3000, async () => {
+test('headers: addHeader (always or not) and expires', timed(30000, async () => {
   const a = (await raw(s.port, get('/h/a.txt?q=1'), { responses: 1 })).responses[0];
   assert.is(a.headers['x-added'], 'yes');
   assert.is(a.headers['x-uri'], 'uri=/h/a.txt 1', 'values expand $variables');
@@ -220,14 +220,14 @@ test('headers: addHeader (always or not) and expires', timed(3000, async () => {
   assert.is(b.headers['x-always'], 'a');
 }));
 
-test('zero-copy: a handler Buffer reaches the socket write as the same memory', timed(3000, async () => {
+test('zero-copy: a handler Buffer reaches the socket write as the same memory', timed(30000, async () => {
   const a = (await raw(s.port, get('/zero-copy'), { responses: 1 })).responses[0];
   assert.is(a.body.length, 64 * 1024);
   const same = written.find((w) => w.buffer === zeroCopyBuf!.buffer && w.byteOffset === zeroCopyBuf!.byteOffset && w.length === zeroCopyBuf!.length);
   assert.ok(same, 'the same ArrayBuffer at the same offset was written');
 }));
 
-test('a user filter installed through the public API rewrites the body (files and handlers)', timed(3000, async () => {
+test('a user filter installed through the public API rewrites the body (files and handlers)', timed(30000, async () => {
   const a = (await raw(s.port, get('/up/dir/file.txt', 'X-Uppercase: 1\r\n'), { responses: 1 })).responses[0];
   assert.is(a.body.toString(), 'IN DIR\n');
   const b = (await raw(s.port, get('/up/dir/file.txt'), { responses: 1 })).responses[0];
@@ -238,7 +238,7 @@ test('a user filter installed through the public API rewrites the body (files an
   assert.ok(s.chainsOf().order().body.indexOf('uppercase') < s.chainsOf().order().body.indexOf('gzip'));
 }));
 
-test('backpressure on a static file: a client that stops reading holds the server back', timed(5000, async () => {
+test('backpressure on a static file: a client that stops reading holds the server back', timed(30000, async () => {
   const c = connect({ port: s.port, host: '127.0.0.1' });
   await new Promise((r) => c.on('connect', r));
   c.pause(); // never read
@@ -268,7 +268,7 @@ test('the filter order is the documented one', () => {
   assert.equal(o.body, ['range', 'copy', 'capture', 'uppercase', 'postpone', 'gzip', 'chunked', 'write']);
 });
 
-test('filter trace: every filter a request passes, with sizes and flags', timed(3000, async () => {
+test('filter trace: every filter a request passes, with sizes and flags', timed(30000, async () => {
   traceLines.length = 0;
   await raw(s.port, get('/traced/dir/file.txt'), { responses: 1 });
   const body = traceLines.filter((l) => l.includes(' body '));

@@ -6,17 +6,21 @@ import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:net';
-import { get, listen, raw, timed, captureLog, stopCapture, errorLines } from '../helpers.js';
+import { get, listen, raw, timed, captureLog, stopCapture, errorLines, until } from '../helpers.js';
 
 const index = fileURLToPath(new URL('../../src/index.js', import.meta.url));
+// The limit is set once the modules are loaded: loading takes descriptors of its own, as many
+// at once as the import graph is wide, which has nothing to do with accept().
 const CHILD = `
+import { execFileSync } from 'node:child_process';
 import { startServer } from ${JSON.stringify(index)};
+execFileSync('prlimit', ['--pid', String(process.pid), '--nofile=48:48']);
 const s = await startServer({ errorLog: 'stderr', workerConnections: 10000, servers: [{ listen: '127.0.0.1:0', locations: { '/': { return: [200, 'ok\\n'] } } }] });
 process.stdout.write(s.port + '\\n');
 `;
 
-test('out of descriptors: the start warns as nginx does; connections past the limit are closed, the server lives and serves again', timed(20000, async () => {
-  const child = spawn('bash', ['-c', `ulimit -n 48 && exec "${process.execPath}" --input-type=module -e "$0"`, CHILD], { stdio: ['ignore', 'pipe', 'pipe'] });
+test('out of descriptors: the start warns as nginx does; connections past the limit are closed, the server lives and serves again', timed(60000, async () => {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const held: Socket[] = [];
@@ -35,16 +39,16 @@ test('out of descriptors: the start warns as nginx does; connections past the li
       c.on('close', () => { closedByServer++; });
       held.push(c);
     }
-    const t0 = Date.now();
-    while (closedByServer < 20 && Date.now() - t0 < 10000) await new Promise((r) => setTimeout(r, 20));
+    await until(() => closedByServer >= 20);
     assert.ok(closedByServer >= 20, `the connections it had no descriptor for were closed (${closedByServer})`);
     for (const c of held) c.destroy();
     held.length = 0;
     // descriptors are free again: the listener still works
     let ok = false;
-    for (let i = 0; i < 50 && !ok; i++) {
-      const res = await raw(port, get('/'), { responses: 1, idleMs: 1000 });
-      ok = res.responses[0]?.status === 200;
+    for (let i = 0; i < 20 && !ok; i++) {
+      // a try ends on its answer or the close; one the listener has not taken in yet is given up
+      const res = await raw(port, get('/'), { responses: 1, deadlineMs: 2000 }).catch(() => null);
+      ok = res?.responses[0]?.status === 200;
       if (!ok) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(ok, 'served after the storm');
@@ -55,7 +59,7 @@ test('out of descriptors: the start warns as nginx does; connections past the li
   }
 }));
 
-test('an accept() error reported on the listener is logged as nginx does (once per 500 ms), and does not stop the process', timed(5000, async () => {
+test('an accept() error reported on the listener is logged as nginx does (once per 500 ms), and does not stop the process', timed(30000, async () => {
   const s = await listen({ '/': { return: [200, 'ok\n'] } });
   const logged = errorLines.lines;
   captureLog();

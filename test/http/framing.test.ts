@@ -42,26 +42,26 @@ const CONTROLS: [string, string, string, number][] = [
 ];
 
 async function refused(version: string, head: string, status: number): Promise<void> {
-  const res = await raw(s.port, `POST / ${version}\r\n${head}\r\n\r\n0\r\n\r\n${NEXT}`, { idleMs: 3000 });
+  // ends on the close: a second answer would come before it
+  const res = await raw(s.port, `POST / ${version}\r\n${head}\r\n\r\n0\r\n\r\n${NEXT}`);
   assert.is(res.responses.length, 1, `one response: ${JSON.stringify(res.text)}`);
   assert.is(res.responses[0].status, status, 'status');
   assert.ok(res.closed, 'the server closed the connection');
 }
 
 for (const [name, version, head, status] of CASES) {
-  test(`Transfer-Encoding: ${name} -> ${status}, then close`, timed(5000, () => refused(version, head, status)));
+  test(`Transfer-Encoding: ${name} -> ${status}, then close`, timed(30000, () => refused(version, head, status)));
 }
 
-test('controls: a parameter, an empty value, Content-Length with chunked', timed(10000, async () => {
+test('controls: a parameter, an empty value, Content-Length with chunked', timed(30000, async () => {
   for (const [, version, head, status] of CONTROLS) await refused(version, head, status);
 }));
 
-test('Transfer-Encoding: chunked (any case, SP around) is read and the connection kept', timed(5000, async () => {
+test('Transfer-Encoding: chunked (any case, SP around) is read and the connection kept', timed(30000, async () => {
   for (const te of ['chunked', '  ChUnKeD  ']) {
-    const res = await raw(s.port, `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:${te}\r\n\r\n0\r\n\r\n${NEXT}`,
-      { responses: 2, idleMs: 3000 });
+    // kept alive: the request pipelined behind it is answered
+    const res = await raw(s.port, `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:${te}\r\n\r\n0\r\n\r\n${NEXT}`, { responses: 2 });
     assert.equal(res.responses.map((r) => r.status), [200, 200], `both answered (${JSON.stringify(te)})`);
-    assert.not.ok(res.closed, 'kept alive');
   }
 }));
 

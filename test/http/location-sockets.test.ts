@@ -50,7 +50,7 @@ const CASES: [string, string][] = [
   ['/images/a/b.jpeg', 'D'],
 ];
 
-test('nginx\'s location algorithm, case by case', timed(5000, async () => {
+test('nginx\'s location algorithm, case by case', timed(30000, async () => {
   const reqs = CASES.map(([uri]) => get(uri)).join('');
   // all of them pipelined on one connection, answered in order
   const res = await raw(s.port, reqs, { responses: CASES.length });

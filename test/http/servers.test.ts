@@ -11,7 +11,7 @@ const shout = { content: (r: Request) => { r.header['Content-Type'] = 'text/plai
 const cap = { content: async (r: Request) => { const res = await r.location.capture('/inner'); r.header['Content-Type'] = 'text/plain'; r.print(res.body); } };
 const inner = { content: (r: Request) => { r.say('from inside'); } };
 
-test('a server with a user filter keeps it when a second server without it starts (was: lost)', timed(8000, async () => {
+test('a server with a user filter keeps it when a second server without it starts (was: lost)', timed(30000, async () => {
   const a = await startServer({ errorLog: 'off', filters: [UppercaseFilter], servers: [{ listen: '127.0.0.1:0', locations: { '/': shout, '/cap': cap, '/inner': inner } }] });
   const b = await startServer({ errorLog: 'off', servers: [{ listen: '127.0.0.1:0', locations: { '/': shout, '/cap': cap, '/inner': inner } }] });
   try {
@@ -32,7 +32,7 @@ test('a server with a user filter keeps it when a second server without it start
   }
 }));
 
-test('one config started twice: both copies filter, no instance is shared', timed(8000, async () => {
+test('one config started twice: both copies filter, no instance is shared', timed(30000, async () => {
   const config = resolveConfig({ errorLog: 'off', filters: [UppercaseFilter], servers: [{ listen: '127.0.0.1:0', locations: { '/': shout, '/cap': cap, '/inner': inner } }] });
   const a = await startServer(config);
   const b = await startServer(config);
@@ -54,7 +54,7 @@ test('one config started twice: both copies filter, no instance is shared', time
   }
 }));
 
-test('per-server filters: two virtual servers on one port, only one with the filter', timed(8000, async () => {
+test('per-server filters: two virtual servers on one port, only one with the filter', timed(30000, async () => {
   const s = await startServer({
     errorLog: 'off',
     servers: [
@@ -79,7 +79,7 @@ test('per-server filters: two virtual servers on one port, only one with the fil
   }
 }));
 
-test('logs: each block\'s errorLog and accessLog are used, and two servers keep theirs apart (was: top level only, one process-wide sink)', timed(8000, async () => {
+test('logs: each block\'s errorLog and accessLog are used, and two servers keep theirs apart (was: top level only, one process-wide sink)', timed(30000, async () => {
   const sink = () => { const lines: string[] = []; return { lines, write(l: string) { lines.push(l); } }; };
   const topErr = sink(), aErr = sink(), locErr = sink(), bErr = sink(), aAcc = sink(), locAcc = sink(), bAcc = sink();
   const boom = { content: () => { throw new Error('boom'); } };
@@ -111,7 +111,7 @@ test('logs: each block\'s errorLog and accessLog are used, and two servers keep 
   }
 }));
 
-test('logs: a file errorLog is opened at start (a path that cannot be opened fails it), with its level', timed(8000, async () => {
+test('logs: a file errorLog is opened at start (a path that cannot be opened fails it), with its level', timed(30000, async () => {
   const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');

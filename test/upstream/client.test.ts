@@ -2,11 +2,12 @@
 // timeouts, streaming with request() + bodyReader(), and a 1 GiB body in bounded memory.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { listen, raw, timed, get, sleep } from '../helpers.js';
+import { listen, raw, timed, get, sleep, until } from '../helpers.js';
 import { HttpClient, HttpClientError } from '../../src/index.js';
 import { clientPoolIdle } from '../../src/lua/client.js';
+import { ManualClock } from '../../src/core/clock.js';
 import type { Request } from '../../src/http/request.js';
-import { bigUpstream, echoUpstream, httpUpstream, netUpstream, scriptedUpstream, until, type Seen } from './upstreams.js';
+import { bigUpstream, echoUpstream, httpUpstream, netUpstream, scriptedUpstream, type Seen } from './upstreams.js';
 
 const open: { close(): unknown }[] = [];
 function keep<T extends { close(): unknown }>(x: T): T { open.push(x); return x; }
@@ -17,7 +18,7 @@ test.after.each(async () => {
 const url = (port: number, path: string) => `http://127.0.0.1:${port}${path}`;
 const seenOf = (body: Buffer): Seen => JSON.parse(body.toString());
 
-test('requestUri: GET with query (object and string) and headers', timed(4000, async () => {
+test('requestUri: GET with query (object and string) and headers', timed(30000, async () => {
   const up = keep(await echoUpstream());
   const c = new HttpClient();
   const a = await c.requestUri(url(up.port, '/p?z=0'), { query: { a: 1, b: 'x y', list: ['1', '2'] }, headers: { 'X-A': 'b', 'X-Multi': ['1', '2'] } });
@@ -35,7 +36,7 @@ test('requestUri: GET with query (object and string) and headers', timed(4000, a
   assert.is(seenOf(b.body).url, '/q?k=v&w', 'a query string as given');
 }));
 
-test('requestUri: POST with a body (string and Buffer), other methods', timed(4000, async () => {
+test('requestUri: POST with a body (string and Buffer), other methods', timed(30000, async () => {
   const up = keep(await echoUpstream());
   const c = new HttpClient();
   const p = seenOf((await c.requestUri(url(up.port, '/post'), { method: 'POST', body: 'name=value', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } })).body);
@@ -53,7 +54,7 @@ test('requestUri: POST with a body (string and Buffer), other methods', timed(40
   assert.is(h.body.length, 0, 'HEAD: no body');
 }));
 
-test('requestUri: keepalive reuses one connection; keepalive: false closes each', timed(4000, async () => {
+test('requestUri: keepalive reuses one connection; keepalive: false closes each', timed(30000, async () => {
   const up = keep(await echoUpstream());
   const c = new HttpClient();
   for (let i = 0; i < 5; i++) {
@@ -78,7 +79,7 @@ test('requestUri: keepalive reuses one connection; keepalive: false closes each'
   assert.is(clientPoolIdle('my-pool'), 1, 'a named pool (lua-resty-http\'s pool option)');
 }));
 
-test('requestUri: a kept connection the server closed is replaced for the next request', timed(4000, async () => {
+test('requestUri: a kept connection the server closed is replaced for the next request', timed(30000, async () => {
   const up = keep(await scriptedUpstream((target, _h, sock, n) => {
     if (n === 0) sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${target.length}\r\n\r\n${target}`);
     else sock.destroy(); // the kept connection dies as it is reused
@@ -93,17 +94,28 @@ test('requestUri: a kept connection the server closed is replaced for the next r
   assert.ok(await until(() => clientPoolIdle(`127.0.0.1:${up.port}`) === 0), 'closed idle connections leave the pool');
 }));
 
-test('setTimeouts: a read timeout rejects with code ETIMEDOUT; a refused connect with EUPSTREAM', timed(4000, async () => {
-  const mute = keep(await netUpstream((sock) => sock.resume())) // reads, never answers;
-  const c = new HttpClient();
+test('setTimeouts: a read timeout rejects with code ETIMEDOUT, at its time on the client\'s clock; a refused connect with EUPSTREAM', timed(30000, async () => {
+  let got = 0;
+  const mute = keep(await netUpstream((sock) => sock.on('data', () => { got++; }))); // reads, never answers
+  const clock = new ManualClock();
+  const c = new HttpClient({ clock });
   c.setTimeouts(1000, 1000, 200);
-  const t0 = Date.now();
-  const e = await c.requestUri(url(mute.port, '/')).then(() => null, (err: unknown) => err);
+  let e: unknown = null;
+  const p = c.requestUri(url(mute.port, '/')).then(() => 'answered', (err: unknown) => { e = err; });
+  assert.ok(await until(() => got === 1), 'the request reached the upstream');
+  clock.advance(199);
+  await sleep(0);
+  assert.is(e, null, 'not before the read timeout');
+  clock.advance(1);
+  await p;
   assert.instance(e, HttpClientError);
   assert.is((e as HttpClientError).code, 'ETIMEDOUT');
-  assert.ok(Date.now() - t0 >= 150, 'not before the read timeout');
   c.connect('127.0.0.1', mute.port);
-  const e2 = await c.request({ path: '/' }).then(() => null, (err: unknown) => err);
+  let e2: unknown = null;
+  const p2 = c.request({ path: '/' }).then(() => 'answered', (err: unknown) => { e2 = err; });
+  assert.ok(await until(() => got === 2), 'request() reached the upstream');
+  clock.advance(200);
+  await p2;
   assert.is((e2 as HttpClientError).code, 'ETIMEDOUT', 'request() too');
   c.close();
   const port = mute.port;
@@ -112,7 +124,29 @@ test('setTimeouts: a read timeout rejects with code ETIMEDOUT; a refused connect
   assert.is((e3 as HttpClientError).code, 'EUPSTREAM', 'connection refused');
 }));
 
-test('streaming: request() + bodyReader(), setKeepalive() reuses, close() closes', timed(5000, async () => {
+test('requestUri: keepaliveTimeout in nginx notation (\'1h\', \'1m30s\') or ms keeps the connection that long; a bad one is EINVAL', timed(30000, async () => {
+  const up = keep(await echoUpstream());
+  const clock = new ManualClock();
+  const c = new HttpClient({ clock });
+  for (const [kt, ms] of [['1h', 3600000], ['1m30s', 90000], [2500, 2500]] as const) {
+    const pool = `kt-${kt}-${up.port}`;
+    const res = await c.requestUri(url(up.port, '/kt'), { keepaliveTimeout: kt, keepalivePool: pool });
+    assert.is(res.status, 200, String(kt));
+    assert.is(clientPoolIdle(pool), 1, `${kt}: kept`);
+    clock.advance(ms - 1);
+    assert.is(clientPoolIdle(pool), 1, `${kt}: still kept 1 ms before ${ms} ms`);
+    clock.advance(1);
+    assert.is(clientPoolIdle(pool), 0, `${kt}: closed after ${ms} ms idle`);
+  }
+  for (const bad of ['soon', '1x', '-5s', '', -1, 1.5]) {
+    const e = await c.requestUri(url(up.port, '/'), { keepaliveTimeout: bad }).then(() => null, (err: unknown) => err);
+    assert.instance(e, HttpClientError, JSON.stringify(bad));
+    assert.is((e as HttpClientError).code, 'EINVAL', JSON.stringify(bad));
+    assert.match((e as Error).message, /keepaliveTimeout/);
+  }
+}));
+
+test('streaming: request() + bodyReader(), setKeepalive() reuses, close() closes', timed(30000, async () => {
   const up = keep(await httpUpstream((seen, res) => {
     res.setHeader('X-Url', seen.url);
     // in pieces, chunked
@@ -143,7 +177,7 @@ test('streaming: request() + bodyReader(), setKeepalive() reuses, close() closes
   assert.is(clientPoolIdle(`127.0.0.1:${up.port}`), 0);
 }));
 
-test('streaming: setKeepalive() or close() before the body is read closes the connection', timed(5000, async () => {
+test('streaming: setKeepalive() or close() before the body is read closes the connection', timed(30000, async () => {
   const up = keep(await httpUpstream((_seen, res) => { res.write('start'); setTimeout(() => res.end('end'), 300); }));
   const c = new HttpClient();
   c.connect('127.0.0.1', up.port);
@@ -160,7 +194,7 @@ test('streaming: setKeepalive() or close() before the body is read closes the co
   c.close();
 }));
 
-test('streaming: many kept requests on one connection do not pile up listeners', timed(5000, async () => {
+test('streaming: many kept requests on one connection do not pile up listeners', timed(30000, async () => {
   const up = keep(await httpUpstream((_seen, res) => res.end('x')));
   const warnings: string[] = [];
   const onWarn = (w: Error) => warnings.push(w.name + ': ' + w.message);
@@ -181,7 +215,7 @@ test('streaming: many kept requests on one connection do not pile up listeners',
   }
 }));
 
-test('HttpClient inside a handler: requestUri and streaming from a content handler', timed(4000, async () => {
+test('HttpClient inside a handler: requestUri and streaming from a content handler', timed(30000, async () => {
   const up = keep(await echoUpstream());
   const s = await listen({
     '/': {
@@ -202,7 +236,7 @@ test('HttpClient inside a handler: requestUri and streaming from a content handl
   assert.equal(JSON.parse(res.responses[0].body.toString()), { a: '/inner?from=%2Fouter', b: '/streamed' });
 }));
 
-test('bodyReader(): a 1 GiB body read slowly, in bounded memory', timed(20000, async () => {
+test('bodyReader(): a 1 GiB body read slowly, in bounded memory', timed(120000, async () => {
   const SIZE = 1024 * 1024 * 1024;
   const up = keep(await bigUpstream(SIZE));
   const c = new HttpClient();
@@ -232,7 +266,7 @@ test('bodyReader(): a 1 GiB body read slowly, in bounded memory', timed(20000, a
 
 // ------------------------------------------------------------------ what reaches the wire
 
-test('request heads: a bad method, path, header name or value is EINVAL before anything is sent', timed(4000, async () => {
+test('request heads: a bad method, path, header name or value is EINVAL before anything is sent', timed(30000, async () => {
   const heads: string[] = [];
   const up = keep(await scriptedUpstream((_t, head, sock) => { heads.push(head); sock.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'); }));
   const bad: [Parameters<HttpClient['requestUri']>[1] & { path?: string }, RegExp][] = [
@@ -285,7 +319,7 @@ test('request heads: a bad method, path, header name or value is EINVAL before a
   c.close();
 }));
 
-test('request heads: text above U+007F in header values and the path goes as UTF-8, never as a low byte', timed(4000, async () => {
+test('request heads: text above U+007F in header values and the path goes as UTF-8, never as a low byte', timed(30000, async () => {
   const heads: string[] = [];
   const up = keep(await scriptedUpstream((_t, head, sock) => { heads.push(head); sock.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'); }));
   const u8 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');

@@ -1,11 +1,12 @@
 // KeepalivePool on its own, with stand-in connections: the most recently used comes out first,
 // a full cache closes the oldest, the idle timeout closes per key in the order they came back,
-// maxRequests and unusable sockets are refused, and a dropped one leaves the pool.
+// maxRequests and unusable sockets are refused, and a dropped one leaves the pool. Time is a
+// ManualClock's: nothing sleeps.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Socket } from 'node:net';
 import { KeepalivePool, type Keepable } from '../../src/http/upstream/keepalive.js';
-import { sleep, timed } from '../helpers.js';
+import { ManualClock } from '../../src/core/clock.js';
 
 class Fake implements Keepable {
   readonly socket: Socket;
@@ -79,25 +80,64 @@ test('drop: a connection that turned readable or closed leaves the pool at once'
   assert.is(p.take('k'), b);
 });
 
-test('timeout: idle connections close after it, each key on its own, the newest last', timed(3000, async () => {
-  const p = new KeepalivePool<Fake>(8, 120);
+test('timeout: idle connections close after it, each key on its own, the newest last', () => {
+  const clock = new ManualClock();
+  const p = new KeepalivePool<Fake>(8, 120, 1000, clock);
   const a = new Fake('a');
   p.put('x', a);
-  await sleep(60);
+  clock.advance(60);
   const b = new Fake('b'), c = new Fake('c');
   p.put('x', b);
   p.put('y', c);
-  await sleep(90); // a is past its time, b and c are not
+  assert.is(clock.pending(), 1, 'one timer for the pool, however many are kept');
+  clock.advance(59);
+  assert.not.ok(a.closed, 'not a ms early');
+  clock.advance(1);
   assert.ok(a.closed, 'the first closed after 120 ms');
   assert.not.ok(b.closed || c.closed, 'the later ones still kept');
   assert.is(p.count(), 2);
-  await sleep(100);
+  clock.advance(59);
+  assert.not.ok(b.closed || c.closed);
+  clock.advance(1);
   assert.ok(b.closed && c.closed, 'then the others, on both keys');
   assert.is(p.count(), 0);
+  assert.is(clock.pending(), 0, 'no timer while nothing is kept');
   const d = new Fake('d');
   p.put('x', d); // the sweep timer comes back for a new one
-  await sleep(200);
+  assert.is(clock.pending(), 1);
+  clock.advance(120);
   assert.ok(d.closed);
-}));
+});
+
+test('timeout: a connection taken out early leaves no work behind; clear() stops the timer', () => {
+  const clock = new ManualClock();
+  const p = new KeepalivePool<Fake>(8, 1000, 1000, clock);
+  const a = new Fake('a');
+  p.put('k', a);
+  clock.advance(500);
+  assert.is(p.take('k'), a);
+  clock.advance(600); // the timer wakes at 1000, finds nothing kept and sleeps no more
+  assert.not.ok(a.closed, 'a connection in use is not the pool\'s to close');
+  assert.is(clock.pending(), 0);
+  p.put('k', a);
+  assert.is(clock.pending(), 1);
+  p.clear();
+  assert.ok(a.closed);
+  assert.is(clock.pending(), 0, 'clear() let go of the timer');
+});
+
+test('timeout: a shorter timeout set later takes effect for the connections put after it', () => {
+  const clock = new ManualClock();
+  const p = new KeepalivePool<Fake>(8, 10000, 1000, clock);
+  const a = new Fake('a'), b = new Fake('b');
+  p.put('x', a);
+  p.timeout = 100; // as a client's setKeepalive(timeout) does
+  p.put('y', b);
+  clock.advance(100);
+  assert.ok(b.closed, 'closed at its own, shorter, time');
+  assert.not.ok(a.closed);
+  clock.advance(9900);
+  assert.ok(a.closed);
+});
 
 test.run();

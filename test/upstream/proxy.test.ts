@@ -4,12 +4,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect, type Socket } from 'node:net';
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
-import { listen, raw, timed, get, sleep, parseResponses } from '../helpers.js';
+import { listen, raw, timed, get, sleep, parseResponses, until, RawClient } from '../helpers.js';
 import type { SluiceServer } from '../../src/http/server.js';
 import type { SluiceConfig } from '../../src/http/conf/config.js';
 import type { Request } from '../../src/http/request.js';
 import {
-  RawClient, bigUpstream, closedPort, echoUpstream, httpUpstream, netUpstream, scriptedUpstream, until, type Seen,
+  bigUpstream, closedPort, echoUpstream, httpUpstream, netUpstream, scriptedUpstream, type Seen,
 } from './upstreams.js';
 
 type Locations = Parameters<typeof listen>[0];
@@ -37,7 +37,7 @@ const ok = (body: string) => (_seen: Seen, res: ServerResponse) => res.end(body)
 
 // ------------------------------------------------------------------ keepalive
 
-test('keepalive: 1000 sequential requests use one upstream connection (keepalive 20)', timed(10000, async () => {
+test('keepalive: 1000 sequential requests use one upstream connection (keepalive 20)', timed(30000, async () => {
   const up = keep(await httpUpstream((seen, res) => res.end('ok ' + seen.url)));
   const s = await sluice({ '/': { proxyPass: 'http://ka' } }, { ka: { servers: [up.addr], keepalive: 20 } });
   const c = keep(await RawClient.open(s.port));
@@ -52,7 +52,7 @@ test('keepalive: 1000 sequential requests use one upstream connection (keepalive
   assert.is(up.last!.headers.connection, undefined, 'no "Connection: close" sent upstream');
 }));
 
-test('keepalive: the upstream\'s "Connection: close" is honoured (not reused)', timed(5000, async () => {
+test('keepalive: the upstream\'s "Connection: close" is honoured (not reused)', timed(30000, async () => {
   const up = keep(await httpUpstream((_seen, res) => { res.setHeader('Connection', 'close'); res.end('bye'); }));
   const s = await sluice({ '/': { proxyPass: 'http://kc' } }, { kc: { servers: [up.addr], keepalive: 20 } });
   const c = keep(await RawClient.open(s.port));
@@ -65,7 +65,7 @@ test('keepalive: the upstream\'s "Connection: close" is honoured (not reused)', 
   assert.is(poolCount(s, 'kc'), 0, 'nothing kept');
 }));
 
-test('keepalive: an idle connection the upstream closes is dropped, the next request gets a new one', timed(5000, async () => {
+test('keepalive: an idle connection the upstream closes is dropped, the next request gets a new one', timed(30000, async () => {
   const up = keep(await httpUpstream(ok('fine')));
   const s = await sluice({ '/': { proxyPass: 'http://kd' } }, { kd: { servers: [up.addr], keepalive: 20 } });
   const c = keep(await RawClient.open(s.port));
@@ -79,7 +79,7 @@ test('keepalive: an idle connection the upstream closes is dropped, the next req
   assert.is(up.conns, 2, 'on a new connection');
 }));
 
-test('keepalive: an idle connection that turns readable (bytes nobody asked for) is dropped', timed(5000, async () => {
+test('keepalive: an idle connection that turns readable (bytes nobody asked for) is dropped', timed(30000, async () => {
   const up = keep(await scriptedUpstream((target, _head, sock) => {
     sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${target.length}\r\n\r\n${target}`);
     if (target === '/noisy') setTimeout(() => { if (!sock.destroyed) sock.write('garbage'); }, 50);
@@ -96,7 +96,7 @@ test('keepalive: an idle connection that turns readable (bytes nobody asked for)
   assert.is(poolCount(s, 'kn'), 1, 'which is kept');
 }));
 
-test('keepalive: a kept connection that dies as it is reused is replaced transparently (idempotent)', timed(5000, async () => {
+test('keepalive: a kept connection that dies as it is reused is replaced transparently (idempotent)', timed(30000, async () => {
   // the race nginx knows: the upstream closes a kept connection just as a request goes out on it
   const up = keep(await scriptedUpstream((target, _head, sock, n) => {
     if (n === 0) sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${target.length}\r\n\r\n${target}`);
@@ -114,7 +114,7 @@ test('keepalive: a kept connection that dies as it is reused is replaced transpa
   assert.is(g.primary[0].fails, 0, 'a stale kept connection is not a failure of the peer');
 }));
 
-test('keepalive: keepaliveRequests and keepaliveTimeout close kept connections', timed(5000, async () => {
+test('keepalive: keepaliveRequests and keepaliveTimeout close kept connections', timed(30000, async () => {
   const up = keep(await httpUpstream(ok('k')));
   const s = await sluice({ '/r/': { proxyPass: 'http://kr' }, '/t/': { proxyPass: 'http://kt' } }, {
     kr: { servers: [up.addr], keepalive: 4, keepaliveRequests: 3 },
@@ -126,13 +126,13 @@ test('keepalive: keepaliveRequests and keepaliveTimeout close kept connections',
   assert.is(poolCount(s, 'kr'), 0, 'the last one closed after its third request');
   assert.is((await c.exchange(get('/t/')))[0]?.status, 200);
   assert.is(poolCount(s, 'kt'), 1, 'kept');
-  assert.ok(await until(() => poolCount(s, 'kt') === 0, 2000), 'closed after keepaliveTimeout idle');
+  assert.ok(await until(() => poolCount(s, 'kt') === 0), 'closed after keepaliveTimeout idle');
   assert.ok(await until(() => up.sockets.size === 0), 'the upstream saw it close');
 }));
 
 // ------------------------------------------------------------------ failover, failure accounting, balancing
 
-test('failover: a server refusing connections is skipped for the next one', timed(5000, async () => {
+test('failover: a server refusing connections is skipped for the next one', timed(30000, async () => {
   const good = keep(await httpUpstream(ok('good')));
   const dead = await closedPort();
   const s = await sluice({ '/': { proxyPass: 'http://fo' } }, { fo: { servers: [`127.0.0.1:${dead}`, good.addr] } });
@@ -144,7 +144,7 @@ test('failover: a server refusing connections is skipped for the next one', time
   assert.is(good.hits, 4);
 }));
 
-test('failover: a 502 answer goes to the next server with proxyNextUpstream http_502', timed(5000, async () => {
+test('failover: a 502 answer goes to the next server with proxyNextUpstream http_502', timed(30000, async () => {
   const bad = keep(await httpUpstream((_s, res) => { res.statusCode = 502; res.end('bad gateway from upstream'); }));
   const bad2 = keep(await httpUpstream((_s, res) => { res.statusCode = 502; res.end('second bad gateway'); }));
   const good = keep(await httpUpstream(ok('good')));
@@ -168,18 +168,20 @@ test('failover: a 502 answer goes to the next server with proxyNextUpstream http
   assert.is(plain.responses[0]?.status, 502, 'without http_502 the upstream\'s 502 goes to the client');
   assert.is(plain.responses[0].body.toString(), 'bad gateway from upstream', 'with the upstream\'s body');
   assert.is(bad.hits, before + 1);
-  const all = await raw(s.port, get('/all/'), { responses: 1, idleMs: 2000 });
+  const all = await raw(s.port, get('/all/'), { responses: 1 });
   assert.is(all.responses[0]?.status, 502, 'every server answers 502: the client gets the last 502');
   assert.ok(all.responses[0].complete, 'complete, with its body');
   assert.ok(['bad gateway from upstream', 'second bad gateway'].includes(all.responses[0].body.toString()), all.text);
 }));
 
-test('maxFails/failTimeout: a failing server is left alone for failTimeout, then tried again', timed(8000, async () => {
+test('maxFails/failTimeout: a failing server is left alone for failTimeout, then tried again', timed(30000, async () => {
+  const FAIL_TIMEOUT = 2000;
   const bad = keep(await netUpstream((sock) => sock.destroy())); // accepts, then hangs up: an error
   const good = keep(await httpUpstream(ok('good')));
   const s = await sluice({ '/': { proxyPass: 'http://mf' } }, {
-    mf: { servers: [{ address: bad.addr, maxFails: 2, failTimeout: '1s' }, good.addr] },
+    mf: { servers: [{ address: bad.addr, maxFails: 2, failTimeout: `${FAIL_TIMEOUT}ms` }, good.addr] },
   });
+  const peer = s.config.upstreams.get('mf')!.primary[0];
   const c = keep(await RawClient.open(s.port)); // quick rounds: well inside failTimeout
   const round = async (n: number) => {
     for (let i = 0; i < n; i++) assert.is((await c.exchange(get('/m' + i)))[0]?.status, 200, `request ${i} answered`);
@@ -187,14 +189,16 @@ test('maxFails/failTimeout: a failing server is left alone for failTimeout, then
   await round(10);
   assert.is(bad.hits, 2, 'tried until maxFails (2) failures, then not any more');
   await round(10);
+  // the window is real time (the peer's clock is Date.now()): say so if the rounds took it all
+  assert.ok(Date.now() < peer.checked + FAIL_TIMEOUT, 'the rounds ran inside failTimeout');
   assert.is(bad.hits, 2, 'still left alone within failTimeout');
-  await sleep(1100);
+  await sleep(peer.checked + FAIL_TIMEOUT + 50 - Date.now());
   await round(4);
   assert.is(bad.hits, 3, 'after failTimeout it gets one more try (which fails: out again)');
   assert.is(good.hits, 24, 'every request ended at the good server');
 }));
 
-test('backup: used only when all primaries are down', timed(5000, async () => {
+test('backup: used only when all primaries are down', timed(30000, async () => {
   const primary = keep(await httpUpstream(ok('primary')));
   const backup1 = keep(await httpUpstream(ok('backup1')));
   const backup2 = keep(await httpUpstream(ok('backup2')));
@@ -217,7 +221,7 @@ test('backup: used only when all primaries are down', timed(5000, async () => {
   assert.is(primary.hits, 6, 'a primary marked down is not asked');
 }));
 
-test('weighted round-robin: weights 3:1 over 40 requests give 30/10', timed(5000, async () => {
+test('weighted round-robin: weights 3:1 over 40 requests give 30/10', timed(30000, async () => {
   const a = keep(await httpUpstream(ok('a')));
   const b = keep(await httpUpstream(ok('b')));
   const s = await sluice({ '/': { proxyPass: 'http://w' } }, { w: { servers: [{ address: a.addr, weight: 3 }, { address: b.addr, weight: 1 }], keepalive: 4 } });
@@ -229,7 +233,7 @@ test('weighted round-robin: weights 3:1 over 40 requests give 30/10', timed(5000
   assert.is(seq.slice(0, 8).join(''), 'aaba' + 'aaba', 'smooth: spread out, not in runs');
 }));
 
-test('hash balancing: the same key always goes to the same server', timed(5000, async () => {
+test('hash balancing: the same key always goes to the same server', timed(30000, async () => {
   const a = keep(await httpUpstream(ok('a')));
   const b = keep(await httpUpstream(ok('b')));
   const c3 = keep(await httpUpstream(ok('c')));
@@ -249,7 +253,7 @@ test('hash balancing: the same key always goes to the same server', timed(5000, 
 
 // ------------------------------------------------------------------ 502 and 504
 
-test('502 when no upstream answers (every port closed)', timed(5000, async () => {
+test('502 when no upstream answers (every port closed)', timed(30000, async () => {
   const d1 = await closedPort();
   const d2 = await closedPort();
   const s = await sluice({
@@ -265,11 +269,11 @@ test('502 when no upstream answers (every port closed)', timed(5000, async () =>
   assert.is(again.responses[0]?.status, 502, 'and again with both marked failed (no live upstreams)');
 }));
 
-test('504 on read timeout (the upstream accepts and never answers)', timed(5000, async () => {
+test('504 on read timeout (the upstream accepts and never answers)', timed(30000, async () => {
   const mute = keep(await netUpstream((sock) => sock.resume())) // reads, never answers;
   const s = await sluice({ '/': { proxyPass: 'http://mute', proxyReadTimeout: '300ms' } }, { mute: { servers: [mute.addr] } });
   const t0 = Date.now();
-  const res = await raw(s.port, get('/'), { responses: 1, idleMs: 3000 });
+  const res = await raw(s.port, get('/'), { responses: 1 });
   assert.is(res.responses[0]?.status, 504);
   assert.ok(Date.now() - t0 >= 250, 'after the read timeout, not before');
   assert.is(mute.hits, 1);
@@ -325,12 +329,12 @@ async function misbehavingProxy(): Promise<SluiceServer> {
 }
 
 async function capture(s: SluiceServer, p: string): Promise<{ status: number; truncated: boolean; body: string; header: Record<string, string> }> {
-  const res = await raw(s.port, get('/cap?p=' + p), { responses: 1, idleMs: 3000 });
+  const res = await raw(s.port, get('/cap?p=' + p), { responses: 1 });
   assert.is(res.responses[0]?.status, 200, `capture of ${p}: ${res.text}`);
   return JSON.parse(res.responses[0].body.toString());
 }
 
-test('truncated captures: short Content-Length body, read timeout mid-body, cut chunked body', timed(6000, async () => {
+test('truncated captures: short Content-Length body, read timeout mid-body, cut chunked body', timed(30000, async () => {
   const s = await misbehavingProxy();
   const short = await capture(s, '/short');
   assert.is(short.status, 200);
@@ -344,7 +348,7 @@ test('truncated captures: short Content-Length body, read timeout mid-body, cut 
   assert.ok(cut.body.startsWith('hello'), cut.body);
 }));
 
-test('close-delimited body (HTTP/1.0 style): complete, not truncated', timed(4000, async () => {
+test('close-delimited body (HTTP/1.0 style): complete, not truncated', timed(30000, async () => {
   const s = await misbehavingProxy();
   const full = await capture(s, '/close-delimited');
   assert.is(full.truncated, false);
@@ -355,13 +359,13 @@ test('close-delimited body (HTTP/1.0 style): complete, not truncated', timed(400
   assert.is(main.responses[0].body.toString(), 'all of it\n'.repeat(100));
 }));
 
-test('main request: an upstream dying mid-body closes the client connection', timed(6000, async () => {
+test('main request: an upstream dying mid-body closes the client connection', timed(30000, async () => {
   const s = await misbehavingProxy();
-  const cl = await raw(s.port, get('/u/big-cut'), { idleMs: 3000 });
+  const cl = await raw(s.port, get('/u/big-cut'));
   assert.ok(cl.closed, 'the connection was closed');
   assert.is(cl.responses[0]?.headers['content-length'], '100000', 'the header had gone out');
   assert.ok(!cl.responses[0].complete, `without the full body (${cl.responses[0].body.length} bytes)`);
-  const ch = await raw(s.port, get('/u/big-chunked-cut'), { idleMs: 3000 });
+  const ch = await raw(s.port, get('/u/big-chunked-cut'));
   assert.ok(ch.closed, 'the connection was closed');
   assert.is(ch.responses[0]?.headers['transfer-encoding'], 'chunked');
   assert.ok(!ch.responses[0].complete, 'without the last chunk');
@@ -369,15 +373,15 @@ test('main request: an upstream dying mid-body closes the client connection', ti
   // the connection is not kept after such an answer: a second request on it gets nothing
   const c = keep(await RawClient.open(s.port));
   const rs = await c.exchange(get('/u/short'));
-  assert.ok(c.closed || await c.waitClosed(2000), 'closed');
+  assert.ok(await c.waitClosed(), 'closed');
   assert.ok(rs.every((r) => !r.complete), 'no complete response');
 }));
 
 // ------------------------------------------------------------------ chunked, pipelining
 
-test('chunked upstream responses: passed through to a client and captured', timed(5000, async () => {
+test('chunked upstream responses: passed through to a client and captured', timed(30000, async () => {
   const s = await misbehavingProxy();
-  const main = await raw(s.port, get('/u/chunked-ok'), { responses: 1, idleMs: 2000 });
+  const main = await raw(s.port, get('/u/chunked-ok'), { responses: 1 });
   const r0 = main.responses[0];
   assert.is(r0?.status, 200);
   assert.is(r0.headers['transfer-encoding'], 'chunked', 'chunked to the client (length unknown)');
@@ -390,7 +394,7 @@ test('chunked upstream responses: passed through to a client and captured', time
   assert.is(cap.header['X-Up'] ?? cap.header['x-up'], 'chunked');
 }));
 
-test('pipelined client requests through the proxy are answered in order', timed(5000, async () => {
+test('pipelined client requests through the proxy are answered in order', timed(30000, async () => {
   const up = keep(await httpUpstream((seen, res) => {
     const delay = seen.url.includes('slow') ? 150 : seen.url.includes('mid') ? 60 : 0;
     setTimeout(() => res.end('answer ' + seen.url), delay);
@@ -404,7 +408,7 @@ test('pipelined client requests through the proxy are answered in order', timed(
 
 // ------------------------------------------------------------------ streaming big bodies
 
-test('a 1 GiB upstream body streamed to a slow client in bounded memory', timed(20000, async () => {
+test('a 1 GiB upstream body streamed to a slow client in bounded memory', timed(120000, async () => {
   const SIZE = 1024 * 1024 * 1024;
   const up = keep(await bigUpstream(SIZE));
   const s = await sluice({ '/': { proxyPass: 'http://big' } }, { big: { servers: [up.addr] } });
@@ -443,7 +447,7 @@ test('a 1 GiB upstream body streamed to a slow client in bounded memory', timed(
   assert.ok(growth < 128, `RSS grew by ${growth.toFixed(1)} MiB (< 128 MiB): the upstream is read only as fast as the client takes it`);
 }));
 
-test('a client that goes away mid-body: the upstream connection is closed', timed(5000, async () => {
+test('a client that goes away mid-body: the upstream connection is closed', timed(30000, async () => {
   const up = keep(await netUpstream((sock) => {
     // an endless body, a piece every few ms: only closing ends it
     sock.once('data', () => {
@@ -471,7 +475,7 @@ test('a client that goes away mid-body: the upstream connection is closed', time
   assert.ok(await until(() => mute.sockets.size === 0), 'the client reset the connection while we waited for the head: closed too');
 }));
 
-test('captureStream of a proxied body: a slow reader holds the upstream back', timed(10000, async () => {
+test('captureStream of a proxied body: a slow reader holds the upstream back', timed(90000, async () => {
   const SIZE = 64 * 1024 * 1024;
   const up = keep(await bigUpstream(SIZE));
   let lead = 0;
@@ -493,14 +497,14 @@ test('captureStream of a proxied body: a slow reader holds the upstream back', t
       },
     },
   }, { cs: { servers: [up.addr] } });
-  const res = await raw(s.port, get('/stream'), { responses: 1, idleMs: 8000 });
+  const res = await raw(s.port, get('/stream'), { responses: 1, deadlineMs: 60000 });
   assert.equal(JSON.parse(res.responses[0].body.toString()), { n: SIZE, truncated: false });
   assert.ok(lead < 24 * 1024 * 1024, `the upstream was at most ${(lead / 1048576).toFixed(1)} MiB ahead of the reader (socket buffers), not the whole body`);
 }));
 
 // ------------------------------------------------------------------ what goes upstream
 
-test('URI: no URI part passes the request URI as sent; a URI part replaces the location prefix', timed(5000, async () => {
+test('URI: no URI part passes the request URI as sent; a URI part replaces the location prefix', timed(30000, async () => {
   const up = keep(await echoUpstream());
   const s = await sluice({
     '/': { proxyPass: 'http://echo' },
@@ -516,7 +520,7 @@ test('URI: no URI part passes the request URI as sent; a URI part replaces the l
   assert.is((await seen('/cap')).url, '/new/sub/x?q=1', 'a subrequest: its uri and args');
 }));
 
-test('proxyRedirect: default, off, and [from, to] pairs rewrite Location and Refresh', timed(5000, async () => {
+test('proxyRedirect: default, off, and [from, to] pairs rewrite Location and Refresh', timed(30000, async () => {
   // the upstream redirects to wherever ?to= says, and sends a Refresh with the same URL
   const up = keep(await httpUpstream((seen, res) => {
     const to = new URL(seen.url, 'http://x').searchParams.get('to')!;
@@ -558,7 +562,7 @@ test('proxyRedirect: a bad value is a clear config error', async () => {
   }
 });
 
-test('headers: Host is the upstream name, proxySetHeader overrides and \'\' removes, hop-by-hop dropped', timed(5000, async () => {
+test('headers: Host is the upstream name, proxySetHeader overrides and \'\' removes, hop-by-hop dropped', timed(30000, async () => {
   const up = keep(await echoUpstream());
   const s = await sluice({
     '/': { proxyPass: 'http://echo' },
@@ -593,7 +597,7 @@ test('headers: Host is the upstream name, proxySetHeader overrides and \'\' remo
   assert.is(n.headers.host, `127.0.0.1:${up.port}`, 'implicit upstream: Host is host:port');
 }));
 
-test('request bodies: Content-Length bodies forwarded whole, chunked ones streamed as they come', timed(6000, async () => {
+test('request bodies: Content-Length bodies forwarded whole, chunked ones streamed as they come', timed(30000, async () => {
   let firstChunk: (() => void) | null = null;
   const got = new Promise<void>((r) => { firstChunk = r; });
   const streamSeen: { te?: string; cl?: string; body?: string } = {};
@@ -633,7 +637,7 @@ test('request bodies: Content-Length bodies forwarded whole, chunked ones stream
   assert.is(st.body, 'first,second,third');
 }));
 
-test('HEAD, 204 and 304 through the proxy: no body, the connection goes on', timed(5000, async () => {
+test('HEAD, 204 and 304 through the proxy: no body, the connection goes on', timed(30000, async () => {
   const up = keep(await httpUpstream((seen, res) => {
     if (seen.url === '/204') { res.statusCode = 204; res.end(); return; }
     if (seen.url === '/304') { res.statusCode = 304; res.setHeader('ETag', '"e"'); res.end(); return; }
@@ -658,7 +662,7 @@ test('HEAD, 204 and 304 through the proxy: no body, the connection goes on', tim
   assert.is(up.last!.method, 'GET');
 }));
 
-test('1xx from the upstream (100 Continue, 103 Early Hints) are skipped', timed(4000, async () => {
+test('1xx from the upstream (100 Continue, 103 Early Hints) are skipped', timed(30000, async () => {
   const up = keep(await scriptedUpstream((_t, _h, sock) => {
     sock.write('HTTP/1.1 100 Continue\r\n\r\n');
     sock.write('HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n');

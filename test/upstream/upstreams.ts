@@ -1,9 +1,9 @@
 // Upstream servers for the proxy and client tests: real sockets on 127.0.0.1:0 that count their
-// connections and can misbehave on purpose, a keep-alive raw client, and a port nobody listens on.
+// connections and can misbehave on purpose, and a port nobody listens on. (The raw client to
+// sluice, RawClient, and until() are in ../helpers.ts.)
 
-import { connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { parseResponses, type ParsedResponse } from '../helpers.js';
 
 export interface Upstream {
   port: number;
@@ -103,80 +103,6 @@ export async function closedPort(): Promise<number> {
   const port = await listening(s);
   await new Promise<void>((r) => s.close(() => r()));
   return port;
-}
-
-/** A keep-alive client connection to sluice speaking raw bytes, one exchange at a time. */
-export class RawClient {
-  readonly socket: Socket;
-  private data: Buffer;
-  private wake: (() => void) | null;
-  closed: boolean;
-
-  private constructor(socket: Socket) {
-    this.socket = socket;
-    this.data = Buffer.alloc(0);
-    this.wake = null;
-    this.closed = false;
-    socket.on('data', (c: Buffer) => { this.data = this.data.length === 0 ? c : Buffer.concat([this.data, c]); this.poke(); });
-    socket.on('close', () => { this.closed = true; this.poke(); });
-    socket.on('error', () => {});
-  }
-
-  static open(port: number): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => resolve(new RawClient(s)));
-      s.once('error', reject);
-    });
-  }
-
-  /** Send `bytes`, wait for `n` complete final responses (or the close), and hand them over. */
-  async exchange(bytes: string | Buffer, n = 1, headAt: number[] = []): Promise<ParsedResponse[]> {
-    this.socket.write(bytes);
-    for (;;) {
-      const rs = parseResponses(this.data, headAt);
-      const finals = rs.filter((r) => r.status >= 200 && r.complete);
-      if (finals.length >= n || this.closed) {
-        this.data = Buffer.alloc(0);
-        return rs;
-      }
-      await new Promise<void>((r) => { this.wake = r; });
-    }
-  }
-
-  /** Bytes received and not yet handed over by exchange(). */
-  pending(): Buffer {
-    return this.data;
-  }
-
-  /** Wait until the server closes the connection (or `ms` passes); true when it closed. */
-  async waitClosed(ms: number): Promise<boolean> {
-    const until = Date.now() + ms;
-    while (!this.closed && Date.now() < until) {
-      await new Promise<void>((r) => { this.wake = r; setTimeout(r, Math.max(1, until - Date.now())); });
-    }
-    return this.closed;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private poke(): void {
-    const w = this.wake;
-    this.wake = null;
-    if (w !== null) w();
-  }
-}
-
-/** Wait for `cond` (polling), up to `ms`. */
-export async function until(cond: () => boolean, ms = 2000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return true;
 }
 
 /**
