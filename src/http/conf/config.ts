@@ -57,8 +57,12 @@ export interface SluiceConfig extends HttpDirectives {
   servers: readonly ServerConfig[];
 }
 
-/** Returns its argument; it is there for the type checking and completion. */
-export function defineConfig<T extends SluiceConfig>(c: T): T {
+/**
+ * Returns its argument; it is there for the type checking and completion. Not generic on purpose:
+ * the config is checked against SluiceConfig as an object literal, so a misspelt key is an error
+ * (excess property checks) and handlers get their `r: Request` without an annotation.
+ */
+export function defineConfig(c: SluiceConfig): SluiceConfig {
   return c;
 }
 
