@@ -13,7 +13,7 @@ const BIN = join(ROOT, 'bin/sluice.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
 
 function sluice(...args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20000 });
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60000 });
 }
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
