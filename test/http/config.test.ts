@@ -312,4 +312,28 @@ test('defineConfig returns its argument', () => {
   assert.is(defineConfig(cfg), cfg, 'identity');
 });
 
+
+test('upstream blocks: every error names its key and its block (was: the path as the key)', () => {
+  const err = (upstreams: unknown): ConfigError => {
+    try { resolveConfig({ upstreams, servers: [{ listen: 80 }] }); } catch (e) { return e as ConfigError; }
+    throw new Error('no error');
+  };
+  const cases: [unknown, string, string, RegExp][] = [
+    [{ api: { servers: ['127.0.0.1:1'], keepalve: 2 } }, 'keepalve', 'upstreams["api"]', /unknown directive "keepalve" in upstreams\["api"\]$/],
+    [{ api: { servers: [] } }, 'servers', 'upstreams["api"]', /no servers are inside upstream in upstreams\["api"\]$/],
+    [{ api: { servers: [{ address: '127.0.0.1:1', wieght: 2 }] } }, 'wieght', 'upstreams["api"].servers[0]', /invalid parameter "wieght" in upstreams\["api"\]\.servers\[0\]$/],
+    [{ api: { servers: [{ address: '127.0.0.1:1', weight: 0 }] } }, 'weight', 'upstreams["api"].servers[0]', /"weight"/],
+    [{ api: { servers: ['no port here:x'] } }, 'address', 'upstreams["api"].servers[0]', /invalid address/],
+    [{ api: { servers: [{ address: '127.0.0.1:1', failTimeout: 'soon' }] } }, 'failTimeout', 'upstreams["api"].servers[0]', /failTimeout/],
+    [{ api: { servers: ['127.0.0.1:1'], keepalive: 0 } }, 'keepalive', 'upstreams["api"]', /"keepalive"/],
+    [{ api: { servers: ['127.0.0.1:1'], balance: 'random' } }, 'balance', 'upstreams["api"]', /"balance"/],
+  ];
+  for (const [u, key, path, re] of cases) {
+    const e = err(u);
+    assert.is(e.key, key, `key for ${JSON.stringify(u)}`);
+    assert.is(e.path, path, `block for ${JSON.stringify(u)}`);
+    assert.match(e.message, re);
+  }
+});
+
 test.run();

@@ -171,15 +171,15 @@ function take(p: Peer, now: number): Peer {
 
 /** "host:port", "[v6]:port", "host" (port 80). */
 export function parseAddress(a: unknown, key: string): { host: string; port: number } {
-  if (typeof a !== 'string' || a === '') throw new ConfigError(`invalid address ${showValue(a)} in "${key}"`, key);
+  if (typeof a !== 'string' || a === '') throw new ConfigError(`invalid address ${showValue(a)} for "${key}"`, key);
   let host: string;
   let portStr: string | undefined;
   if (a.startsWith('[')) {
     const close = a.indexOf(']');
-    if (close < 0) throw new ConfigError(`invalid address ${showValue(a)} in "${key}"`, key);
+    if (close < 0) throw new ConfigError(`invalid address ${showValue(a)} for "${key}"`, key);
     host = a.slice(1, close);
     const rest = a.slice(close + 1);
-    if (rest !== '' && !rest.startsWith(':')) throw new ConfigError(`invalid address ${showValue(a)} in "${key}"`, key);
+    if (rest !== '' && !rest.startsWith(':')) throw new ConfigError(`invalid address ${showValue(a)} for "${key}"`, key);
     portStr = rest === '' ? undefined : rest.slice(1);
   } else {
     const colon = a.lastIndexOf(':');
@@ -188,7 +188,7 @@ export function parseAddress(a: unknown, key: string): { host: string; port: num
   }
   const port = portStr === undefined ? 80 : Number(portStr);
   if (host === '' || !/^[A-Za-z0-9.:_-]+$/.test(host) || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new ConfigError(`invalid address ${showValue(a)} in "${key}"`, key);
+    throw new ConfigError(`invalid address ${showValue(a)} for "${key}"`, key);
   }
   return { host, port };
 }
@@ -196,62 +196,72 @@ export function parseAddress(a: unknown, key: string): { host: string; port: num
 const SERVER_KEYS = new Set(['address', 'weight', 'maxFails', 'failTimeout', 'backup', 'down']);
 const GROUP_KEYS = new Set(['servers', 'keepalive', 'keepaliveTimeout', 'keepaliveRequests', 'balance']);
 
+/** A ConfigError from `fn` placed in the block `path`. */
+function at<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ConfigError) throw e.at(path);
+    throw e;
+  }
+}
+
 /** Validate `upstreams: { name: { servers, keepalive?, balance? } }` into groups. */
 export function resolveUpstreams(raw: unknown): Map<string, UpstreamGroup> {
   const out = new Map<string, UpstreamGroup>();
   if (raw === undefined) return out;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('"upstreams" must be an object of upstream groups', 'upstreams');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('"upstreams" must be an object of upstream groups', 'upstreams', 'config');
   for (const [name, g] of Object.entries(raw as Record<string, unknown>)) {
     const where = `upstreams["${name}"]`;
-    if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new ConfigError(`invalid upstream name "${name}"`, where);
-    if (typeof g !== 'object' || g === null || Array.isArray(g)) throw new ConfigError(`upstream "${name}" must be an object in ${where}`, where);
+    if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new ConfigError(`invalid upstream name "${name}"`, name, 'upstreams');
+    if (typeof g !== 'object' || g === null || Array.isArray(g)) throw new ConfigError('an upstream must be an object', name, where);
     const grp = g as Record<string, unknown>;
     for (const k of Object.keys(grp)) {
-      if (!GROUP_KEYS.has(k)) throw new ConfigError(`unknown directive "${k}" in ${where}`, `${where}.${k}`);
+      if (!GROUP_KEYS.has(k)) throw new ConfigError(`unknown directive "${k}"`, k, where);
     }
-    if (!Array.isArray(grp.servers) || grp.servers.length === 0) throw new ConfigError(`no servers are inside upstream in ${where}`, `${where}.servers`);
+    if (!Array.isArray(grp.servers) || grp.servers.length === 0) throw new ConfigError(`no servers are inside upstream`, 'servers', where);
     const primary: Peer[] = [];
     const backup: Peer[] = [];
     grp.servers.forEach((s: unknown, i: number) => {
       const sk = `${where}.servers[${i}]`;
       const so = typeof s === 'string' ? { address: s } : s;
-      if (typeof so !== 'object' || so === null) throw new ConfigError(`invalid server in ${sk}`, sk);
+      if (typeof so !== 'object' || so === null) throw new ConfigError('invalid server', 'servers', sk);
       const sv = so as Record<string, unknown>;
       for (const k of Object.keys(sv)) {
-        if (!SERVER_KEYS.has(k)) throw new ConfigError(`invalid parameter "${k}" in ${sk}`, `${sk}.${k}`);
+        if (!SERVER_KEYS.has(k)) throw new ConfigError(`invalid parameter "${k}"`, k, sk);
       }
-      const { host, port } = parseAddress(sv.address, `${sk}.address`);
+      const { host, port } = at(sk, () => parseAddress(sv.address, 'address'));
       const num = (v: unknown, d: number, k: string) => {
         if (v === undefined) return d;
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(`invalid value ${showValue(v)} for "${k}" in ${sk}`, `${sk}.${k}`);
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(`invalid value ${showValue(v)} for "${k}"`, k, sk);
         return v;
       };
       const weight = num(sv.weight, 1, 'weight');
-      if (weight < 1) throw new ConfigError(`invalid value "0" for "weight" in ${sk}`, `${sk}.weight`);
+      if (weight < 1) throw new ConfigError(`invalid value "0" for "weight"`, 'weight', sk);
       const maxFails = num(sv.maxFails, 1, 'maxFails');
-      const failTimeout = sv.failTimeout === undefined ? 10000 : parseTime(sv.failTimeout as string | number, 'failTimeout');
+      const failTimeout = sv.failTimeout === undefined ? 10000 : at(sk, () => parseTime(sv.failTimeout as string | number, 'failTimeout'));
       const flag = (v: unknown, k: string) => {
         if (v === undefined) return false;
-        if (typeof v !== 'boolean') throw new ConfigError(`invalid value ${showValue(v)} for "${k}" in ${sk}`, `${sk}.${k}`);
+        if (typeof v !== 'boolean') throw new ConfigError(`invalid value ${showValue(v)} for "${k}"`, k, sk);
         return v;
       };
       const peer = new Peer(host, port, weight, maxFails, failTimeout, flag(sv.backup, 'backup'), flag(sv.down, 'down'));
       (peer.backup ? backup : primary).push(peer);
     });
-    if (primary.length === 0) throw new ConfigError(`no primary servers in ${where}`, `${where}.servers`);
+    if (primary.length === 0) throw new ConfigError(`no primary servers`, 'servers', where);
     let balance: Balance = 'round-robin';
     const b = grp.balance;
     if (b === 'least-conn' || b === 'round-robin') balance = b;
     else if (typeof b === 'object' && b !== null && typeof (b as { hash?: unknown }).hash === 'string') balance = { hash: (b as { hash: string }).hash };
-    else if (b !== undefined) throw new ConfigError(`invalid value ${showValue(b)} for "balance" in ${where}`, `${where}.balance`);
-    if (typeof balance === 'object' && backup.length > 0) throw new ConfigError(`balancing method does not support parameter "backup" in ${where}`, `${where}.balance`);
+    else if (b !== undefined) throw new ConfigError(`invalid value ${showValue(b)} for "balance"`, 'balance', where);
+    if (typeof balance === 'object' && backup.length > 0) throw new ConfigError(`balancing method does not support parameter "backup"`, 'balance', where);
     let pool: KeepalivePool<UpstreamConnection> | null = null;
     if (grp.keepalive !== undefined) {
       const n = grp.keepalive;
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new ConfigError(`invalid value ${showValue(n)} for "keepalive" in ${where}`, `${where}.keepalive`);
-      const kt = grp.keepaliveTimeout === undefined ? 60000 : parseTime(grp.keepaliveTimeout as string | number, 'keepaliveTimeout');
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new ConfigError(`invalid value ${showValue(n)} for "keepalive"`, 'keepalive', where);
+      const kt = grp.keepaliveTimeout === undefined ? 60000 : at(where, () => parseTime(grp.keepaliveTimeout as string | number, 'keepaliveTimeout'));
       const kr = grp.keepaliveRequests === undefined ? 1000 : Number(grp.keepaliveRequests);
-      if (!Number.isInteger(kr) || kr < 1) throw new ConfigError(`invalid value ${showValue(grp.keepaliveRequests)} for "keepaliveRequests" in ${where}`, `${where}.keepaliveRequests`);
+      if (!Number.isInteger(kr) || kr < 1) throw new ConfigError(`invalid value ${showValue(grp.keepaliveRequests)} for "keepaliveRequests"`, 'keepaliveRequests', where);
       pool = new KeepalivePool<UpstreamConnection>(n, kt, kr);
     }
     out.set(name, new UpstreamGroup(name, primary, backup, balance, pool, false));
