@@ -1,6 +1,6 @@
 // The wire-level conformance probe (shared/conformance/probe.mjs) against a running sluice:
-// every case of both corpora must pass. Uses ../shared when it is there, else the copy in
-// test/fixtures/conformance.
+// every case of both corpora must pass, but for the deliberate differences listed below. Uses
+// ../shared when it is there, else the copy in test/fixtures/conformance.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -14,7 +14,24 @@ import type { LocationConfig } from '../../src/http/conf/config.js';
 const shared = resolve(process.cwd(), '../shared/conformance');
 const dir = existsSync(join(shared, 'probe.mjs')) ? shared : resolve(process.cwd(), 'test/fixtures/conformance');
 
-/** Run the probe against a server with this location at '/': every case must pass. */
+/**
+ * The cases the probe fails on purpose: sluice answers them as nginx 1.22.1 does, where the
+ * corpus expects llhttp's verdict (docs/parser.md, "Where our verdict is not the case's expect").
+ * A case here that starts to pass must leave the list.
+ */
+const KNOWN_DIFFERENCES: ReadonlySet<string> = new Set([
+  // `deflate` and `chunked` on two Transfer-Encoding lines: 400, as nginx (llhttp: valid)
+  'request/transfer-encoding.md:793 POST with `chunked` as last transfer-encoding (multiple headers)',
+]);
+
+/**
+ * The probe's idle wait per case (it ends a case on the close, the expected responses, or this
+ * much silence): well above any answer's delay on a loaded machine. More cases at once make up
+ * for the few that wait it out (the incomplete ones).
+ */
+const PROBE_ARGS = ['--timeout', '4000', '--concurrency', '16'];
+
+/** Run the probe against a server with this location at '/': every case must pass but the known ones. */
 async function probe(loc: LocationConfig): Promise<void> {
   const s = await listen({ '/': loc }, { clientHeaderTimeout: '5s', clientBodyTimeout: '5s', keepaliveTimeout: '10s' }); // as the reference nginx
   const out = mkdtempSync(join(tmpdir(), 'sluice-probe-'));
@@ -22,21 +39,24 @@ async function probe(loc: LocationConfig): Promise<void> {
     const report = join(out, 'report.json');
     const { code, text } = await new Promise<{ code: number; text: string }>((res) => {
       const p = spawn(process.execPath, [join(dir, 'probe.mjs'), `127.0.0.1:${s.port}`,
-        join(dir, 'llhttp-requests.json'), join(dir, 'robustness.json'), '--report', report], { stdio: ['ignore', 'pipe', 'pipe'] });
+        join(dir, 'llhttp-requests.json'), join(dir, 'robustness.json'), ...PROBE_ARGS, '--report', report], { stdio: ['ignore', 'pipe', 'pipe'] });
       let text = '';
       p.stdout.on('data', (d) => { text += d; });
       p.stderr.on('data', (d) => { text += d; });
       p.on('exit', (c) => res({ code: c ?? 1, text }));
     });
     const summary = /(\d+) passed, (\d+) failed/.exec(text);
-    let detail = '';
-    if (code !== 0 && existsSync(report)) {
-      const rep = JSON.parse(readFileSync(report, 'utf8')) as { failures: { id: string; verdict: string; reasons: string[] }[] };
-      detail = rep.failures.filter((f) => f.verdict === 'fail').map((f) => `${f.id}: ${f.reasons.join('; ')}`).join('\n');
-    }
     assert.ok(summary, `probe printed a summary:\n${text}`);
-    assert.is(Number(summary![2]), 0, `probe failures:\n${detail}`);
-    assert.is(code, 0, text);
+    assert.ok(existsSync(report), `probe wrote its report:\n${text}`);
+    const rep = JSON.parse(readFileSync(report, 'utf8')) as { failures: { id: string; verdict: string; reasons: string[] }[] };
+    const failed = rep.failures.filter((f) => f.verdict === 'fail');
+    const unexpected = failed.filter((f) => !KNOWN_DIFFERENCES.has(f.id)).map((f) => `${f.id}: ${f.reasons.join('; ')}`);
+    const ids = new Set(failed.map((f) => f.id));
+    const passing = [...KNOWN_DIFFERENCES].filter((id) => !ids.has(id));
+    assert.equal(unexpected, [], `probe failures:\n${unexpected.join('\n')}`);
+    assert.equal(passing, [], 'known differences that now pass (take them off the list)');
+    assert.is(Number(summary![2]), failed.length, text);
+    assert.is(code, failed.length === 0 ? 0 : 1, text);
   } finally {
     rmSync(out, { recursive: true, force: true });
     await s.close();
