@@ -11,7 +11,7 @@ import type { MessageHead } from '../http/parser/types.js';
 import {
   Exchange, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler, type ExchangeTimeouts, type UpstreamConnection,
 } from '../http/upstream/connection.js';
-import { SERVER_VERSION } from '../filters/header.js';
+import { SERVER_VERSION } from '../core/version.js';
 import { chunkIterator } from '../core/buf.js';
 import { FV_BAD, FV_UTF8, fieldValue, isToken, targetValue, utf8Latin1 } from '../core/field.js';
 import { SYSTEM_CLOCK, type Clock } from '../core/clock.js';
