@@ -25,7 +25,8 @@ const CASES: [string, string, string, number][] = [
   ['identity, chunked', 'HTTP/1.1', 'Host: a\r\nTransfer-Encoding: identity, chunked', 501],
   ['chunked, chunked', 'HTTP/1.1', 'Host: a\r\nTransfer-Encoding: chunked, chunked', 501],
   ['chunked, then a second line chunked', 'HTTP/1.1', 'Host: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked', 400],
-  ['gzip, then a second line chunked', 'HTTP/1.1', 'Host: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked', 400],
+  // nginx: 400 (a duplicate line); here 501, the first line's coding is one we cannot decode
+  ['gzip, then a second line chunked', 'HTTP/1.1', 'Host: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked', 501],
   ['a tab before chunked', 'HTTP/1.1', 'Host: a\r\nTransfer-Encoding:\tchunked', 501],
   ['a tab after chunked', 'HTTP/1.1', 'Host: a\r\nTransfer-Encoding: chunked\t', 501],
   ['HTTP/1.0 with chunked', 'HTTP/1.0', 'Transfer-Encoding: chunked', 400],

@@ -8,7 +8,7 @@ import {
   E_INVALID_HEADER_TOKEN, E_INVALID_HEADER_VALUE, E_INVALID_CONTENT_LENGTH,
   E_INVALID_TRANSFER_ENCODING, E_INVALID_CHUNK_SIZE, E_INVALID_CONSTANT, E_INVALID_STATUS,
   E_DUPLICATE_HOST, E_OBS_FOLD, E_LF_EXPECTED, E_INVALID_CHUNK_EXT, E_UPGRADE, E_CLOSED,
-  E_PAUSED, METHODS, KNOWN_HEADER_NAMES, H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_CONNECTION,
+  E_PAUSED, E_UNSUPPORTED_TE, METHODS, KNOWN_HEADER_NAMES, H_CONTENT_LENGTH, H_TRANSFER_ENCODING, H_CONNECTION,
   H_HOST, H_EXPECT, H_UPGRADE, F_CONTENT_LENGTH, F_CONN_CLOSE, F_CONN_KEEP_ALIVE,
   F_CONN_UPGRADE, F_UPGRADE, F_EXPECT_CONTINUE, F_EXPECT_OTHER, F_HAS_HOST,
 } from '../../src/http/parser/types.js';
@@ -349,7 +349,11 @@ export class HttpGrammar {
     reqTeChunked.match(' ', reqTeChunked).peek('\r', this.setFlag(T_LAST_CHUNKED, valueEnd)).peek('\n', bareLf)
       .otherwise(reqTeOther);
     cr(reqTeOther.match(FIELD_CHAR, reqTeOther)).otherwise(this.badValue('req_te_bad_value'));
-    const requestTe = this.ifFlag(T_PRESENT, this.err(E_INVALID_TRANSFER_ENCODING, 'duplicate Transfer-Encoding'),
+    // a second line is nginx's "duplicate header line" (400), unless the first one already named
+    // a coding we do not implement: that is 501 (RFC 9112 6.1), whatever follows
+    const requestTe = this.ifFlag(T_PRESENT,
+      this.ifFlag(T_LAST_CHUNKED, this.err(E_INVALID_TRANSFER_ENCODING, 'duplicate Transfer-Encoding'),
+        this.err(E_UNSUPPORTED_TE, 'Transfer-Encoding other than chunked')),
       this.setFlag(T_PRESENT, reqTe));
 
     // Connection = #token: close, keep-alive and upgrade set flags

@@ -1026,6 +1026,13 @@ int sluice_ll__c_test_flags_2(
   return (state->flags & 65536) == 65536;
 }
 
+int sluice_ll__c_test_flags_3(
+    sluice_ll_t* state,
+    const unsigned char* p,
+    const unsigned char* endp) {
+  return (state->flags & 131072) == 131072;
+}
+
 int sluice_ll__c_or_flags_7(
     sluice_ll_t* state,
     const unsigned char* p,
@@ -3863,7 +3870,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_te;
         }
         default: {
-          goto s_n_sluice_ll__n_error_32;
+          goto s_n_sluice_ll__n_error_33;
         }
       }
       UNREACHABLE;
@@ -3907,7 +3914,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_te;
         }
         default: {
-          goto s_n_sluice_ll__n_error_32;
+          goto s_n_sluice_ll__n_error_33;
         }
       }
       UNREACHABLE;
@@ -5582,7 +5589,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_req_line_lf;
         }
         default: {
-          goto s_n_sluice_ll__n_error_33;
+          goto s_n_sluice_ll__n_error_34;
         }
       }
       UNREACHABLE;
@@ -5604,7 +5611,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_invoke_store_version;
         }
         default: {
-          goto s_n_sluice_ll__n_error_34;
+          goto s_n_sluice_ll__n_error_35;
         }
       }
       UNREACHABLE;
@@ -5627,7 +5634,7 @@ static llparse_state_t sluice_ll__run(
           return s_n_sluice_ll__n_req_version_number;
         }
         case kMatchMismatch: {
-          goto s_n_sluice_ll__n_error_34;
+          goto s_n_sluice_ll__n_error_35;
         }
       }
       UNREACHABLE;
@@ -5650,7 +5657,7 @@ static llparse_state_t sluice_ll__run(
           return s_n_sluice_ll__n_req_version_1;
         }
         case kMatchMismatch: {
-          goto s_n_sluice_ll__n_error_36;
+          goto s_n_sluice_ll__n_error_37;
         }
       }
       UNREACHABLE;
@@ -5667,13 +5674,13 @@ static llparse_state_t sluice_ll__run(
       switch (match_seq.status) {
         case kMatchComplete: {
           p++;
-          goto s_n_sluice_ll__n_error_35;
+          goto s_n_sluice_ll__n_error_36;
         }
         case kMatchPause: {
           return s_n_sluice_ll__n_req_version_2;
         }
         case kMatchMismatch: {
-          goto s_n_sluice_ll__n_error_36;
+          goto s_n_sluice_ll__n_error_37;
         }
       }
       UNREACHABLE;
@@ -5690,13 +5697,13 @@ static llparse_state_t sluice_ll__run(
       switch (match_seq.status) {
         case kMatchComplete: {
           p++;
-          goto s_n_sluice_ll__n_error_35;
+          goto s_n_sluice_ll__n_error_36;
         }
         case kMatchPause: {
           return s_n_sluice_ll__n_req_version_3;
         }
         case kMatchMismatch: {
-          goto s_n_sluice_ll__n_error_36;
+          goto s_n_sluice_ll__n_error_37;
         }
       }
       UNREACHABLE;
@@ -5720,7 +5727,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_req_version_3;
         }
         default: {
-          goto s_n_sluice_ll__n_error_36;
+          goto s_n_sluice_ll__n_error_37;
         }
       }
       UNREACHABLE;
@@ -5754,7 +5761,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_span_end_sluice_on_url;
         }
         default: {
-          goto s_n_sluice_ll__n_error_37;
+          goto s_n_sluice_ll__n_error_38;
         }
       }
       UNREACHABLE;
@@ -5919,7 +5926,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_span_start_sluice_on_url;
         }
         default: {
-          goto s_n_sluice_ll__n_error_37;
+          goto s_n_sluice_ll__n_error_38;
         }
       }
       UNREACHABLE;
@@ -5949,14 +5956,14 @@ static llparse_state_t sluice_ll__run(
       }
       switch (lookup_table[(uint8_t) *p]) {
         case 1: {
-          goto s_n_sluice_ll__n_error_38;
+          goto s_n_sluice_ll__n_error_39;
         }
         case 2: {
           p++;
           goto s_n_sluice_ll__n_method_unknown;
         }
         default: {
-          goto s_n_sluice_ll__n_error_39;
+          goto s_n_sluice_ll__n_error_40;
         }
       }
       UNREACHABLE;
@@ -7503,7 +7510,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_span_end_sluice_on_reason;
         }
         default: {
-          goto s_n_sluice_ll__n_error_40;
+          goto s_n_sluice_ll__n_error_41;
         }
       }
       UNREACHABLE;
@@ -7665,7 +7672,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_span_start_sluice_on_reason;
         }
         default: {
-          goto s_n_sluice_ll__n_error_41;
+          goto s_n_sluice_ll__n_error_42;
         }
       }
       UNREACHABLE;
@@ -7727,7 +7734,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_invoke_mul_add_status_2;
         }
         default: {
-          goto s_n_sluice_ll__n_error_41;
+          goto s_n_sluice_ll__n_error_42;
         }
       }
       UNREACHABLE;
@@ -7789,7 +7796,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_invoke_mul_add_status_1;
         }
         default: {
-          goto s_n_sluice_ll__n_error_41;
+          goto s_n_sluice_ll__n_error_42;
         }
       }
       UNREACHABLE;
@@ -7851,7 +7858,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_invoke_mul_add_status;
         }
         default: {
-          goto s_n_sluice_ll__n_error_41;
+          goto s_n_sluice_ll__n_error_42;
         }
       }
       UNREACHABLE;
@@ -7867,7 +7874,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_status_1;
         }
         default: {
-          goto s_n_sluice_ll__n_error_41;
+          goto s_n_sluice_ll__n_error_42;
         }
       }
       UNREACHABLE;
@@ -7889,7 +7896,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_invoke_store_version_1;
         }
         default: {
-          goto s_n_sluice_ll__n_error_34;
+          goto s_n_sluice_ll__n_error_35;
         }
       }
       UNREACHABLE;
@@ -7912,7 +7919,7 @@ static llparse_state_t sluice_ll__run(
           return s_n_sluice_ll__n_resp_version;
         }
         case kMatchMismatch: {
-          goto s_n_sluice_ll__n_error_34;
+          goto s_n_sluice_ll__n_error_35;
         }
       }
       UNREACHABLE;
@@ -7935,7 +7942,7 @@ static llparse_state_t sluice_ll__run(
           return s_n_sluice_ll__n_resp_proto;
         }
         case kMatchMismatch: {
-          goto s_n_sluice_ll__n_error_36;
+          goto s_n_sluice_ll__n_error_37;
         }
       }
       UNREACHABLE;
@@ -7950,7 +7957,7 @@ static llparse_state_t sluice_ll__run(
           goto s_n_sluice_ll__n_invoke_sluice_on_begin_1;
         }
         default: {
-          goto s_n_sluice_ll__n_error_36;
+          goto s_n_sluice_ll__n_error_37;
         }
       }
       UNREACHABLE;
@@ -7980,7 +7987,7 @@ static llparse_state_t sluice_ll__run(
       }
       switch (lookup_table[(uint8_t) *p]) {
         case 1: {
-          goto s_n_sluice_ll__n_error_42;
+          goto s_n_sluice_ll__n_error_43;
         }
         default: {
           goto s_n_sluice_ll__n_error_20;
@@ -8549,7 +8556,7 @@ static llparse_state_t sluice_ll__run(
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_32: {
+  s_n_sluice_ll__n_error_33: {
     state->error = 0xa;
     state->reason = "invalid Transfer-Encoding";
     state->error_pos = (const char*) p;
@@ -8585,12 +8592,29 @@ static llparse_state_t sluice_ll__run(
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_31: {
+  s_n_sluice_ll__n_error_32: {
     state->error = 0xa;
     state->reason = "duplicate Transfer-Encoding";
     state->error_pos = (const char*) p;
     state->_current = (void*) (intptr_t) s_error;
     return s_error;
+    UNREACHABLE;
+  }
+  s_n_sluice_ll__n_error_31: {
+    state->error = 0x17;
+    state->reason = "Transfer-Encoding other than chunked";
+    state->error_pos = (const char*) p;
+    state->_current = (void*) (intptr_t) s_error;
+    return s_error;
+    UNREACHABLE;
+  }
+  s_n_sluice_ll__n_invoke_test_flags_3: {
+    switch (sluice_ll__c_test_flags_3(state, p, endp)) {
+      case 1:
+        goto s_n_sluice_ll__n_error_32;
+      default:
+        goto s_n_sluice_ll__n_error_31;
+    }
     UNREACHABLE;
   }
   s_n_sluice_ll__n_invoke_or_flags_3: {
@@ -8610,7 +8634,7 @@ static llparse_state_t sluice_ll__run(
   s_n_sluice_ll__n_invoke_test_flags_2: {
     switch (sluice_ll__c_test_flags_2(state, p, endp)) {
       case 1:
-        goto s_n_sluice_ll__n_error_31;
+        goto s_n_sluice_ll__n_invoke_test_flags_3;
       default:
         goto s_n_sluice_ll__n_invoke_or_flags_2;
     }
@@ -8755,7 +8779,7 @@ static llparse_state_t sluice_ll__run(
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_33: {
+  s_n_sluice_ll__n_error_34: {
     state->error = 0x5;
     state->reason = "expected CRLF after the version";
     state->error_pos = (const char*) p;
@@ -8770,7 +8794,7 @@ static llparse_state_t sluice_ll__run(
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_34: {
+  s_n_sluice_ll__n_error_35: {
     state->error = 0x5;
     state->reason = "unsupported HTTP version";
     state->error_pos = (const char*) p;
@@ -8778,7 +8802,7 @@ static llparse_state_t sluice_ll__run(
     return s_error;
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_36: {
+  s_n_sluice_ll__n_error_37: {
     state->error = 0xc;
     state->reason = "expected HTTP/";
     state->error_pos = (const char*) p;
@@ -8786,7 +8810,7 @@ static llparse_state_t sluice_ll__run(
     return s_error;
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_35: {
+  s_n_sluice_ll__n_error_36: {
     state->error = 0x5;
     state->reason = "not an HTTP request";
     state->error_pos = (const char*) p;
@@ -8810,7 +8834,7 @@ static llparse_state_t sluice_ll__run(
     goto s_n_sluice_ll__n_url_sp;
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_37: {
+  s_n_sluice_ll__n_error_38: {
     state->error = 0x4;
     state->reason = "invalid character in target";
     state->error_pos = (const char*) p;
@@ -8825,7 +8849,7 @@ static llparse_state_t sluice_ll__run(
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_38: {
+  s_n_sluice_ll__n_error_39: {
     state->error = 0x1a;
     state->reason = "unknown method";
     state->error_pos = (const char*) p;
@@ -8833,7 +8857,7 @@ static llparse_state_t sluice_ll__run(
     return s_error;
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_39: {
+  s_n_sluice_ll__n_error_40: {
     state->error = 0x3;
     state->reason = "invalid character in method";
     state->error_pos = (const char*) p;
@@ -8870,7 +8894,7 @@ static llparse_state_t sluice_ll__run(
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_41: {
+  s_n_sluice_ll__n_error_42: {
     state->error = 0xd;
     state->reason = "invalid status code";
     state->error_pos = (const char*) p;
@@ -8894,7 +8918,7 @@ static llparse_state_t sluice_ll__run(
     goto s_n_sluice_ll__n_status_cr;
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_40: {
+  s_n_sluice_ll__n_error_41: {
     state->error = 0xd;
     state->reason = "invalid character in reason phrase";
     state->error_pos = (const char*) p;
@@ -8905,7 +8929,7 @@ static llparse_state_t sluice_ll__run(
   s_n_sluice_ll__n_invoke_mul_add_status_2: {
     switch (sluice_ll__c_mul_add_status(state, p, endp, match)) {
       case 1:
-        goto s_n_sluice_ll__n_error_41;
+        goto s_n_sluice_ll__n_error_42;
       default:
         goto s_n_sluice_ll__n_status_after;
     }
@@ -8914,7 +8938,7 @@ static llparse_state_t sluice_ll__run(
   s_n_sluice_ll__n_invoke_mul_add_status_1: {
     switch (sluice_ll__c_mul_add_status(state, p, endp, match)) {
       case 1:
-        goto s_n_sluice_ll__n_error_41;
+        goto s_n_sluice_ll__n_error_42;
       default:
         goto s_n_sluice_ll__n_status_3;
     }
@@ -8923,7 +8947,7 @@ static llparse_state_t sluice_ll__run(
   s_n_sluice_ll__n_invoke_mul_add_status: {
     switch (sluice_ll__c_mul_add_status(state, p, endp, match)) {
       case 1:
-        goto s_n_sluice_ll__n_error_41;
+        goto s_n_sluice_ll__n_error_42;
       default:
         goto s_n_sluice_ll__n_status_2;
     }
@@ -8957,7 +8981,7 @@ static llparse_state_t sluice_ll__run(
     }
     UNREACHABLE;
   }
-  s_n_sluice_ll__n_error_42: {
+  s_n_sluice_ll__n_error_43: {
     state->error = 0x19;
     state->reason = "data after the last message of the connection";
     state->error_pos = (const char*) p;
