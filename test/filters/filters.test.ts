@@ -212,7 +212,9 @@ test('headers: addHeader (always or not) and expires', timed(30000, async () => 
   assert.is(a.headers['x-added'], 'yes');
   assert.is(a.headers['x-uri'], 'uri=/h/a.txt 1', 'values expand $variables');
   assert.is(a.headers['x-always'], 'a');
-  assert.is(a.headers['cache-control'], 'max-age=3600');
+  // the filter reads the clock twice (Expires, then max-age): a millisecond between them makes
+  // 3599; the exact value is checked at a pinned time in test/filters/headers.test.ts
+  assert.ok(['max-age=3600', 'max-age=3599'].includes(a.headers['cache-control']), a.headers['cache-control']);
   assert.ok(a.headers.expires.endsWith('GMT'));
   const b = (await raw(s.port, get('/h/nothing'), { responses: 1 })).responses[0];
   assert.is(b.status, 404);
