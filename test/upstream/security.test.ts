@@ -269,7 +269,8 @@ test('streamed body: a malformed chunk answers 400 at once and closes the upstre
 
 test('streamed body: the client body timeout answers 408 at once and closes the upstream connection', timed(30000, async () => {
   const up = await muteUpstream();
-  const s = await sluice({ '/': { proxyPass: 'http://m', proxyReadTimeout: '20s', clientBodyTimeout: '150ms' } },
+  // long enough for the first chunk to reach the upstream on a loaded machine before it fires
+  const s = await sluice({ '/': { proxyPass: 'http://m', proxyReadTimeout: '20s', clientBodyTimeout: '500ms' } },
     { m: { servers: [up.addr], keepalive: 4 } });
   const c = keep(await RawClient.open(s.port));
   const [res] = await c.exchange(CHUNKED_HEAD + '5\r\nhello\r\n'); // and then nothing
