@@ -1,24 +1,23 @@
 // cf. ngx_http_core_module.c (the phase engine, ngx_http_finalize_request, internal redirects)
 // and ngx_http_special_response.c (the pages for error statuses).
 //
-//   SERVER_REWRITE  server-level `return`
+//   SERVER_REWRITE  the modules' handlers: rewrite's server `return`
 //   FIND_CONFIG     location selection, `internal`, client_max_body_size (413)
-//   REWRITE         location `return`, then the `rewrite` handler (rewrite_by_lua)
+//   REWRITE         rewrite's location `return`, then lua's `rewrite` handler (rewrite_by_lua)
 //   POST_REWRITE    an exec() restarts at FIND_CONFIG (at most 10 times)
-//   ACCESS          the `access` handler (access_by_lua)
-//   CONTENT         the `content` handler (content_by_lua), else the static module
+//   ACCESS          lua's `access` handler (access_by_lua)
+//   CONTENT         lua's `content` handler, proxy's proxyPass, else static (and index)
 //   (LOG)           the access log line, after the response is done
+//
+// Which handlers run in a phase, and in which order, is the module list's (src/modules.ts).
 
 import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, link } from '../core/buf.js';
 import type { ResolvedLocation } from './conf/config.js';
-import { isRedirect, type ReturnValue } from './modules/rewrite.js';
 import { logError, logAccess } from '../core/log.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ExitSignal, RequestError, type Request } from './request.js';
 import { specialResponse } from './special-response.js';
-import { staticHandler } from './modules/static-handler.js';
-import { expandVariables } from './variables.js';
-import { proxyHandler } from './modules/proxy-handler.js';
+import { DECLINED, DONE } from './conf/module.js';
 import { parseRequestTarget } from './uri.js';
 
 
@@ -39,7 +38,7 @@ function run(r: Request, ph: number, named: ResolvedLocation | null): void {
   try {
     // the handlers run with the request as their async context: an error thrown later in a
     // timer or a callback they started still finds its request (see strayError)
-    p = requestContext.run(r, phases, r, ph, named);
+    p = requestContext.run(r, phases, r, ph, 0, named);
   } catch (e) {
     handleExit(r, e);
     return;
@@ -117,18 +116,30 @@ export function strayError(e: unknown, kind: 'uncaughtException' | 'unhandledRej
   }
 }
 
-function isThenable(p: unknown): p is Promise<void> {
-  return p !== undefined && p !== null && typeof (p as Promise<void>).then === 'function';
-}
 
-/** The phases from `ph` on; undefined when done synchronously, else a promise of the rest. */
-function phases(r: Request, ph: number, named: ResolvedLocation | null): Promise<void> | undefined {
+/**
+ * The phases from `ph` (and its handler `i`) on; undefined when done synchronously, else a promise
+ * of the rest. Each module's handlers run in module order (src/modules.ts): DECLINED lets the next
+ * one run, DONE means the request was answered; a promise is waited for, then the run goes on
+ * (in the content phase, the request is answered when it settles).
+ */
+function phases(r: Request, ph: number, i: number, named: ResolvedLocation | null): Promise<void> | undefined {
+  const engine = r.server.phases;
   for (;;) {
     switch (ph) {
-      case PH_SERVER_REWRITE: {
-        const ret = r.server.conf.return;
-        if (ret !== null) return sendReturn(r, ret);
-        ph = PH_FIND_CONFIG;
+      case PH_SERVER_REWRITE:
+      case PH_REWRITE:
+      case PH_ACCESS: {
+        const list = ph === PH_SERVER_REWRITE ? engine.serverRewrite : ph === PH_REWRITE ? engine.rewrite : engine.access;
+        for (; i < list.length; i++) {
+          const rc = list[i](r);
+          if (rc === DECLINED) continue;
+          if (rc === DONE) return undefined;
+          const at = ph, next = i + 1;
+          return (rc as Promise<unknown>).then(() => phases(r, at, next, null));
+        }
+        ph = ph === PH_SERVER_REWRITE ? PH_FIND_CONFIG : ph === PH_REWRITE ? PH_ACCESS : PH_CONTENT;
+        i = 0;
         break;
       }
       case PH_FIND_CONFIG: {
@@ -143,72 +154,22 @@ function phases(r: Request, ph: number, named: ResolvedLocation | null): Promise
           r.exit(413);
         }
         ph = PH_REWRITE;
-        break;
-      }
-      case PH_REWRITE: {
-        const conf = r.conf;
-        if (conf.return !== null) return sendReturn(r, conf.return);
-        ph = PH_ACCESS;
-        if (conf.rewrite !== null) {
-          const p = conf.rewrite(r);
-          if (isThenable(p)) return p.then(() => phases(r, PH_ACCESS, null));
-        }
-        break;
-      }
-      case PH_ACCESS: {
-        ph = PH_CONTENT;
-        const access = r.conf.access;
-        if (access !== null) {
-          const p = access(r);
-          if (isThenable(p)) return p.then(() => phases(r, PH_CONTENT, null));
-        }
+        i = 0;
         break;
       }
       default: {
-        const conf = r.conf;
-        if (conf.content !== null) {
-          const p = conf.content(r);
-          return isThenable(p) ? p : undefined;
+        const list = engine.content;
+        for (; i < list.length; i++) {
+          const rc = list[i](r);
+          if (rc === DECLINED) continue;
+          if (rc === DONE) return undefined;
+          return rc as Promise<void>;
         }
-        if (conf.proxyPass !== null) return proxyHandler(r);
-        return staticHandler(r);
+        r.exit(404); // no module answered (a config without the static module)
       }
     }
   }
 }
-
-/**
- * `return` bodies without $variables, made into bytes once per directive. Main requests only:
- * a capture hands its body to the handler as a Buffer it may change, so a subrequest gets its own.
- */
-const returnBodies = new WeakMap<ReturnValue, Buffer>();
-
-/** ngx_http_rewrite_module's `return`. */
-function sendReturn(r: Request, ret: ReturnValue): undefined {
-  const { code, text } = ret;
-  if (r === r.main && r.hc !== null) {
-    // ngx_http_send_response discards the body first: a malformed one is answered as such
-    const rc = r.hc.discardBody(r);
-    if (rc !== 0) r.exit(rc);
-  }
-  if (code === 444 || code === 499) r.exit(code);
-  if (isRedirect(code)) {
-    if (text !== null) r.headersOut.location = expandVariables(r, text);
-    r.exit(code);
-  }
-  if (text === null) r.exit(code === 0 ? 0 : code);
-  let body = r === r.main ? returnBodies.get(ret) : undefined;
-  if (body === undefined) {
-    body = Buffer.from(expandVariables(r, text));
-    if (r === r.main && !text.includes('$')) returnBodies.set(ret, body);
-  }
-  r.headersOut.status = code;
-  r.headersOut.contentLength = body.length;
-  r.sendHeader();
-  if (!r.headerOnly && body.length > 0) r.print(body);
-  return undefined;
-}
-
 
 /** ngx_http_internal_redirect / ngx_http_named_location. Returns the named location, null, or false. */
 function internalRedirect(r: Request, uri: string, args: string | null): ResolvedLocation | null | false {

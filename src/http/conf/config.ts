@@ -6,7 +6,7 @@
 
 import { isIP } from 'node:net';
 import { DirectiveTable, Directives, isPlainObject } from './directives.js';
-import type { Block, HttpModule } from './module.js';
+import { PhaseEngine, type Block, type HttpModule } from './module.js';
 import type { Request } from '../request.js';
 import type { LocationApi } from '../../subrequest/subrequest.js';
 import { MODULES, type HttpDirectives, type LocationDirectives, type ServerDirectives } from '../../modules.js';
@@ -81,6 +81,8 @@ export class ListenAddress {
   }
 }
 
+const NO_PHASES = new PhaseEngine([]);
+
 export class ResolvedServer {
   listen: ListenAddress[];
   /** As written (non-regex names lower-cased); [''] when none was given, as nginx's default. */
@@ -92,6 +94,8 @@ export class ResolvedServer {
   named: Map<string, ResolvedLocation>;
   /** Makes r.location (from the module that provides subrequests), or null when none does. */
   locationApi: ((r: Request) => LocationApi) | null;
+  /** The modules' phase handlers, in module order. */
+  phases: PhaseEngine;
 
   constructor(listen: ListenAddress[], serverNames: string[], conf: Directives,
     locations: LocationTree, named: Map<string, ResolvedLocation>) {
@@ -101,6 +105,7 @@ export class ResolvedServer {
     this.locations = locations;
     this.named = named;
     this.locationApi = null;
+    this.phases = NO_PHASES;
   }
 }
 
@@ -165,6 +170,8 @@ export function resolveConfig(raw: unknown, modules: readonly HttpModule[] = MOD
     }
   }
   bindProxyTargets(servers, upstreams);
+  const phases = new PhaseEngine(modules);
+  for (const s of servers) s.phases = phases;
   const withLocation = modules.find((m) => m.locationApi !== undefined);
   if (withLocation !== undefined) for (const s of servers) s.locationApi = withLocation.locationApi!;
   return new ResolvedConfig(http, servers, upstreams, table);

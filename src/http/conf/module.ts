@@ -86,6 +86,40 @@ function writeDefault(v: unknown): string {
   return String(v);
 }
 
+/** A phase handler's answer: let the next handler (or phase) run. */
+export const DECLINED = 0;
+/** A phase handler's answer: the request has been answered; the phases stop. */
+export const DONE = 1;
+/**
+ * A phase handler (what a module's postconfiguration registers in nginx): DECLINED, DONE, or a
+ * promise — in the rewrite and access phases the run goes on with the next handler when it
+ * settles; in the content phase the request is answered when it settles.
+ */
+export type PhaseHandler = (r: Request) => number | Promise<unknown>;
+
+/** The phases a module can add a handler to (nginx's NGX_HTTP_*_PHASE that modules use). */
+export interface ModulePhases {
+  readonly serverRewrite?: PhaseHandler;
+  readonly rewrite?: PhaseHandler;
+  readonly access?: PhaseHandler;
+  readonly content?: PhaseHandler;
+}
+
+/** Every module's phase handlers, in module order (ngx_http_phase_engine_t). */
+export class PhaseEngine {
+  readonly serverRewrite: readonly PhaseHandler[];
+  readonly rewrite: readonly PhaseHandler[];
+  readonly access: readonly PhaseHandler[];
+  readonly content: readonly PhaseHandler[];
+  constructor(modules: readonly HttpModule[]) {
+    const pick = (k: keyof ModulePhases) => modules.map((m) => m.phases?.[k]).filter((h): h is PhaseHandler => h !== undefined);
+    this.serverRewrite = pick('serverRewrite');
+    this.rewrite = pick('rewrite');
+    this.access = pick('access');
+    this.content = pick('content');
+  }
+}
+
 /** A module (ngx_module_t with its ngx_http_module_t). */
 export interface HttpModule<D extends { readonly [name: string]: Cmd } = { readonly [name: string]: Cmd }> {
   /** Short name, as in the filter order and the docs ('gzip', 'proxy'). */
@@ -101,6 +135,8 @@ export interface HttpModule<D extends { readonly [name: string]: Cmd } = { reado
   readonly bodyFilter?: () => BodyFilter;
   /** Filters that depend on the server's config (the user's), bottom first, made anew per chain. */
   readonly filtersFor?: (conf: { readonly [name: string]: unknown }) => readonly { header?: HeaderFilter | null; body?: BodyFilter | null }[];
+  /** Its handlers in the request's phases, run in module order. */
+  readonly phases?: ModulePhases;
   /** r.location (subrequests), for a module that provides them: made once per request when asked for. */
   readonly locationApi?: (r: Request) => LocationApi;
   /** nginx directives of the module it mirrors that are not here yet (docs/directives.md lists them). */

@@ -2,11 +2,16 @@
 // writes for the rewrite, access and content phases, in JavaScript.
 
 import type { Request } from '../request.js';
-import { HSL, L, cmd, defineModule } from '../conf/module.js';
+import { DECLINED, DONE, HSL, L, cmd, defineModule, type PhaseHandler } from '../conf/module.js';
 import { fn } from '../conf/parse.js';
 
 /** A phase handler: gets the request (OpenResty's `ngx`), may return a promise. */
 export type Handler = (r: Request) => unknown;
+
+const rewritePhase: PhaseHandler = (r) => call(r.conf.rewrite as Handler | null, r, DECLINED);
+const accessPhase: PhaseHandler = (r) => call(r.conf.access as Handler | null, r, DECLINED);
+// the location's content handler, when it has one (nginx's clcf->handler)
+const contentPhase: PhaseHandler = (r) => call(r.conf.content as Handler | null, r, DONE);
 
 export const luaModule = defineModule({
   name: 'lua',
@@ -17,4 +22,12 @@ export const luaModule = defineModule({
     access: cmd(HSL, fn<Handler>(), null, { nginx: 'access_by_lua_block' }),
     content: cmd(L, fn<Handler>(), null, { nginx: 'content_by_lua_block' }),
   },
+  phases: { rewrite: rewritePhase, access: accessPhase, content: contentPhase },
 });
+
+/** Run a handler: a promise it returns is waited for; else `done` says what follows. */
+function call(h: Handler | null, r: Request, done: number): number | Promise<unknown> {
+  if (h === null) return DECLINED;
+  const p = h(r);
+  return p !== null && typeof p === 'object' && typeof (p as Promise<unknown>).then === 'function' ? p as Promise<unknown> : done;
+}

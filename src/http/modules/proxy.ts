@@ -5,7 +5,8 @@
 import { isToken } from '../../core/field.js';
 import { ConfigError, invalidValue, showValue } from '../conf/size-time.js';
 import type { UpstreamGroup } from '../upstream/upstream.js';
-import { HSL, L, cmd, defineModule, parser } from '../conf/module.js';
+import { DECLINED, DONE, HSL, L, cmd, defineModule, parser, type PhaseHandler } from '../conf/module.js';
+import { proxyHandler } from './proxy-handler.js';
 import { flag, isHeaderSafe, isPlainObject, num, oneOf, timer, words } from '../conf/parse.js';
 
 /** proxy_next_upstream conditions. */
@@ -102,6 +103,8 @@ const nextUpstream = parser<string | readonly string[]>()((v, key): number => {
   return bits;
 });
 
+const proxyPhase: PhaseHandler = (r) => (r.conf.proxyPass === null ? DECLINED : proxyHandler(r) ?? DONE);
+
 export const proxyModule = defineModule({
   name: 'proxy',
   nginx: 'ngx_http_proxy_module',
@@ -120,4 +123,5 @@ export const proxyModule = defineModule({
     proxyNextUpstream: cmd(HSL, nextUpstream, 'error timeout'),
     proxyNextUpstreamTries: cmd(HSL, num, 0),
   },
+  phases: { content: proxyPhase },
 });

@@ -1,7 +1,9 @@
 // cf. ngx_http_rewrite_module.c — `return` (in the server rewrite and rewrite phases).
 
 import { ConfigError, invalidValue, showValue } from '../conf/size-time.js';
-import { SL, cmd, defineModule, parser } from '../conf/module.js';
+import { DECLINED, DONE, SL, cmd, defineModule, parser, type PhaseHandler } from '../conf/module.js';
+import type { Request } from '../request.js';
+import { expandVariables } from '../variables.js';
 import { isHeaderSafe } from '../conf/parse.js';
 
 export interface ReturnValue {
@@ -49,6 +51,51 @@ const ret = parser<number | string | readonly [number] | readonly [number, strin
   return { code, text: text as string | null };
 });
 
+/**
+ * `return` bodies without $variables, made into bytes once per directive. Main requests only:
+ * a capture hands its body to the handler as a Buffer it may change, so a subrequest gets its own.
+ */
+const returnBodies = new WeakMap<ReturnValue, Buffer>();
+
+/** ngx_http_rewrite_return: answer with the code, its text or its redirect. */
+export function sendReturn(r: Request, ret: ReturnValue): void {
+  const { code, text } = ret;
+  if (r === r.main && r.hc !== null) {
+    // ngx_http_send_response discards the body first: a malformed one is answered as such
+    const rc = r.hc.discardBody(r);
+    if (rc !== 0) r.exit(rc);
+  }
+  if (code === 444 || code === 499) r.exit(code);
+  if (isRedirect(code)) {
+    if (text !== null) r.headersOut.location = expandVariables(r, text);
+    r.exit(code);
+  }
+  if (text === null) r.exit(code === 0 ? 0 : code);
+  let body = r === r.main ? returnBodies.get(ret) : undefined;
+  if (body === undefined) {
+    body = Buffer.from(expandVariables(r, text));
+    if (r === r.main && !text.includes('$')) returnBodies.set(ret, body);
+  }
+  r.headersOut.status = code;
+  r.headersOut.contentLength = body.length;
+  r.sendHeader();
+  if (!r.headerOnly && body.length > 0) r.print(body);
+}
+
+const serverReturn: PhaseHandler = (r) => {
+  const ret = r.server.conf.return as ReturnValue | null;
+  if (ret === null) return DECLINED;
+  sendReturn(r, ret);
+  return DONE;
+};
+
+const locationReturn: PhaseHandler = (r) => {
+  const ret = r.conf.return as ReturnValue | null;
+  if (ret === null) return DECLINED;
+  sendReturn(r, ret);
+  return DONE;
+};
+
 export const rewriteModule = defineModule({
   name: 'rewrite',
   nginx: 'ngx_http_rewrite_module',
@@ -58,4 +105,6 @@ export const rewriteModule = defineModule({
     // runs in its own block's phase and is never inherited
     return: cmd(SL, ret, null, { inherit: false, differs: 'codes 200..599, 444 and 499 only (nginx sends 0..999 as given); a redirect needs its URL' }),
   },
+  // the server block's `return` (server rewrite phase), then the location's (rewrite phase)
+  phases: { serverRewrite: serverReturn, rewrite: locationReturn },
 });
