@@ -68,6 +68,10 @@ export interface FilterRequest {
   buffered: number;
   /** A request header by lower-case name (first value), or null. */
   inHeader(name: string): string | null;
+  /** A header filter replaced the response (412, 416, a head that could not be sent). */
+  readonly filterFinalized: boolean;
+  /** The last buf has gone down the chain. */
+  readonly outputDone: boolean;
   /** Body bytes were dropped because the response is header-only (logged at info). */
   bodyDropped(bytes: number): void;
   /** A directive's string with its $variables filled in. */

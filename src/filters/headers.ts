@@ -32,10 +32,12 @@ export class HeadersFilter extends HeaderFilter {
         h.set('Expires', EXPIRES_MAX);
         h.set('Cache-Control', `max-age=${MAX_AGE_MAX}`);
       } else {
-        const base = ex.kind === 'modified' && h.lastModified >= 0 ? h.lastModified : Date.now();
+        // one reading of the clock for both (two could fall on either side of a second)
+        const now = Date.now();
+        const base = ex.kind === 'modified' && h.lastModified >= 0 ? h.lastModified : now;
         const at = base + ex.ms;
         h.set('Expires', formatHttpDate(at));
-        const age = Math.floor((at - Date.now()) / 1000);
+        const age = Math.floor((at - now) / 1000);
         h.set('Cache-Control', age > 0 ? `max-age=${age}` : 'no-cache');
       }
     }

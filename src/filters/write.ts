@@ -21,6 +21,9 @@ export class WriteFilter extends BodyFilter {
     if (c === null || c.closed) return ERROR;
     // a header-only response (HEAD, 1xx, 204, 304): no body byte may reach the wire, whoever made it
     if (cl !== null && r.headerOnly) cl = dropBody(r, cl);
+    // a response a filter replaced (412, 416, a head that could not be sent) has ended: what its
+    // producer still sends (an upstream's body, say) is dropped
+    else if (cl !== null && r.filterFinalized && r.outputDone) cl = dropBody(r, cl, false);
     if (cl !== null) {
       if (r.out === null) r.out = cl;
       else chainLast(r.out).next = cl;
@@ -76,7 +79,7 @@ export class WriteFilter extends BodyFilter {
 }
 
 /** Keep the header block and the flush/last signals of `cl`; drop (and count) body bytes. */
-function dropBody(r: FilterRequest, cl: Chain): Chain | null {
+function dropBody(r: FilterRequest, cl: Chain, count = true): Chain | null {
   let head: Chain | null = null;
   let tail: Chain | null = null;
   let dropped = 0;
@@ -100,7 +103,7 @@ function dropBody(r: FilterRequest, cl: Chain): Chain | null {
     tail = l;
     l = next;
   }
-  if (dropped > 0) r.bodyDropped(dropped);
+  if (dropped > 0 && count) r.bodyDropped(dropped);
   return head;
 }
 

@@ -471,8 +471,9 @@ export class Request implements FilterRequest {
 
   private emit(args: Printable[], newline: boolean): boolean {
     if (!this.headerSent) this.sendHeader();
+    if (this.filterFinalized) return true; // a filter replaced the response: what follows is dropped
     if (this.outputDone) throw new RequestError('output after the end of the response', this);
-    if (this.headerOnly || this.filterFinalized) {
+    if (this.headerOnly) {
       if (this.headerOnly && !this.filterFinalized) this.bodyDropped(printableSize(args));
       return true;
     }

@@ -52,5 +52,6 @@ export function specialResponse(r: Request, status: number): void {
   r.headersOut.contentType = 'text/html';
   r.headersOut.contentLength = body.length;
   r.sendHeader();
-  if (!r.headerOnly) r.chains.output(r, link(Buf.memory(body)));
+  // (outputDone already: the head could not be sent and a 500 replaced this response)
+  if (!r.headerOnly && !r.outputDone) r.chains.output(r, link(Buf.memory(body)));
 }

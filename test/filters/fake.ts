@@ -103,6 +103,8 @@ export class FakeRequest implements FilterRequest {
   readonly method: string;
   readonly httpVersion: number;
   headerOnly: boolean;
+  filterFinalized = false;
+  outputDone = false;
   headerSent: boolean;
   keepalive: boolean;
   chunked: boolean;

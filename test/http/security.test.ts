@@ -113,10 +113,13 @@ test('a control character in a value is refused: 500, nothing of it sent', timed
 
 test('a $variable holding CR LF in a return Location is refused where the head is serialised: 500', timed(30000, async () => {
   captureLog();
-  const res = await raw(s.port, get('/ret/a%0D%0ASet-Cookie:%20evil=1'), { responses: 1 });
+  const res = await raw(s.port, get('/ret/a%0D%0ASet-Cookie:%20evil=1')); // until the close
   stopCapture();
   assert.is(res.responses[0]?.status, 500);
   assert.ok(!/set-cookie/i.test(res.text), 'nothing injected');
+  assert.ok(res.closed, 'and the connection closes (it was left waiting before)');
+  assert.is(res.responses.length, 1);
+  assert.is(res.text.indexOf('302'), -1, 'the refused response\'s page is not sent after the 500');
   assert.ok(logged.some((l) => l.includes('[alert]') && l.includes('Location')), `logged at alert:\n${logged.join('')}`);
 }));
 
