@@ -13,7 +13,8 @@ export type { FilterPair } from './filters/index.js';
 
 export { defineConfig, resolveConfig, ConfigError } from './http/conf/config.js';
 export type { SluiceConfig, ResolvedConfig, ResolvedServer, ResolvedLocation, Directives } from './http/conf/config.js';
-export { startServer, SluiceServer, type BoundAddress } from './http/server.js';
+export { startServer, SluiceServer, type BoundAddress, type ServerOptions } from './http/server.js';
+export { ManualClock, SYSTEM_CLOCK, type Clock } from './core/clock.js';
 export { Request, ExitSignal, isExit, type Handler } from './http/request.js';
 export * from './lua/ngx.js';
 export { parseSize, parseTime } from './http/conf/size-time.js';

@@ -7,6 +7,7 @@
 
 import type { Socket } from 'node:net';
 import { Conn } from '../core/conn.js';
+import { SYSTEM_CLOCK, type Clock, type TimerHandle } from '../core/clock.js';
 import type { FilterChains } from '../filters/index.js';
 import type { ResolvedConfig, ResolvedServer } from './conf/config.js';
 import { finalizeRequest, runRequest } from './core.js';
@@ -34,9 +35,12 @@ export class ListenContext {
   readonly addr: { host: string; port: number };
   /** Counts open connections for worker_connections (the server that accepted them). */
   readonly counter: { active: number };
-  constructor(config: ResolvedConfig, servers: ResolvedServer[], chains: ReadonlyMap<ResolvedServer, FilterChains>, addr: { host: string; port: number }, counter: { active: number } = { active: 0 }) {
+  /** The clock of the timeouts (the system's; a test may give its own). */
+  readonly clock: Clock;
+  constructor(config: ResolvedConfig, servers: ResolvedServer[], chains: ReadonlyMap<ResolvedServer, FilterChains>, addr: { host: string; port: number }, counter: { active: number } = { active: 0 }, clock: Clock = SYSTEM_CLOCK) {
     this.config = config;
     this.counter = counter;
+    this.clock = clock;
     this.addr = addr;
     this.servers = servers;
     this.chains = chains;
@@ -70,6 +74,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   readonly conn: Conn;
   readonly socket: Socket;
   readonly parser: HttpParser;
+  /** Where time and the read/write timers come from (the server's clock). */
+  readonly clock: Clock;
   readonly server0: ResolvedServer;
   state: number;
   r: Request | null;
@@ -93,13 +99,13 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   /** The current request asked for "100 Continue". */
   expectContinue: boolean;
   /** One Node timer per connection, armed at `readTimerAt`; the real deadline may be later. */
-  readTimer: NodeJS.Timeout | null;
+  readTimer: TimerHandle | null;
   readTimerKind: number;
   readTimerAt: number;
   readDeadline: number;
   /** The read timeout now in force, for refreshes on each body chunk. */
   readTimerMs: number;
-  writeTimer: NodeJS.Timeout | null;
+  writeTimer: TimerHandle | null;
   writeMark: number;
 
   constructor(socket: Socket, ctx: ListenContext) {
@@ -107,6 +113,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.ctx = ctx;
     this.socket = socket;
     this.conn = new Conn(socket);
+    this.clock = ctx.clock;
     (this.conn as unknown as { id: number }).id = this.id;
     this.server0 = ctx.servers[0];
     const conf = this.server0.conf;
@@ -329,7 +336,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     }
     rb.append(chunk, start, end);
     if (rb.stream !== null) rb.stream.data(chunk, start, end);
-    if (this.readTimerKind === T_BODY) this.readDeadline = Date.now() + this.readTimerMs;
+    if (this.readTimerKind === T_BODY) this.readDeadline = this.clock.now() + this.readTimerMs;
   }
 
   onTrailers(t: MessageHead): void {
@@ -472,14 +479,14 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
    */
   setReadTimer(kind: number, ms: number): void {
     if (ms <= 0) { this.clearReadTimer(); return; }
-    const now = Date.now();
+    const now = this.clock.now();
     this.readTimerKind = kind;
     this.readTimerMs = ms;
     this.readDeadline = now + ms;
     if (this.readTimer !== null && this.readTimerAt <= this.readDeadline) return;
-    if (this.readTimer !== null) clearTimeout(this.readTimer);
+    if (this.readTimer !== null) this.clock.clearTimeout(this.readTimer);
     this.readTimerAt = this.readDeadline;
-    this.readTimer = setTimeout(onReadTimeout, ms, this);
+    this.readTimer = this.clock.setTimeout(onReadTimeout, ms, this, false);
   }
 
   /** Disarm: the Node timer may still fire once and find nothing to do. */
@@ -490,7 +497,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   private dropReadTimer(): void {
     this.readTimerKind = T_NONE;
     if (this.readTimer !== null) {
-      clearTimeout(this.readTimer);
+      this.clock.clearTimeout(this.readTimer);
       this.readTimer = null;
     }
   }
@@ -499,11 +506,11 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.readTimer = null;
     const kind = this.readTimerKind;
     if (kind === T_NONE || this.state === ST_CLOSED) return;
-    const left = this.readDeadline - Date.now();
+    const left = this.readDeadline - this.clock.now();
     if (left > 0) {
       // the deadline moved on since the timer was set: sleep until the new one
       this.readTimerAt = this.readDeadline;
-      this.readTimer = setTimeout(onReadTimeout, left, this);
+      this.readTimer = this.clock.setTimeout(onReadTimeout, left, this, false);
       return;
     }
     this.readTimerKind = T_NONE;
@@ -537,8 +544,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     const ms = (this.r?.conf ?? this.server0.conf).sendTimeout;
     if (ms <= 0) return;
     this.writeMark = this.socket.bytesWritten;
-    if (this.writeTimer === null) this.writeTimer = setTimeout(onWriteTimeout, ms, this);
-    else this.writeTimer.refresh();
+    if (this.writeTimer !== null) this.clock.clearTimeout(this.writeTimer);
+    this.writeTimer = this.clock.setTimeout(onWriteTimeout, ms, this, false);
   }
 
   onWriteTimeout(): void {
@@ -556,7 +563,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
 
   onDrain(): void {
     this.conn.full = false;
-    if (this.writeTimer !== null) { clearTimeout(this.writeTimer); this.writeTimer = null; }
+    if (this.writeTimer !== null) { this.clock.clearTimeout(this.writeTimer); this.writeTimer = null; }
     const r = this.r;
     if (r !== null) r.onWritable();
     if (this.state === ST_DRAIN) {
@@ -607,7 +614,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   onClose(): void {
     this.state = ST_CLOSED;
     this.dropReadTimer();
-    if (this.writeTimer !== null) { clearTimeout(this.writeTimer); this.writeTimer = null; }
+    if (this.writeTimer !== null) { this.clock.clearTimeout(this.writeTimer); this.writeTimer = null; }
     this.conn.closed = true;
     const r = this.r;
     if (r !== null) {

@@ -10,6 +10,7 @@ import { TRACE_ALL } from '../filters/trace.js';
 import { resolveConfig, type ResolvedConfig, type ResolvedServer, type SluiceConfig } from './conf/config.js';
 import { HttpConnection, ListenContext } from './connection.js';
 import { LogFiles, logError } from '../core/log.js';
+import { SYSTEM_CLOCK, type Clock } from '../core/clock.js';
 import { strayError } from './core.js';
 
 export interface BoundAddress {
@@ -32,8 +33,12 @@ export class SluiceServer {
   /** The log files this server has open (each path once); closed with the server. */
   readonly logs: LogFiles;
 
-  constructor(config: ResolvedConfig) {
+  /** Where the connections' timeouts read time (the system clock; a test may give a ManualClock). */
+  readonly clock: Clock;
+
+  constructor(config: ResolvedConfig, options: ServerOptions = {}) {
     this.config = config;
+    this.clock = options.clock ?? SYSTEM_CLOCK;
     this.logs = new LogFiles();
     // every block's logs, opened once per path (a file that cannot be opened fails the start)
     for (const conf of allBlocks(config)) {
@@ -68,7 +73,7 @@ export class SluiceServer {
       new HttpConnection(socket, ctx);
     };
     for (const g of groups.values()) {
-      const ctx = new ListenContext(config, g.servers, this.chains, { host: g.host, port: g.port }, this);
+      const ctx = new ListenContext(config, g.servers, this.chains, { host: g.host, port: g.port }, this, this.clock);
       const net = createNetServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket: Socket) => onConnection(socket, ctx));
       this.listeners.push({ net, ctx, host: g.host, port: g.port });
     }
@@ -197,10 +202,16 @@ function guardProcess(delta: number): void {
   }
 }
 
+/** What a server takes besides its config. */
+export interface ServerOptions {
+  /** The clock of the connections' timeouts (header, body, keep-alive, send). */
+  clock?: Clock;
+}
+
 /** Resolve a config (throws ConfigError naming the bad key), bind, and serve. */
-export async function startServer(config: SluiceConfig | ResolvedConfig): Promise<SluiceServer> {
+export async function startServer(config: SluiceConfig | ResolvedConfig, options: ServerOptions = {}): Promise<SluiceServer> {
   const resolved = isResolved(config) ? config : resolveConfig(config);
-  return new SluiceServer(resolved).listen();
+  return new SluiceServer(resolved, options).listen();
 }
 
 /** A server's chains from the module list: each module's filters, bottom first, made anew. */

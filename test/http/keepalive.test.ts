@@ -80,4 +80,44 @@ test('tcpNodelay: false in a location turns TCP_NODELAY off for that connection,
   c.close();
 }));
 
+test('the connection timeouts run on the server\'s clock: keepaliveTimeout and clientHeaderTimeout with a ManualClock, no sleeping', timed(30000, async () => {
+  const { ManualClock } = await import('../../src/core/clock.js');
+  const { connect } = await import('node:net');
+  const clock = new ManualClock();
+  const m = await startServer({ errorLog: 'off', keepaliveTimeout: '30s', clientHeaderTimeout: '10s', servers: [{ listen: '127.0.0.1:0', locations: { '/': { return: [200, 'ok\n'] } } }] }, { clock });
+  try {
+    const open = async () => {
+      const c = connect(m.port, '127.0.0.1');
+      const closed = new Promise<void>((r) => c.on('close', () => r()));
+      c.on('error', () => {});
+      await new Promise<void>((r) => c.on('connect', () => r()));
+      return { c, closed };
+    };
+    // keep-alive: one answer, then idle; 29 s of clock leave it open, the 30th closes it
+    const a = await open();
+    const answered = new Promise<void>((r) => a.c.once('data', () => r()));
+    a.c.write(req('/'));
+    await answered;
+    clock.advance(29000);
+    assert.is(m.connectionCount(), 1, 'still open after 29 s');
+    clock.advance(1000);
+    await a.closed;
+    // a head that never ends: 408 after clientHeaderTimeout, on the same clock
+    const b = await open();
+    let got = '';
+    b.c.on('data', (d) => { got += d; });
+    b.c.write('GET / HTTP/1.1\r\nHost: a\r\n');
+    // wait until the server has read the head's first bytes (a message in progress)
+    const t0 = Date.now();
+    const reading = () => m.connections().some((hc) => hc.parser.messageInProgress());
+    while (!reading() && Date.now() - t0 < 10000) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(reading(), 'the server is reading the head');
+    clock.advance(10000);
+    await b.closed;
+    assert.match(got, /^HTTP\/1\.1 408 /);
+  } finally {
+    await m.close();
+  }
+}));
+
 test.run();
