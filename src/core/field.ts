@@ -38,10 +38,16 @@ export const FV_BAD = -1;
  * UTF-8 and is refused too.
  */
 export function fieldValue(s: string): number {
+  return scan(s, false);
+}
+
+/** One pass over `s`: its kind, FV_BAD at the first byte a value (or, `target`, a request-target) cannot hold. */
+function scan(s: string, target: boolean): number {
   let kind = FV_ASCII;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20) { if (c !== 0x09) return FV_BAD; continue; }
+    if (c < 0x20) { if (c !== 0x09 || target) return FV_BAD; continue; }
+    if (c === 0x20) { if (target) return FV_BAD; continue; }
     if (c < 0x7f) continue;
     if (c === 0x7f) return FV_BAD;
     if (c >= 0xd800 && c <= 0xdfff) {
@@ -83,20 +89,7 @@ export function checkFieldValue(name: string, value: string, where: string): num
  * and every other control are refused too, since any of them would end the target early.
  */
 export function targetValue(s: string): number {
-  let kind = FV_ASCII;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c <= 0x20 || c === 0x7f) return FV_BAD;
-    if (c < 0x7f) continue;
-    if (c >= 0xd800 && c <= 0xdfff) {
-      if (c > 0xdbff || i + 1 >= s.length) return FV_BAD;
-      const d = s.charCodeAt(i + 1);
-      if (d < 0xdc00 || d > 0xdfff) return FV_BAD;
-      i++;
-    }
-    kind = FV_UTF8;
-  }
-  return kind;
+  return scan(s, true);
 }
 
 /**
