@@ -230,7 +230,9 @@ class ProxyRun implements ExchangeHandler {
         if (skipResponseHeader(id, lower)) continue;
         if (hop !== null && hop.includes(id === H_OTHER ? lower : KNOWN_HEADER_NAMES[id])) continue;
         let value = wireValue(buf, hs[o + 2], hs[o + 3]);
-        if (id === H_CONTENT_LENGTH) { if (!r.headerOnly) out.contentLength = Number(value); continue; }
+        // the length the parser framed the body by: -1 when chunked won over a Content-Length
+        // beside it (RFC 9112 §6.3), so the client never gets a length the body does not have
+        if (id === H_CONTENT_LENGTH) { if (!r.headerOnly && h.contentLength >= 0) out.contentLength = h.contentLength; continue; }
         if (id === H_LOCATION) value = this.redirect(value, 0);
         else if (id === H_OTHER && lower === 'refresh') value = refreshRedirect(value, this);
         out.add(name, value);
