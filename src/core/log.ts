@@ -95,6 +95,11 @@ function stamp(): string {
   return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/** Would a line at `level` be written to `t`? (to skip work done only for a log line) */
+export function logs(t: LogTarget, level: LogLevel): boolean {
+  return t.sink !== null && LEVELS.indexOf(level) >= t.level;
+}
+
 /**
  * An error log line in nginx's shape: "... [error] pid#0: *r1 message, client: ..., request: ...",
  * to the request's location's errorLog, or to `to` when there is no request (a connection's errors).

@@ -395,7 +395,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     const rb = r.requestBody;
     if (r !== this.r || rb === null) return 0; // (an error page for a head that failed has no body)
     // too large only matters to a reader: nginx discards a body of any size
-    if (rb.error === 413 && rb.stream === null) { rb.error = 0; rb.discarded(); }
+    if (rb.error === 413 && rb.stream === null) rb.error = 0;
     if (rb.error !== 0) return rb.error;
     rb.discarded();
     if (expect) this.testExpect(r);

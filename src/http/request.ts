@@ -18,7 +18,7 @@ import { specialResponse } from './special-response.js';
 import { isRedirect } from './modules/rewrite.js';
 import type { LocationApi } from '../subrequest/subrequest.js';
 import { FieldError, checkFieldName, checkFieldValue } from '../core/field.js';
-import { logError } from '../core/log.js';
+import { logError, logs } from '../core/log.js';
 
 /** How a handler leaves early: thrown by exit(), exec() and redirect(), caught by the phase runner. */
 export class ExitSignal {
@@ -474,7 +474,8 @@ export class Request implements FilterRequest {
     if (this.filterFinalized) return true; // a filter replaced the response: what follows is dropped
     if (this.outputDone) throw new RequestError('output after the end of the response', this);
     if (this.headerOnly) {
-      if (this.headerOnly && !this.filterFinalized) this.bodyDropped(printableSize(args));
+      // (the size is counted only for the info line, when that line would be written)
+      if (logs(this.conf.errorLog, 'info')) this.bodyDropped(printableSize(args));
       return true;
     }
     if (args.length === 1 && typeof args[0] === 'string') {
