@@ -49,6 +49,15 @@ const BUILTIN = new Map<string, Getter>([
   ['connection', (r) => String((r.main.conn as unknown as { id?: number } | null)?.id ?? '')],
 ]);
 
+/**
+ * A module's own variables ($upstream_addr, $limit_req_status, ...), as a module's
+ * preconfiguration adds them in nginx (ngx_http_add_variable). Called at a module file's top level.
+ */
+export function registerVariable(name: string, get: Getter): void {
+  if (BUILTIN.has(name)) throw new Error(`variable "${name}" is registered twice`);
+  BUILTIN.set(name, get);
+}
+
 /** Variables a handler may assign to (like `set $args ...`). */
 const WRITABLE = new Set(['args', 'query_string']);
 
