@@ -29,6 +29,7 @@
 import { coreModule, eventsModule } from './http/modules/core.js';
 import { indexModule } from './http/modules/index.js';
 import { rewriteModule } from './http/modules/rewrite.js';
+import { mapModule } from './http/modules/map.js';
 import { luaModule } from './http/modules/lua.js';
 import { logModule } from './http/modules/log.js';
 import { staticModule } from './http/modules/static.js';
@@ -48,6 +49,7 @@ export const MODULES = [
   coreModule,
   logModule,
   rewriteModule,
+  mapModule,
   luaModule,
   proxyModule,
   indexModule,

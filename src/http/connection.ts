@@ -21,6 +21,7 @@ import {
 } from './parser/types.js';
 import { Request, type HttpConnectionLike } from './request.js';
 import { findServer } from './server-name.js';
+import { setCaptures } from './regex.js';
 import { parseRequestTarget, validateHost } from './uri.js';
 
 /** What all connections of one listening socket share. */
@@ -307,6 +308,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
         r.chains = this.ctx.chains.get(r.server)!;
       }
       r.conf = r.server.conf;
+      if (r.server.nameCaptures.length > 0) serverNameCaptures(r, host);
       this.confChosen(r); // the server's keep-alive settings, until a location's replace them
     } else {
       r.unparsedUri = h.buf.toString('latin1', h.urlStart, h.urlEnd);
@@ -642,3 +644,11 @@ function onSocketClose(this: Socket): void { hcOf(this).onClose(); }
 function onReadTimeout(hc: HttpConnection): void { hc.onReadTimeout(); }
 function onWriteTimeout(hc: HttpConnection): void { hc.onWriteTimeout(); }
 function onConnFull(this: Conn): void { hcOf(this.socket).onFull(); }
+
+/** A regex server_name with groups that the Host matches: its captures ($1, named) for the request. */
+function serverNameCaptures(r: Request, host: string): void {
+  for (const re of r.server.nameCaptures) {
+    const m = re.regex.exec(host);
+    if (m !== null) { setCaptures(r, m, re.names); return; }
+  }
+}

@@ -19,10 +19,14 @@ import { ExitSignal, RequestError, type Request } from './request.js';
 import { specialResponse } from './special-response.js';
 import { DECLINED, DONE } from './conf/module.js';
 import { parseRequestTarget } from './uri.js';
+import { RESTART } from './conf/module.js';
+import { setCaptures } from './regex.js';
+import { tryFilesPhase } from './try-files.js';
+import { closesConnection } from './special-response.js';
 
 
 // phases (the order of ngx_http_core_module's phase engine)
-const PH_SERVER_REWRITE = 0, PH_FIND_CONFIG = 1, PH_REWRITE = 2, PH_ACCESS = 3, PH_CONTENT = 4;
+const PH_SERVER_REWRITE = 0, PH_FIND_CONFIG = 1, PH_REWRITE = 2, PH_ACCESS = 3, PH_TRY_FILES = 4, PH_CONTENT = 5;
 
 /**
  * Run a request from the server rewrite phase to the end, then finalize it. It stays
@@ -131,15 +135,42 @@ function phases(r: Request, ph: number, i: number, named: ResolvedLocation | nul
       case PH_REWRITE:
       case PH_ACCESS: {
         const list = ph === PH_SERVER_REWRITE ? engine.serverRewrite : ph === PH_REWRITE ? engine.rewrite : engine.access;
+        let restart = false;
         for (; i < list.length; i++) {
           const rc = list[i](r);
           if (rc === DECLINED) continue;
           if (rc === DONE) return undefined;
+          if (rc === RESTART) { restart = ph === PH_REWRITE; if (restart) break; continue; }
           const at = ph, next = i + 1;
           return (rc as Promise<unknown>).then(() => phases(r, at, next, null));
         }
-        ph = ph === PH_SERVER_REWRITE ? PH_FIND_CONFIG : ph === PH_REWRITE ? PH_ACCESS : PH_CONTENT;
+        if (restart) {
+          // POST_REWRITE: the URI was rewritten, the location is found again
+          if (--r.uriChanges < 0) {
+            logError('error', r, `rewrite or internal redirection cycle while processing "${r.uri}"`);
+            r.exit(500);
+          }
+          ph = PH_FIND_CONFIG;
+          named = null;
+          i = 0;
+          break;
+        }
+        ph = ph === PH_SERVER_REWRITE ? PH_FIND_CONFIG : ph === PH_REWRITE ? PH_ACCESS : PH_TRY_FILES;
         i = 0;
+        break;
+      }
+      case PH_TRY_FILES: {
+        const tf = r.conf.tryFiles;
+        ph = PH_CONTENT;
+        i = 0;
+        if (tf === null) break;
+        const next = tryFilesPhase(r, tf);
+        if (next === null) break;
+        if ('code' in next) r.exit(next.code);
+        const target = internalRedirect(r, next.uri, null);
+        if (target === false) r.exit(500);
+        ph = PH_FIND_CONFIG;
+        named = target;
         break;
       }
       case PH_FIND_CONFIG: {
@@ -147,6 +178,10 @@ function phases(r: Request, ph: number, i: number, named: ResolvedLocation | nul
         if (loc === null || (loc.conf.internal && !r.internal)) r.exit(404);
         r.loc = loc;
         r.conf = loc.conf;
+        if (loc.captures !== null) {
+          const m = loc.captures.regex.exec(r.uri);
+          if (m !== null) setCaptures(r, m, loc.captures.names);
+        }
         if (r === r.main && r.hc !== null) r.hc.confChosen(r);
         const max = loc.conf.clientMaxBodySize;
         if (max > 0 && r.contentLengthIn > max && r === r.main) {
@@ -200,6 +235,38 @@ function internalRedirect(r: Request, uri: string, args: string | null): Resolve
 }
 
 /**
+ * ngx_http_send_error_page: the error_page for `status`, if the block has one and the request
+ * may take it. Returns -1 (none: the plain page), 0 (an internal redirect was started), or the
+ * redirect status whose page goes out (the Location is set).
+ */
+function sendErrorPage(r: Request, status: number): number {
+  if (r !== r.main || r.uriChanges <= 0 || (r.errorPage && !r.conf.recursiveErrorPages)) return -1;
+  const page = r.conf.errorPage!.get(status);
+  if (page === undefined) return -1;
+  r.errorPage = true;
+  if (closesConnection(status)) r.keepalive = false;
+  if (r.hc !== null) r.hc.discardBody(r, false);
+  const uri = page.uri.run(r);
+  if (page.redirect && !uri.startsWith('/') && !uri.startsWith('@')) {
+    const code = page.overwrite === 301 || page.overwrite === 302 || page.overwrite === 303
+      || page.overwrite === 307 || page.overwrite === 308 ? page.overwrite : 302;
+    r.headersOut.reset();
+    r.headersOut.location = uri;
+    r.errStatus = 0;
+    return code;
+  }
+  r.errStatus = page.overwrite === -1 ? status : page.overwrite;
+  if (r.method !== 'HEAD') r.method = 'GET';
+  const target = internalRedirect(r, uri, null);
+  if (target === false) {
+    r.errStatus = 0;
+    return 500;
+  }
+  run(r, PH_FIND_CONFIG, target);
+  return 0;
+}
+
+/**
  * ngx_http_finalize_request: rc 0 ends the response normally; a status >= 300 (or 201/204)
  * replaces an unsent response with the page for that status.
  */
@@ -219,6 +286,11 @@ export function finalizeRequest(r: Request, rc: number): void {
   }
   if (rc >= 300 || rc === 201 || rc === 204) {
     if (!r.headerSent) {
+      if (rc >= 300 && r.conf.errorPage !== null) {
+        const code = sendErrorPage(r, rc);
+        if (code === 0) return; // an internal redirect: that run finalizes the request
+        if (code > 0) rc = code;
+      }
       specialResponse(r, rc);
     } else if (!r.outputDone) {
       if (r !== r.main) {

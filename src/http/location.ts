@@ -2,6 +2,7 @@
 
 import type { Directives } from './conf/directives.js';
 import { ConfigError } from './conf/size-time.js';
+import { describeRegex, pcreSource, type ConfigRegex } from './regex.js';
 
 /** `= /x` exact, `/x` prefix, `^~ /x` prefix that stops the regex search, `~` / `~*` regex, `@x`. */
 export type LocationKind = 'exact' | 'prefix' | 'noregex' | 'regex' | 'iregex' | 'named';
@@ -13,6 +14,8 @@ export class ResolvedLocation {
   /** The URI (or prefix) compared, the regex source, or the name with its '@'. */
   path: string;
   regex: RegExp | null;
+  /** The regex with its groups, when it has any: a match sets the request's captures. */
+  captures: ConfigRegex | null;
   conf: Directives;
 
   constructor(key: string, kind: LocationKind, path: string, regex: RegExp | null, conf: Directives) {
@@ -20,6 +23,8 @@ export class ResolvedLocation {
     this.kind = kind;
     this.path = path;
     this.regex = regex;
+    const d = regex === null ? null : describeRegex(regex);
+    this.captures = d !== null && d.groups > 0 ? d : null;
     this.conf = conf;
   }
 }
@@ -68,7 +73,7 @@ export function parseLocationKey(key: string): LocationKey {
 
 function compile(key: string, source: string, flags: string): RegExp {
   try {
-    return new RegExp(source, flags);
+    return new RegExp(pcreSource(source), flags);
   } catch (e) {
     throw new ConfigError(`invalid regex in location "${key}": ${(e as Error).message}`, 'location');
   }

@@ -214,6 +214,15 @@ export class Request implements FilterRequest {
   finalized: boolean;
   /** User variables set with r.var.name = value ("set $name"). */
   variables: Map<string, string> | null;
+  /** Values of cacheable config variables (map) worked out for this request. */
+  varCache: Map<unknown, string> | null;
+  /** The last regex match that had groups ($1..$9): a location, server name, rewrite, if, map. */
+  captures: RegExpExecArray | null;
+  /** The status an error_page response goes out with (r->err_status); 0: the target's own. */
+  errStatus: number;
+  /** An error_page has redirected this request (r->error_page): a second one is not taken
+   *  unless recursiveErrorPages is on. */
+  errorPage: boolean;
   private userCtx: Record<string, unknown> | null;
   private varProxy: Record<string, string | undefined> | null;
   private headerProxy: Record<string, string | string[] | undefined> | null;
@@ -270,6 +279,10 @@ export class Request implements FilterRequest {
     this.startTime = Date.now();
     this.finalized = false;
     this.variables = null;
+    this.captures = null;
+    this.varCache = null;
+    this.errStatus = 0;
+    this.errorPage = false;
     this.userCtx = null;
     this.varProxy = null;
     this.headerProxy = null;
@@ -396,7 +409,8 @@ export class Request implements FilterRequest {
   sendHeader(): number {
     if (this.headerSent) return OK;
     const h = this.headersOut;
-    if (h.status === 0) h.status = 200;
+    if (this.errStatus !== 0) h.status = this.errStatus;
+    else if (h.status === 0) h.status = 200;
     if (h.contentType === null) h.contentType = this.conf.defaultType;
     if (this.method === 'HEAD') this.headerOnly = true;
     try {

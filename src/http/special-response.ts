@@ -6,7 +6,7 @@ import { STATUS_TEXT } from '../filters/status-lines.js';
 import type { Request } from './request.js';
 
 /** Statuses after which nginx does not keep the connection (ngx_http_special_response_handler). */
-function closesConnection(status: number): boolean {
+export function closesConnection(status: number): boolean {
   return status === 400 || status === 408 || status === 413 || status === 414 || status === 431
     || status === 500 || status === 501;
 }
@@ -30,6 +30,8 @@ export function specialResponse(r: Request, status: number): void {
   const location = r.headersOut.location;
   const contentRange = status === 416 ? r.headersOut.get('content-range') : undefined;
   r.headersOut.reset();
+  // the page goes out with its own status (nginx sets r->err_status to it)
+  r.errStatus = 0;
   r.headerSent = false;
   r.headerOnly = r.method === 'HEAD';
   r.chunked = false;

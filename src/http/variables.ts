@@ -4,8 +4,9 @@ import { SERVER_VERSION } from '../core/version.js';
 import { hostname } from 'node:os';
 import type { Request } from './request.js';
 import { formatHttpDate } from '../core/clock.js';
+import { complexOf } from './script.js';
 
-type Getter = (r: Request) => string | undefined;
+export type Getter = (r: Request) => string | undefined;
 
 const HOSTNAME = hostname();
 
@@ -62,27 +63,76 @@ export function registerVariable(name: string, get: Getter): void {
 const WRITABLE = new Set(['args', 'query_string']);
 
 function getVar(r: Request, name: string): string | undefined {
-  const g = BUILTIN.get(name);
-  if (g !== undefined) return g(r);
-  const user = r.variables?.get(name);
-  if (user !== undefined) return user;
-  if (name.startsWith('arg_')) return argVar(r.args, name.slice(4));
-  if (name.startsWith('http_')) {
-    const h = name.slice(5).replace(/_/g, '-');
-    const all = r.headersIn.getAll(h);
-    if (all.length === 0) return undefined;
-    // nginx joins repeated cookies with "; " and other repeated headers with ", "
-    return all.join(h === 'cookie' ? '; ' : ', ');
-  }
-  if (name.startsWith('cookie_')) return cookieVar(r.headersIn.getAll('cookie'), name.slice(7));
-  if (name.startsWith('sent_http_')) {
-    const v = r.headersOut.get(name.slice(10).replace(/_/g, '-'));
-    return Array.isArray(v) ? v.join(', ') : v;
-  }
-  return undefined;
+  return getterFor(name)(r);
 }
 
-function setVar(r: Request, name: string, value: unknown): void {
+const getters = new Map<string, Getter>();
+
+/**
+ * The getter for $name, found once per name (ngx_http_get_variable_index): a built-in or
+ * module variable, a capture ($1..$9), a prefix family ($arg_x, $http_x, $cookie_x,
+ * $sent_http_x), else a variable of the config (map, geo) or one set by `set` or a handler.
+ */
+export function getterFor(name: string): Getter {
+  let g = getters.get(name);
+  if (g === undefined) getters.set(name, g = makeGetter(name));
+  return g;
+}
+
+function makeGetter(name: string): Getter {
+  const c = name.charCodeAt(0);
+  if (name.length === 1 && c >= 0x31 && c <= 0x39) {
+    const n = c - 0x30;
+    return (r) => r.captures?.[n] ?? undefined;
+  }
+  const b = BUILTIN.get(name);
+  if (b !== undefined) return b;
+  if (name.startsWith('arg_')) {
+    const arg = name.slice(4);
+    return (r) => argVar(r.args, arg);
+  }
+  if (name.startsWith('http_')) {
+    const h = name.slice(5).replace(/_/g, '-');
+    // nginx joins repeated cookies with "; " and other repeated headers with ", "
+    const sep = h === 'cookie' ? '; ' : ', ';
+    return (r) => {
+      const all = r.headersIn.getAll(h);
+      return all.length === 0 ? undefined : all.length === 1 ? all[0] : all.join(sep);
+    };
+  }
+  if (name.startsWith('cookie_')) {
+    const ck = name.slice(7);
+    return (r) => cookieVar(r.headersIn.getAll('cookie'), ck);
+  }
+  if (name.startsWith('sent_http_')) {
+    const h = name.slice(10).replace(/_/g, '-');
+    return (r) => {
+      const v = r.headersOut.get(h);
+      return Array.isArray(v) ? v.join(', ') : v;
+    };
+  }
+  return (r) => {
+    const user = r.variables?.get(name);
+    if (user !== undefined) return user;
+    const conf = r.server.variables.get(name);
+    if (conf !== undefined) return conf(r);
+    // registered after this getter was made (a module loaded late)
+    const late = BUILTIN.get(name);
+    return late === undefined ? undefined : late(r);
+  };
+}
+
+/** May `set` (or a handler) assign $name? User variables and $args / $query_string. */
+export function isChangeable(name: string): boolean {
+  return WRITABLE.has(name) || !isKnownVariable(name);
+}
+
+/** Is $name known without a request: built in, a capture or a prefix family? */
+export function isKnownVariable(name: string): boolean {
+  return BUILTIN.has(name) || /^[1-9]$/.test(name) || /^(arg|http|cookie|sent_http)_./.test(name);
+}
+
+export function setVar(r: Request, name: string, value: unknown): void {
   const s = value === null || value === undefined ? '' : String(value);
   if (WRITABLE.has(name)) {
     r.args = s;
@@ -146,17 +196,16 @@ export function makeVarProxy(r: Request): Record<string, string | undefined> {
   });
 }
 
-const VAR_REF = /\$(?:\{(\w+)\}|(\w+))/g;
-
 /**
  * $name and ${name} in a directive's string (return, addHeader, proxySetHeader), as nginx's
- * complex values; `extra` answers the caller's own variables first ($proxy_host ...).
+ * complex values (compiled once per string, see script.ts); `extra` answers the caller's own
+ * variables first.
  */
 export function expandVariables(r: Request, s: string, extra?: (name: string) => string | undefined): string {
   if (s.indexOf('$') < 0) return s;
-  return s.replace(VAR_REF, (_m, a: string | undefined, b: string | undefined) => {
+  if (extra === undefined) return complexOf(s).run(r);
+  return s.replace(/\$(?:\{(\w+)\}|(\w+))/g, (_m, a: string | undefined, b: string | undefined) => {
     const name = a ?? b!;
-    return (extra !== undefined ? extra(name) : undefined) ?? getVar(r, name) ?? '';
+    return extra(name) ?? getVar(r, name) ?? '';
   });
 }
-

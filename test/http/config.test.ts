@@ -38,7 +38,7 @@ test('defaults, as nginx has them', () => {
   assert.is(d.errorLog.path, 'stderr', 'default errorLog');
   assert.is(d.accessLog.path, null, 'default accessLog: off');
   assert.equal(d.largeClientHeaderBuffers, { number: 4, size: 8192 }, 'default largeClientHeaderBuffers');
-  assert.equal(d.index, ['index.html'], 'default index');
+  assert.equal(d.index.map((c) => c.source), ['index.html'], 'default index');
   assert.is(d.types.get('html'), 'text/html', 'default types: html');
   assert.is(d.types.get('js'), 'application/javascript', 'default types: js');
   assert.is(d.types.get('wasm'), 'application/wasm', 'default types: wasm');
@@ -102,7 +102,7 @@ test('index, largeClientHeaderBuffers, logs', () => {
     servers: [srv({ largeClientHeaderBuffers: '2 1024', errorLog: '/var/log/e.log', accessLog: 'off',
       locations: { '/': { index: ['a.html', '/fallback.html'], accessLog: '/tmp/a.log', errorLog: true } } })],
   });
-  assert.equal(c.http.index, ['index.htm', 'index.html'], 'index from a string');
+  assert.equal(c.http.index.map((x) => x.source), ['index.htm', 'index.html'], 'index from a string');
   assert.equal(c.http.largeClientHeaderBuffers, { number: 8, size: 16384 }, 'buffers from an array');
   assert.equal(c.servers[0].conf.largeClientHeaderBuffers, { number: 2, size: 1024 }, 'buffers from a string');
   assert.is(c.http.errorLog.path, null, "errorLog 'off'");
@@ -110,7 +110,7 @@ test('index, largeClientHeaderBuffers, logs', () => {
   assert.is(c.servers[0].conf.errorLog.path, '/var/log/e.log', 'errorLog path');
   assert.is(c.servers[0].conf.accessLog.path, null, "accessLog 'off'");
   const l = c.servers[0].locations.find('/')!.conf;
-  assert.equal(l.index, ['a.html', '/fallback.html'], 'absolute last index');
+  assert.equal(l.index.map((x) => x.source), ['a.html', '/fallback.html'], 'absolute last index');
   assert.is(l.accessLog.path, '/tmp/a.log', 'accessLog path');
   assert.is(l.errorLog.path, 'stderr', 'errorLog true');
 });
@@ -181,17 +181,17 @@ test('contexts: each directive only where nginx allows it', () => {
   // and allowed where nginx allows them
   const fn = () => {};
   resolveConfig({
-    clientHeaderTimeout: '1s', largeClientHeaderBuffers: '4 8k', rewrite: fn, access: fn,
-    servers: [srv({ clientHeaderTimeout: 2, return: [404], rewrite: fn, access: fn,
-      locations: { '/': { alias: '/x/', internal: true, content: fn, rewrite: fn, access: fn, return: [200] } } })],
+    clientHeaderTimeout: '1s', largeClientHeaderBuffers: '4 8k', rewriteHandler: fn, access: fn,
+    servers: [srv({ clientHeaderTimeout: 2, return: [404], rewriteHandler: fn, access: fn,
+      locations: { '/': { alias: '/x/', internal: true, content: fn, rewriteHandler: fn, access: fn, return: [200] } } })],
   });
 });
 
 test('handlers: rewrite and access inherit, content is per location', () => {
   const rw = () => {}, ac = async () => {}, ct = () => {};
-  const c = resolveConfig({ rewrite: rw, servers: [srv({ access: ac, locations: { '/': { content: ct }, '/x': {} } })] });
+  const c = resolveConfig({ rewriteHandler: rw, servers: [srv({ access: ac, locations: { '/': { content: ct }, '/x': {} } })] });
   const l = c.servers[0].locations.find('/')!.conf;
-  assert.is(l.rewrite, rw, 'rewrite from http');
+  assert.is(l.rewriteHandler, rw, 'rewrite from http');
   assert.is(l.access, ac, 'access from server');
   assert.is(l.content, ct, 'content');
   assert.is(c.servers[0].locations.find('/x')!.conf.content, null, 'content not shared');

@@ -17,11 +17,13 @@ const SAMPLE: Record<string, unknown> = {
   chunkedTransferEncoding: false, errorLog: 'off', tcpNodelay: false, ifModifiedSince: 'before', maxRanges: 3,
   filterTrace: true, workerConnections: 64, gzip: true, gzipTypes: 'text/css', gzipMinLength: 100,
   gzipCompLevel: 5, gzipVary: true, addHeader: [['X-Sample', '1']], expires: '1h', index: 'main.html',
-  accessLog: 'stdout', rewrite: () => {}, access: () => {}, content: () => {}, proxyPass: 'http://127.0.0.1:9',
+  accessLog: 'stdout', rewriteHandler: () => {}, access: () => {}, content: () => {}, proxyPass: 'http://127.0.0.1:9',
   proxySetHeader: { 'X-Sample': '1' }, proxyRedirect: 'off', proxyPassRequestHeaders: false,
   proxyPassRequestBody: false, proxyHttpVersion: '1.0', proxyConnectTimeout: '3s', proxySendTimeout: '3s',
   proxyReadTimeout: '3s', proxyNextUpstream: 'off', proxyNextUpstreamTries: 2, return: [204], filters: [UppercaseFilter],
-  subrequestDepth: 5,
+  subrequestDepth: 5, tryFiles: '$uri =404', errorPage: '404 /404.html', recursiveErrorPages: true,
+  logNotFound: false, rewrite: '^/a /b last', set: { $x: '1' }, if: [['$x', { return: [204] }]], break: true,
+  rewriteLog: true, map: { '$uri $m': { default: '1' } },
 };
 
 const table = new DirectiveTable(MODULES);

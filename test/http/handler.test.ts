@@ -44,7 +44,7 @@ test.before(async () => {
     '/inner': { internal: true, content: (r: Request) => { r.say('inner ', r.uri, ' ', r.args, ' ', String(r.isSubrequest)); } },
     '= /redirect': { content: (r: Request) => r.redirect('/elsewhere', 301) },
     '= /phases': {
-      rewrite: (r: Request) => { seen.push('rewrite'); r.ctx.n = 1; },
+      rewriteHandler: (r: Request) => { seen.push('rewrite'); r.ctx.n = 1; },
       access: async (r: Request) => { seen.push('access'); if (r.var.arg_deny) r.exit(403); (r.ctx.n as number)++; },
       content: (r: Request) => { seen.push('content'); r.say('ctx.n=', String(r.ctx.n)); },
     },

@@ -210,7 +210,7 @@ test.before(async () => {
       },
     },
     '= /phases': {
-      rewrite: async (r: Request) => { r.ctx.rw = (await r.location.capture('/sub/wait?n=rw')).body.toString(); },
+      rewriteHandler: async (r: Request) => { r.ctx.rw = (await r.location.capture('/sub/wait?n=rw')).body.toString(); },
       access: async (r: Request) => { r.ctx.ac = (await r.location.capture('/sub/wait?n=ac')).body.toString(); },
       content: async (r: Request) => { json(r, { rw: r.ctx.rw, ac: r.ctx.ac, ct: (await r.location.capture('/sub/wait?n=ct')).body.toString(), isSub: r.isSubrequest }); },
     },

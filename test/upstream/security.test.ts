@@ -88,7 +88,7 @@ test('proxySetHeader: an expanded value with CR/LF is refused: 500, logged, noth
     '/': {
       proxyPass: 'http://u',
       proxySetHeader: { 'X-From-Var': 'v=$evil' },
-      rewrite: (r: Request) => { r.var.evil = r.uri === '/bad' ? 'x\r\nX-Injected: yes' : r.uri === '/nul' ? 'x\0y' : 'fine'; },
+      rewriteHandler: (r: Request) => { r.var.evil = r.uri === '/bad' ? 'x\r\nX-Injected: yes' : r.uri === '/nul' ? 'x\0y' : 'fine'; },
     },
   }, { u: { servers: [up.addr], keepalive: 2 } });
   let res: ParsedResponse[] = [];
@@ -109,7 +109,7 @@ test('UTF-8 on the wire: proxySetHeader text, $variables and handler-set headers
     '/': {
       proxyPass: 'http://u',
       proxySetHeader: { 'X-Static': 'Čapek é', 'X-Dyn': 'v=$uni' },
-      rewrite: (r: Request) => {
+      rewriteHandler: (r: Request) => {
         r.var.uni = 'č ŝ 😀';
         if (r.uri === '/set') r.headersIn.set('X-Set', 'Ċ and é');
       },
@@ -139,7 +139,7 @@ test('a header a handler set with a control character or a bad name is refused: 
   const s = await sluice({
     '/': {
       proxyPass: 'http://u',
-      rewrite: (r: Request) => {
+      rewriteHandler: (r: Request) => {
         if (r.uri === '/ctl') r.headersIn.set('X-Ctl', 'a\x01b');
         if (r.uri === '/name') r.headersIn.set('X Bad', 'v');
       },
@@ -157,7 +157,7 @@ test('request line: a method or URI with CR/LF, space or a control character is 
   const s = await sluice({
     '/p/': {
       proxyPass: 'http://u/x/',
-      rewrite: (r: Request) => {
+      rewriteHandler: (r: Request) => {
         if (r.uri === '/p/crlf') r.var.args = 'a=1 HTTP/1.1\r\nX-Injected: 1\r\nX-Pad: ';
         if (r.uri === '/p/space') r.var.args = 'a=1 b';
         if (r.uri === '/p/method') r.method = 'GET /smuggled HTTP/1.1\r\nX-Injected: 1\r\n\r\nGET';

@@ -6,8 +6,10 @@
 
 import { isIP } from 'node:net';
 import { DirectiveTable, Directives, isPlainObject } from './directives.js';
-import { PhaseEngine, type Block, type HttpModule } from './module.js';
+import { PhaseEngine, type Block, type BlockContext, type HttpModule } from './module.js';
 import type { Request } from '../request.js';
+import type { Getter } from '../variables.js';
+import { describeRegex, type ConfigRegex } from '../regex.js';
 import type { LocationApi } from '../../subrequest/subrequest.js';
 import { MODULES, type HttpDirectives, type LocationDirectives, type ServerDirectives } from '../../modules.js';
 import { LocationTree, ResolvedLocation, parseLocationKey } from '../location.js';
@@ -82,6 +84,7 @@ export class ListenAddress {
 }
 
 const NO_PHASES = new PhaseEngine([]);
+const NO_VARIABLES: ReadonlyMap<string, Getter> = new Map();
 
 export class ResolvedServer {
   listen: ListenAddress[];
@@ -96,6 +99,10 @@ export class ResolvedServer {
   locationApi: ((r: Request) => LocationApi) | null;
   /** The modules' phase handlers, in module order. */
   phases: PhaseEngine;
+  /** Variables the config defines (map, geo), shared by all servers of one config. */
+  variables: ReadonlyMap<string, Getter>;
+  /** Its regex names that have groups: the one the Host matches sets the request's captures. */
+  nameCaptures: readonly ConfigRegex[];
 
   constructor(listen: ListenAddress[], serverNames: string[], conf: Directives,
     locations: LocationTree, named: Map<string, ResolvedLocation>) {
@@ -106,6 +113,8 @@ export class ResolvedServer {
     this.named = named;
     this.locationApi = null;
     this.phases = NO_PHASES;
+    this.variables = NO_VARIABLES;
+    this.nameCaptures = [];
   }
 }
 
@@ -171,7 +180,15 @@ export function resolveConfig(raw: unknown, modules: readonly HttpModule[] = MOD
   }
   bindProxyTargets(servers, upstreams);
   const phases = new PhaseEngine(modules);
-  for (const s of servers) s.phases = phases;
+  const variables = new Map<string, Getter>();
+  for (const m of modules) {
+    if (m.variables === undefined) continue;
+    for (const [name, get] of m.variables(http)) {
+      if (variables.has(name)) throw new ConfigError(`the duplicate "${name}" variable`, m.name, TOP);
+      variables.set(name, get);
+    }
+  }
+  for (const s of servers) { s.phases = phases; s.variables = variables; }
   const withLocation = modules.find((m) => m.locationApi !== undefined);
   if (withLocation !== undefined) for (const s of servers) s.locationApi = withLocation.locationApi!;
   return new ResolvedConfig(http, servers, upstreams, table);
@@ -243,12 +260,15 @@ function resolveServer(table: DirectiveTable, raw: unknown, i: number, http: Dir
     }
   }
   const tree = wrap(() => new LocationTree(locs), path);
-  return new ResolvedServer(listen, serverNames, conf, tree, named);
+  const server = new ResolvedServer(listen, serverNames, conf, tree, named);
+  server.nameCaptures = serverNames.map((n) => n.startsWith('~') ? parseServerName(n).regex : null)
+    .filter((re): re is RegExp => re !== null).map(describeRegex).filter((d) => d.groups > 0);
+  return server;
 }
 
 /** One block's own directives over `parent` (null for the top level). */
 function resolveBlock(
-  table: DirectiveTable, raw: Record<string, unknown>, block: Block, parent: Directives | null, path: string,
+  table: DirectiveTable, raw: Record<string, unknown>, block: Block, parent: Directives | null, path: string, inIf = false,
 ): Directives {
   const conf = new Directives(table, parent);
   const self = conf as unknown as Record<string, unknown>;
@@ -267,6 +287,15 @@ function resolveBlock(
     self[key] = wrap(() => d.cmd.set(v, key), path);
   }
   for (const m of table.modules) if (m.checkBlock !== undefined) wrap(() => m.checkBlock!(raw), path);
+  const ctx: BlockContext = {
+    kind: block,
+    inIf,
+    nested: (body, name) => {
+      if (!isPlainObject(body)) throw new ConfigError('a block must be an object', name);
+      return resolveBlock(table, body, 'location', conf, `${path}.${name}`, true);
+    },
+  };
+  for (const m of table.modules) if (m.block !== undefined) wrap(() => m.block!(raw, conf, ctx), path);
   return conf;
 }
 

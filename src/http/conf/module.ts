@@ -10,6 +10,8 @@
 import type { BodyFilter, HeaderFilter } from '../../filters/filter.js';
 import type { Request } from '../request.js';
 import type { LocationApi } from '../../subrequest/subrequest.js';
+import type { Directives } from './directives.js';
+import type { Getter } from '../variables.js';
 
 /** The blocks a directive may appear in (NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF, NGX_HTTP_LOC_CONF). */
 export type Block = 'http' | 'server' | 'location';
@@ -91,6 +93,11 @@ export const DECLINED = 0;
 /** A phase handler's answer: the request has been answered; the phases stop. */
 export const DONE = 1;
 /**
+ * A rewrite phase handler's answer: the URI changed, find the location again (nginx's
+ * post-rewrite phase; at most 10 times, then 500).
+ */
+export const RESTART = 2;
+/**
  * A phase handler (what a module's postconfiguration registers in nginx): DECLINED, DONE, or a
  * promise — in the rewrite and access phases the run goes on with the next handler when it
  * settles; in the content phase the request is answered when it settles.
@@ -143,6 +150,22 @@ export interface HttpModule<D extends { readonly [name: string]: Cmd } = { reado
   readonly notYet?: readonly string[];
   /** Checks across this module's directives in one block (root and alias, say); throws ConfigError. */
   readonly checkBlock?: (raw: Readonly<Record<string, unknown>>) => void;
+  /**
+   * Work on a block once its directives are resolved: what needs the order of its keys or a
+   * nested block (rewrite's program and its `if` blocks). Throws ConfigError.
+   */
+  readonly block?: (raw: Readonly<Record<string, unknown>>, conf: Directives, ctx: BlockContext) => void;
+  /** Variables the config defines (map, geo), from the top-level directives; name → getter. */
+  readonly variables?: (http: Directives) => Iterable<readonly [string, Getter]>;
+}
+
+/** What a module's `block` hook may do with the block being resolved. */
+export interface BlockContext {
+  readonly kind: Block;
+  /** This block is an `if` block. */
+  readonly inIf: boolean;
+  /** Resolve a nested block (an `if` body) over this one, as a location-like block. */
+  nested(raw: Readonly<Record<string, unknown>>, name: string): Directives;
 }
 
 /** Keeps the literal types of a module's table (so the config's types can be worked out). */

@@ -4,7 +4,9 @@
 
 import { DEFAULT_TYPES } from '../mime-types.js';
 import { ConfigError, invalidValue, parseSize, showValue } from '../conf/size-time.js';
-import { H, HS, HSL, L, cmd, defineModule, parser } from '../conf/module.js';
+import { H, HS, HSL, L, SL, cmd, defineModule, parser } from '../conf/module.js';
+import { tryFiles } from '../try-files.js';
+import { errorPage } from '../error-page.js';
 import { flag, isHeaderSafe, isPlainObject, logPath, num, oneOf, path, size, timer, words } from '../conf/parse.js';
 
 export interface HeaderBuffers {
@@ -59,7 +61,7 @@ export const coreModule = defineModule({
   name: 'core',
   nginx: 'ngx_http_core_module',
   about: 'limits, timeouts, root/alias, types, keep-alive, the error log',
-  notYet: ['try_files', 'error_page', 'recursive_error_pages', 'log_not_found', 'limit_except', 'satisfy', 'open_file_cache', 'keepalive_time', 'keepalive_disable', 'sendfile', 'tcp_nopush', 'client_body_buffer_size', 'absolute_redirect', 'port_in_redirect', 'server_name_in_redirect', 'merge_slashes', 'listen ssl', 'listen http2'],
+  notYet: ['limit_except', 'satisfy', 'open_file_cache', 'keepalive_time', 'keepalive_disable', 'sendfile', 'tcp_nopush', 'client_body_buffer_size', 'absolute_redirect', 'port_in_redirect', 'server_name_in_redirect', 'merge_slashes', 'listen ssl', 'listen http2'],
   directives: {
     clientMaxBodySize: cmd(HSL, size, '1m'),
     clientBodyTimeout: cmd(HSL, timer, '60s'),
@@ -83,6 +85,10 @@ export const coreModule = defineModule({
     ifModifiedSince: cmd(HSL, oneOf('exact', 'before', 'off'), 'exact'),
     maxRanges: cmd(HSL, num, null),
     filterTrace: cmd(HSL, flag, false, { nginx: null }),
+    tryFiles: cmd(SL, tryFiles, null),
+    errorPage: cmd(HSL, errorPage, null, { differs: 'main requests only (a subrequest gets the plain status)' }),
+    recursiveErrorPages: cmd(HSL, flag, false),
+    logNotFound: cmd(HSL, flag, true),
   },
   checkBlock(raw) {
     // ngx_http_core_root: root and alias share one slot

@@ -8,7 +8,7 @@ import { fn } from '../conf/parse.js';
 /** A phase handler: gets the request (OpenResty's `ngx`), may return a promise. */
 export type Handler = (r: Request) => unknown;
 
-const rewritePhase: PhaseHandler = (r) => call(r.conf.rewrite as Handler | null, r, DECLINED);
+const rewritePhase: PhaseHandler = (r) => call(r.conf.rewriteHandler as Handler | null, r, DECLINED);
 const accessPhase: PhaseHandler = (r) => call(r.conf.access as Handler | null, r, DECLINED);
 // the location's content handler, when it has one (nginx's clcf->handler)
 const contentPhase: PhaseHandler = (r) => call(r.conf.content as Handler | null, r, DONE);
@@ -18,7 +18,7 @@ export const luaModule = defineModule({
   nginx: 'ngx_http_lua_module',
   about: 'rewrite, access and content handlers written in JavaScript (the phases call them)',
   directives: {
-    rewrite: cmd(HSL, fn<Handler>(), null, { nginx: 'rewrite_by_lua_block' }),
+    rewriteHandler: cmd(HSL, fn<Handler>(), null, { nginx: 'rewrite_by_lua_block' }),
     access: cmd(HSL, fn<Handler>(), null, { nginx: 'access_by_lua_block' }),
     content: cmd(L, fn<Handler>(), null, { nginx: 'content_by_lua_block' }),
   },

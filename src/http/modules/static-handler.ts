@@ -7,6 +7,10 @@ import { extname } from 'node:path';
 import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, FileRef, link } from '../../core/buf.js';
 import { logError } from '../../core/log.js';
 import type { Request } from '../request.js';
+import { registerVariable } from '../variables.js';
+
+// $request_filename: the file path for the current URI
+registerVariable('request_filename', (r) => mapUriToPath(r));
 
 /** The file path for r.uri under the location's root or alias. */
 export function mapUriToPath(r: Request): string {
@@ -74,7 +78,9 @@ export function staticHandler(r: Request): undefined {
 /** ngx_http_index_module: the first index file that exists, by internal redirect. */
 function indexHandler(r: Request): undefined {
   const dir = mapUriToPath(r);
-  for (const name of r.conf.index) {
+  for (const c of r.conf.index) {
+    const name = c.run(r);
+    if (name === '') continue;
     const path = name.startsWith('/') ? r.conf.root + name : dir + name;
     let found = false;
     try {
@@ -105,7 +111,7 @@ function fileError(r: Request, e: NodeJS.ErrnoException, path: string): never {
     case 'ENOENT':
     case 'ENOTDIR':
     case 'ENAMETOOLONG':
-      logError('error', r, `open() "${path}" failed (2: No such file or directory)`);
+      if (r.conf.logNotFound) logError('error', r, `open() "${path}" failed (2: No such file or directory)`);
       r.exit(404);
     // falls through (exit never returns)
     case 'EACCES':

@@ -1,0 +1,78 @@
+// cf. ngx_http_core_module.c (ngx_http_core_try_files, ngx_http_core_try_files_phase) —
+// `try_files file ... last`: the first file (or directory, for a name ending in "/") that exists
+// becomes the request's URI and the location serves it; when none does, the last argument
+// decides: `=code` ends the request with that code, `@name` goes to a named location, anything
+// else is an internal redirect to that URI (with its args).
+
+import { statSync } from 'node:fs';
+import { ConfigError, invalidValue, showValue } from './conf/size-time.js';
+import { parser } from './conf/module.js';
+import { words } from './conf/parse.js';
+import type { Request } from './request.js';
+import { compileComplex, type Complex } from './script.js';
+
+export interface TryFiles {
+  readonly files: readonly Complex[];
+  /** The fallback: a code (=404), a named location ('@name'), or a URI to redirect to. */
+  readonly code: number;
+  readonly named: string | null;
+  readonly uri: Complex | null;
+}
+
+/** 'a b =404', or ['$uri', '$uri/', '/index.html']: files, then the fallback. */
+export const tryFiles = parser<string | readonly string[]>()((v, key): TryFiles => {
+  const w = words(v);
+  if (w === null || w.length < 2 || w.some((x) => typeof x !== 'string' || x === '')) {
+    throw new ConfigError(`invalid number of arguments in "${key}" directive: ${showValue(v)}`, key);
+  }
+  const list = w as string[];
+  const files = list.slice(0, -1).map((f) => compileComplex(f, key));
+  const last = list[list.length - 1];
+  if (last.startsWith('=')) {
+    const code = Number(last.slice(1));
+    if (!/^=[0-9]{3}$/.test(last) || code < 200 || code > 599) throw new ConfigError(`invalid code "${last}"`, key);
+    return { files, code, named: null, uri: null };
+  }
+  if (last.startsWith('@')) {
+    if (last.length < 2) throw invalidValue(v, key);
+    return { files, code: 0, named: last, uri: null };
+  }
+  return { files, code: 0, named: null, uri: compileComplex(last, key) };
+});
+
+/** The path of `uri` under the location's root, or its alias (ngx_http_map_uri_to_path). */
+export function pathOf(r: Request, uri: string): string {
+  const conf = r.conf;
+  const loc = r.loc;
+  if (conf.alias !== null && loc !== null && (loc.kind === 'prefix' || loc.kind === 'noregex' || loc.kind === 'exact')) {
+    return conf.alias + (uri.startsWith(loc.path) ? uri.slice(loc.path.length) : uri);
+  }
+  return conf.root + uri;
+}
+
+/**
+ * The try_files phase. Returns null when a file was found (r.uri is now its name: the
+ * content phase serves it), else what to do: a code, or an internal redirect target.
+ */
+export function tryFilesPhase(r: Request, tf: TryFiles): { code: number } | { uri: string } | null {
+  const files = tf.files;
+  for (let i = 0; i < files.length; i++) {
+    const name = files[i].run(r);
+    if (name === '') continue;
+    const dir = name.endsWith('/');
+    let ok = false;
+    try {
+      const st = statSync(pathOf(r, name));
+      ok = dir ? st.isDirectory() : !st.isDirectory();
+    } catch {
+      ok = false;
+    }
+    if (ok) {
+      r.uri = name.charCodeAt(0) === 0x2f ? name : '/' + name;
+      return null;
+    }
+  }
+  if (tf.code !== 0) return { code: tf.code };
+  if (tf.named !== null) return { uri: tf.named };
+  return { uri: tf.uri!.run(r) };
+}
