@@ -1,0 +1,666 @@
+// cf. nginx-tests' lib/Test/Nginx.pm — the differential harness: the same raw requests to a real
+// nginx and to sluice, responses compared (status, named headers, body).
+//
+// How to write a case file (test/diff/NAME.test.ts):
+//
+//   import { diffSuite } from './harness.js';
+//   diffSuite('static', [{
+//     name: 'a file',
+//     files: { 'a.txt': 'hello\n' },
+//     nginx: 'server { listen 127.0.0.1:${PORT}; root ${ROOT}; }',
+//     sluice: (env) => ({ root: env.root }),           // one server; listen defaults to env.port
+//     requests: ['/a.txt', { method: 'HEAD', path: '/a.txt' }, { path: '/nope', status: 404 }],
+//   }]);
+//
+// One nginx runs per diffSuite (all cases' server blocks, each case on its own port) and one
+// sluice per case. `nginx` is the inside of `http { }`, with ${PORT} (the case's nginx port),
+// ${ROOT} (the case's docroot holding `files`), ${UP1}/${UP2} (echo upstreams, see upstream()),
+// ${PREFIX}. `sluice(env)` returns a SluiceConfig, one ServerConfig or a list of them (a server
+// without `listen` gets 127.0.0.1:env.port). Both sides read the same files, so Last-Modified and
+// ETag must agree.
+//
+// A request is a path ('/a?b=c': GET, Host: localhost, Connection: close) or a DiffRequest:
+// method, path, headers, body, or raw bytes. Each is sent on a fresh connection unless the case
+// says `oneConnection: true` (then all go on one keep-alive connection, in order).
+//
+// Compared: the status, the body, and the headers in DEFAULT_HEADERS plus the case's `headers`
+// (absent on both sides is equal). Never compared: Date, Server. Ports are normalised: each
+// side's own port reads as "PORT" in headers and bodies (a redirect names the port it was asked
+// on). Error pages: nginx's page (`<center>nginx</center>`) and sluice's (`<p>sluice</p>`) are
+// both reduced to "[error page: TITLE]", so the titles are compared but not the markup, and
+// Content-Length is compared after the same reduction (DOCUMENTED_DIFFERENCES 'error-page-markup').
+//
+// A deliberate difference is named in DOCUMENTED_DIFFERENCES and claimed by a case:
+//   differences: [{ id: 'large-header-431', request: 0, status: true, body: true }]
+// The claimed parts of that request are not compared — but they must differ: a claimed
+// difference that no longer shows fails the case (so the list stays true).
+// `status` in a DiffRequest is checked on both sides (guards against both being wrong the same
+// way, say both 404 because a case's config is off). `log` checks both error logs.
+//
+// No nginx: the suite fails, unless SLUICE_NO_NGINX=1 (then it is skipped with a note).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { suite } from 'uvu';
+import { startServer, type SluiceServer } from '../../src/http/server.js';
+import type { ServerConfig, SluiceConfig } from '../../src/http/conf/config.js';
+import { DEADLINE_MS, RawClient, errorLines, parseResponses, timed, type ParsedResponse } from '../helpers.js';
+
+/* the documented differences */
+
+/**
+ * Every deliberate difference between sluice and nginx that a differential case may claim, with
+ * its reason. docs/differences.md lists the same (a test checks they agree).
+ */
+export const DOCUMENTED_DIFFERENCES = {
+  'error-page-markup': 'Error pages: sluice\'s small HTML page is its own markup ("<!DOCTYPE html>", <h1>, "<p>sluice</p>"), not nginx\'s <center> page; the harness compares their titles only.',
+  'server-tokens-off': 'serverTokens is off by default: the Server header is just "Server: sluice" (nginx: "nginx/1.22.1"). The harness never compares Server.',
+  'proxy-http-version-1.1': 'proxyHttpVersion is 1.1 by default, so an upstream\'s keepalive works without more lines (nginx: 1.0, with "Connection: close").',
+  'large-header-431': 'A header line or head over largeClientHeaderBuffers gets 431 Request Header Fields Too Large (nginx: 400 Bad Request).',
+  'return-code-range': 'return takes codes 200..599, 444 and 499 only (nginx sends 0..999 as given).',
+  'proxy-redirect-prefixes': 'proxyRedirect rewrites prefixes only; regexes are not taken yet.',
+  'logs-default': 'errorLog is stderr and accessLog is off by default (nginx: logs/error.log and logs/access.log); the access log has the combined format only, with an ISO time.',
+  'worker-connections-count': 'workerConnections counts client connections only (nginx also counts listening and upstream ones).',
+} as const;
+
+export type DifferenceId = keyof typeof DOCUMENTED_DIFFERENCES;
+
+/* the case API */
+
+export interface DiffEnv {
+  /** The port this side listens on (sluice: its own; nginx's is ${PORT}). */
+  port: number;
+  /** The case's docroot, holding `files` (the same directory for both sides). */
+  root: string;
+  /** The echo upstreams' ports (0 unless the case sets `upstreams`). */
+  up1: number;
+  up2: number;
+  /** The suite's temp directory. */
+  prefix: string;
+}
+
+export interface DiffRequest {
+  /** A label for messages (default: the request line). */
+  name?: string;
+  method?: string;
+  /** The request-target (default '/'). */
+  path?: string;
+  /** Added after Host (unless given here) and before Connection: close (unless given here). */
+  headers?: Record<string, string> | [string, string][];
+  body?: string | Buffer;
+  /** Exact bytes to send instead (then nothing is added; the response ends at the close or after one response). */
+  raw?: string | Buffer;
+  /** HTTP version of a built request: '1.1' (default) or '1.0'. */
+  version?: '1.0' | '1.1';
+  /** Expected status, on both sides. */
+  status?: number;
+  /** A line both error logs must get while this request runs. */
+  log?: RegExp;
+}
+
+export interface ClaimedDifference {
+  id: DifferenceId;
+  /** Which requests (index in `requests`); default: all. */
+  request?: number | number[];
+  status?: boolean;
+  body?: boolean;
+  /** Header names (lower case) not compared. */
+  headers?: string[];
+}
+
+export interface DiffCase {
+  name: string;
+  /** The inside of nginx's `http { }`. */
+  nginx: string;
+  /** sluice's config for the same. */
+  sluice: (env: DiffEnv) => SluiceConfig | SluiceServerInput | SluiceServerInput[];
+  /** Created under ROOT (paths relative to it; folders made as needed). */
+  files?: Record<string, string | Buffer>;
+  requests: (string | DiffRequest)[];
+  /** Response headers compared besides DEFAULT_HEADERS. */
+  headers?: string[];
+  /** Headers of DEFAULT_HEADERS not compared in this case. */
+  ignoreHeaders?: string[];
+  /** All requests on one keep-alive connection, in order. */
+  oneConnection?: boolean;
+  /** Start the echo upstreams ${UP1} and ${UP2}. */
+  upstreams?: boolean;
+  /** A rewrite of both bodies before they are compared (after the port and error-page ones). */
+  normalize?: (body: string, side: 'nginx' | 'sluice') => string;
+  differences?: ClaimedDifference[];
+  /** Run only this case (while writing it). */
+  only?: boolean;
+}
+
+/** A server block for sluice, with `listen` optional (default 127.0.0.1:env.port). */
+export type SluiceServerInput = Omit<ServerConfig, 'listen'> & { listen?: ServerConfig['listen'] };
+
+/** Compared unless a case ignores them. */
+export const DEFAULT_HEADERS = [
+  'content-type', 'content-length', 'location', 'transfer-encoding', 'content-encoding', 'content-range',
+  'accept-ranges', 'last-modified', 'etag', 'vary', 'expires', 'cache-control', 'connection',
+];
+
+/* nginx */
+
+const NGINX_BIN = process.env.SLUICE_NGINX ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx');
+const LUA_MODULES = ['/usr/share/nginx/modules/ndk_http_module.so', '/usr/share/nginx/modules/ngx_http_lua_module.so'];
+
+/** Why the diff suites cannot run here, or null. */
+function missing(): string | null {
+  if (NGINX_BIN === 'nginx' && !onPath('nginx')) return 'nginx is not installed (apt-get install nginx libnginx-mod-http-lua)';
+  for (const m of LUA_MODULES) if (!existsSync(m)) return `${m} is missing (apt-get install libnginx-mod-http-lua)`;
+  return null;
+}
+
+function onPath(bin: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, bin)));
+}
+
+/** Every nginx this process started and has not seen exit: killed when the process exits. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of running) if (p.pid !== undefined) try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+});
+
+/** A real nginx in its own prefix, in the foreground, one process (master_process off). */
+export class Nginx {
+  readonly prefix: string;
+  readonly errorLog: string;
+  private proc: ChildProcess | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  private stderr = '';
+
+  constructor(prefix: string) {
+    this.prefix = prefix;
+    this.errorLog = join(prefix, 'logs', 'error.log');
+    mkdirSync(join(prefix, 'logs'), { recursive: true });
+    mkdirSync(join(prefix, 'tmp'), { recursive: true });
+  }
+
+  /** The whole nginx.conf around `http` (the inside of http { }). */
+  conf(http: string): string {
+    const p = this.prefix;
+    return [
+      ...LUA_MODULES.map((m) => `load_module ${m};`),
+      'daemon off;',
+      'master_process off;',
+      'worker_processes 1;',
+      `pid ${p}/nginx.pid;`,
+      `error_log ${this.errorLog} info;`,
+      'events { worker_connections 1024; }',
+      'http {',
+      '  access_log off;',
+      '  server_tokens off;',
+      // Debian compiles absolute temp paths under /var/lib/nginx: keep everything in the prefix
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${p}/tmp/${t};`),
+      `  include /etc/nginx/mime.types;`,
+      http,
+      '}',
+      '',
+    ].join('\n');
+  }
+
+  /** Write the config, start nginx, wait until every port accepts (bounded). */
+  async start(http: string, ports: number[]): Promise<void> {
+    const confPath = join(this.prefix, 'nginx.conf');
+    writeFileSync(confPath, this.conf(http));
+    const p = spawn(NGINX_BIN, ['-p', this.prefix, '-c', confPath, '-e', this.errorLog], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = p;
+    running.add(p);
+    let gone = false;
+    this.exited = new Promise<void>((resolve) => p.once('exit', () => { gone = true; running.delete(p); resolve(); }));
+    p.once('error', (e) => { this.stderr += String(e); gone = true; running.delete(p); });
+    p.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    const deadline = Date.now() + DEADLINE_MS;
+    for (const port of ports) {
+      for (;;) {
+        if (gone) throw new Error(`nginx exited at start:\n${this.startError()}`);
+        if (await accepts(port)) break;
+        if (Date.now() > deadline) throw new Error(`nginx did not accept on port ${port} within ${DEADLINE_MS} ms:\n${this.startError()}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
+  /** What nginx said, with the config line it names. */
+  startError(): string {
+    const log = this.stderr + (existsSync(this.errorLog) ? readFileSync(this.errorLog, 'utf8') : '');
+    const m = /nginx\.conf:(\d+)/.exec(log);
+    let at = '';
+    if (m !== null) {
+      const lines = readFileSync(join(this.prefix, 'nginx.conf'), 'utf8').split('\n');
+      const n = Number(m[1]);
+      at = `\nnginx.conf around line ${n}:\n` + lines.slice(Math.max(0, n - 4), n + 2).map((l, i) => `${Math.max(0, n - 4) + i + 1}: ${l}`).join('\n');
+    }
+    return log.split('\n').filter((l) => /emerg|alert|crit|error|nginx:/.test(l)).join('\n') + at;
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `ms`. */
+  async stop(ms = 3000): Promise<void> {
+    const p = this.proc;
+    if (p === null || p.pid === undefined) return;
+    this.proc = null;
+    if (!running.has(p)) return;
+    p.kill('SIGTERM');
+    const t = setTimeout(() => { if (running.has(p)) p.kill('SIGKILL'); }, ms);
+    await this.exited;
+    clearTimeout(t);
+  }
+
+  /** Bytes of the error log so far (to read what a request adds). */
+  logSize(): number {
+    try { return statSync(this.errorLog).size; } catch { return 0; }
+  }
+
+  logSince(offset: number): string {
+    const size = this.logSize();
+    if (size <= offset) return '';
+    const fd = openSync(this.errorLog, 'r');
+    try {
+      const b = Buffer.alloc(size - offset);
+      readSync(fd, b, 0, b.length, offset);
+      return b.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => { s.destroy(); resolve(false); });
+  });
+}
+
+/** `n` distinct free ports from the OS (all held open together, then released). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const s = createServer();
+      servers.push(s);
+      await new Promise<void>((resolve, reject) => { s.once('error', reject); s.listen(0, '127.0.0.1', () => resolve()); });
+    }
+    return servers.map((s) => (s.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}
+
+/* the echo upstreams */
+
+export interface EchoUpstream {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A tiny upstream over node:net: reads one request (head, then a Content-Length or chunked
+ * body) and answers 200 with JSON { name, request, headers: [[name, value], ...] as sent, body },
+ * then closes. A path containing /status/NNN is answered with that status (and, for 3xx,
+ * "Location: http://127.0.0.1:PORT/redirected"). Raw header lines, in order and case as sent, so
+ * proxy cases compare exactly what each proxy puts on the wire.
+ */
+export async function upstream(name: string, port = 0): Promise<EchoUpstream> {
+  const sockets = new Set<Socket>();
+  const srv = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => s.destroy());
+    let buf = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      const body = requestBody(buf);
+      if (body === null) return;
+      const he = buf.indexOf('\r\n\r\n');
+      const lines = buf.toString('latin1', 0, he).split('\r\n');
+      const headers = lines.slice(1).map((l) => { const i = l.indexOf(':'); return [l.slice(0, i), l.slice(i + 1).trim()]; });
+      const out = JSON.stringify({ name, request: lines[0], headers, body: body.toString('latin1') }) + '\n';
+      const m = /\/status\/(\d{3})/.exec(lines[0]);
+      const status = m === null ? 200 : Number(m[1]);
+      const loc = status >= 300 && status < 400 ? `Location: http://127.0.0.1:${(srv.address() as { port: number }).port}/redirected\r\n` : '';
+      s.end(`HTTP/1.1 ${status} Echo\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(out)}\r\n${loc}X-Upstream: ${name}\r\nConnection: close\r\n\r\n${out}`);
+      buf = Buffer.alloc(0);
+    });
+  });
+  await new Promise<void>((resolve, reject) => { srv.once('error', reject); srv.listen(port, '127.0.0.1', () => resolve()); });
+  return {
+    port: (srv.address() as { port: number }).port,
+    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); srv.close(() => r()); }),
+  };
+}
+
+/** The request's body once it is all in buf, else null. */
+function requestBody(buf: Buffer): Buffer | null {
+  const he = buf.indexOf('\r\n\r\n');
+  if (he < 0) return null;
+  const head = buf.toString('latin1', 0, he).toLowerCase();
+  const start = he + 4;
+  const cl = /\r\ncontent-length:\s*(\d+)/.exec(head);
+  if (/\r\ntransfer-encoding:[^\r]*chunked/.test(head)) {
+    const parts: Buffer[] = [];
+    let p = start;
+    for (;;) {
+      const le = buf.indexOf('\r\n', p);
+      if (le < 0) return null;
+      const size = parseInt(buf.toString('latin1', p, le), 16);
+      if (size === 0) return buf.indexOf('\r\n\r\n', le) < 0 ? null : Buffer.concat(parts);
+      if (le + 2 + size + 2 > buf.length) return null;
+      parts.push(buf.subarray(le + 2, le + 2 + size));
+      p = le + 2 + size + 2;
+    }
+  }
+  const n = cl === null ? 0 : Number(cl[1]);
+  return buf.length >= start + n ? buf.subarray(start, start + n) : null;
+}
+
+/* requests and responses */
+
+/** The bytes of a request, and whether its response has no body (HEAD). */
+export function requestBytes(q: string | DiffRequest, keepAlive = false): { bytes: Buffer; head: boolean; label: string } {
+  const r: DiffRequest = typeof q === 'string' ? { path: q } : q;
+  if (r.raw !== undefined) {
+    const bytes = typeof r.raw === 'string' ? Buffer.from(r.raw, 'latin1') : r.raw;
+    const line = bytes.toString('latin1', 0, Math.max(0, bytes.indexOf('\r\n')));
+    return { bytes, head: /^HEAD /.test(line), label: r.name ?? JSON.stringify(line) };
+  }
+  const method = r.method ?? 'GET';
+  const list: [string, string][] = r.headers === undefined ? [] : Array.isArray(r.headers) ? r.headers : Object.entries(r.headers);
+  const has = (n: string) => list.some(([k]) => k.toLowerCase() === n);
+  const body = r.body === undefined ? undefined : typeof r.body === 'string' ? Buffer.from(r.body, 'latin1') : r.body;
+  const head: string[] = [`${method} ${r.path ?? '/'} HTTP/${r.version ?? '1.1'}`];
+  if (!has('host')) head.push('Host: localhost');
+  for (const [k, v] of list) head.push(`${k}: ${v}`);
+  if (body !== undefined && !has('content-length') && !has('transfer-encoding')) head.push(`Content-Length: ${body.length}`);
+  if (!keepAlive && !has('connection')) head.push('Connection: close');
+  const bytes = Buffer.concat([Buffer.from(head.join('\r\n') + '\r\n\r\n', 'latin1'), body ?? Buffer.alloc(0)]);
+  return { bytes, head: method === 'HEAD', label: r.name ?? `${method} ${r.path ?? '/'}` };
+}
+
+interface Seen {
+  res: ParsedResponse | null;
+  /** The connection closed without a (complete) response, or what went wrong. */
+  note: string;
+  log: string;
+}
+
+/** Send each request (fresh connections, or one), collect one response for each. */
+async function exchange(port: number, reqs: (string | DiffRequest)[], one: boolean): Promise<Seen[]> {
+  const out: Seen[] = [];
+  let c: RawClient | null = null;
+  try {
+    for (const q of reqs) {
+      const { bytes, head } = requestBytes(q, one);
+      if (c === null || c.closed) c = await RawClient.open(port);
+      try {
+        const [res] = await c.exchange(bytes, 1, head ? [0] : []);
+        out.push({ res: res?.complete ? res : res ?? null, note: res === undefined ? 'closed without a response' : res.complete ? '' : 'incomplete response', log: '' });
+      } catch (e) {
+        out.push({ res: null, note: (e as Error).message, log: '' });
+      }
+      if (!one) { c.close(); c = null; }
+    }
+  } finally {
+    c?.close();
+  }
+  return out;
+}
+
+/* comparison */
+
+const NGINX_PAGE = /^<html>\r\n<head><title>([^<]*)<\/title><\/head>\r\n<body>\r\n<center><h1>[^<]*<\/h1><\/center>\r\n<hr><center>nginx(?:\/[\d.]+)?<\/center>\r\n<\/body>\r\n<\/html>\r\n(?:<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n)*$/;
+const SLUICE_PAGE = /^<!DOCTYPE html>\n<html>\n<head><title>([^<]*)<\/title><\/head>\n<body>\n<h1>[^<]*<\/h1>\n<hr><p>sluice<\/p>\n<\/body>\n<\/html>\n$/;
+
+interface Side {
+  status: number | null;
+  headers: Record<string, string | undefined>;
+  body: string;
+  /** Content-Length after the body's normalisation (the same bytes removed or added). */
+  note: string;
+}
+
+const nginxPage = (t: string) => `<html>\r\n<head><title>${t}</title></head>\r\n<body>\r\n<center><h1>${t}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+const sluicePage = (t: string) => `<!DOCTYPE html>\n<html>\n<head><title>${t}</title></head>\n<body>\n<h1>${t}</h1>\n<hr><p>sluice</p>\n</body>\n</html>\n`;
+
+function normalise(seen: Seen, port: number, side: 'nginx' | 'sluice', names: string[], c: DiffCase, head: boolean): Side {
+  const res = seen.res;
+  if (res === null) return { status: null, headers: {}, body: '', note: seen.note };
+  const raw = res.body.toString('latin1');
+  let body = raw.split(String(port)).join('PORT');
+  const m = (side === 'nginx' ? NGINX_PAGE : SLUICE_PAGE).exec(body);
+  if (m !== null) body = `[error page: ${m[1]}]`;
+  if (c.normalize !== undefined) body = c.normalize(body, side);
+  // what the normalisation took from the body, taken from Content-Length too
+  let delta = Buffer.byteLength(body, 'latin1') - res.body.length;
+  const cl = res.headers['content-length'];
+  if (head && res.status >= 300 && cl !== undefined) {
+    // a HEAD error page: recognised by its length (its title is the status line)
+    const title = `${res.status} ${res.reason}`;
+    const page = side === 'nginx' ? nginxPage(title) : sluicePage(title);
+    if (Number(cl) === page.length) delta = `[error page: ${title}]`.length - page.length;
+  }
+  const headers: Record<string, string | undefined> = {};
+  for (const n of names) {
+    let v = res.headers[n];
+    if (v !== undefined) v = v.split(String(port)).join('PORT');
+    if (n === 'content-length' && v !== undefined && /^\d+$/.test(v)) v = String(Number(v) + delta);
+    headers[n] = v;
+  }
+  return { status: res.status, headers, body, note: seen.note };
+}
+
+function claimsFor(c: DiffCase, i: number): ClaimedDifference[] {
+  return (c.differences ?? []).filter((d) => d.request === undefined || d.request === i || (Array.isArray(d.request) && d.request.includes(i)));
+}
+
+function show(v: string | number | null | undefined): string {
+  return v === undefined ? '(absent)' : v === null ? '(none)' : JSON.stringify(v);
+}
+
+/** The mismatches of one request, as lines; empty when it matches (claimed parts aside). */
+function compare(c: DiffCase, i: number, label: string, n: Side, s: Side, nLog: string, sLog: string): string[] {
+  const names = [...new Set([...DEFAULT_HEADERS, ...(c.headers ?? []).map((h) => h.toLowerCase())])]
+    .filter((h) => !(c.ignoreHeaders ?? []).map((x) => x.toLowerCase()).includes(h));
+  const claims = claimsFor(c, i);
+  const claimed = (what: string) => claims.find((d) => what === 'status' ? d.status : what === 'body' ? d.body : d.headers?.map((h) => h.toLowerCase()).includes(what));
+  const out: string[] = [];
+  const q = c.requests[i];
+  const want = typeof q === 'object' ? q.status : undefined;
+  const row = (what: string, a: string, b: string) => out.push(`  ${what.padEnd(18)} nginx ${a}\n  ${''.padEnd(18)} sluice ${b}`);
+  const check = (what: string, a: string, b: string) => {
+    const d = claimed(what);
+    if (d !== undefined) {
+      if (a === b) out.push(`  ${what}: claimed difference '${d.id}' does not show (both ${a}): remove the claim`);
+    } else if (a !== b) {
+      row(what, a, b);
+    }
+  };
+  if (n.note !== '' || s.note !== '') {
+    if (n.note !== s.note) row('response', show(n.note || 'ok'), show(s.note || 'ok'));
+  }
+  check('status', show(n.status), show(s.status));
+  if (want !== undefined && n.status !== want && !claimed('status')) out.push(`  status: nginx answered ${n.status}, the case expects ${want}`);
+  if (want !== undefined && s.status !== want && !claimed('status')) out.push(`  status: sluice answered ${s.status}, the case expects ${want}`);
+  for (const h of names) check(h, show(n.headers[h]), show(s.headers[h]));
+  check('body', show(n.body.length > 600 ? n.body.slice(0, 600) + '...' : n.body), show(s.body.length > 600 ? s.body.slice(0, 600) + '...' : s.body));
+  if (n.body.length > 600 && n.body !== s.body && claimed('body') === undefined && !out.some((l) => l.startsWith('  body'))) row('body (long)', `${n.body.length} bytes`, `${s.body.length} bytes`);
+  const log = typeof q === 'object' ? q.log : undefined;
+  if (log !== undefined) {
+    if (!log.test(nLog)) out.push(`  error log: nginx logged no line matching ${log}:\n${indent(nLog)}`);
+    if (!log.test(sLog)) out.push(`  error log: sluice logged no line matching ${log}:\n${indent(sLog)}`);
+  }
+  return out.length === 0 ? [] : [`request ${i} (${label}):`, ...out];
+}
+
+function indent(s: string): string {
+  return s.split('\n').filter(Boolean).map((l) => '      | ' + l).join('\n') || '      | (nothing)';
+}
+
+/* sluice */
+
+function sluiceConfig(c: DiffCase, env: DiffEnv): SluiceConfig {
+  const v = c.sluice(env);
+  const withListen = (s: SluiceServerInput): ServerConfig => ({ ...s, listen: s.listen ?? `127.0.0.1:${env.port}` }) as ServerConfig;
+  let conf: SluiceConfig;
+  if (Array.isArray(v)) conf = { servers: v.map(withListen) };
+  else if ('servers' in v && Array.isArray((v as SluiceConfig).servers)) conf = { ...(v as SluiceConfig), servers: (v as SluiceConfig).servers.map(withListen) };
+  else conf = { servers: [withListen(v as SluiceServerInput)] };
+  return { errorLog: errorLines, ...conf } as SluiceConfig;
+}
+
+async function startSluice(c: DiffCase, env: Omit<DiffEnv, 'port'>): Promise<{ s: SluiceServer; port: number }> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const [port] = await freePorts(1);
+    try {
+      return { s: await startServer(sluiceConfig(c, { ...env, port })), port };
+    } catch (e) {
+      last = e;
+      if (!/EADDRINUSE/.test(String((e as Error).message))) throw e;
+    }
+  }
+  throw last;
+}
+
+/* the suite */
+
+function fill(s: string, vars: Record<string, string | number>): string {
+  return s.replace(/\$\{(PORT|ROOT|UP1|UP2|PREFIX)\}/g, (_m, k: string) => String(vars[k]));
+}
+
+/**
+ * Register one uvu test per case, in a suite of its own: one nginx for the suite (every case's
+ * server blocks, each case on its own port), one sluice per case.
+ */
+export function diffSuite(name: string, cases: DiffCase[]): void {
+  const t = suite(`diff: ${name}`);
+  const why = process.env.SLUICE_NGINX === undefined ? missing() : null;
+  if (why !== null) {
+    if (process.env.SLUICE_NO_NGINX === '1') {
+      process.stdout.write(`\n[diff: ${name}] skipped: ${why} (SLUICE_NO_NGINX=1)\n`);
+      return;
+    }
+    t(`nginx is needed for the differential suite (or set SLUICE_NO_NGINX=1 to skip it)`, () => { throw new Error(why); });
+    t.run();
+    return;
+  }
+  const dupes = cases.map((c) => c.name).filter((n, i, a) => a.indexOf(n) !== i);
+  if (dupes.length > 0) throw new Error(`diffSuite ${name}: duplicate case names ${dupes.join(', ')}`);
+
+  const prefix = mkdtempSync(join(tmpdir(), `sluice-diff-${name.replace(/\W+/g, '-')}-`));
+  const nginx = new Nginx(prefix);
+  const ports = new Map<DiffCase, number>();
+  const roots = new Map<DiffCase, string>();
+  const ups: EchoUpstream[] = [];
+  let up1 = 0, up2 = 0;
+  let startError: Error | null = null;
+
+  t.before(async () => {
+    try {
+      if (cases.some((c) => c.upstreams)) {
+        ups.push(await upstream('UP1'), await upstream('UP2'));
+        up1 = ups[0].port;
+        up2 = ups[1].port;
+      }
+      cases.forEach((c, i) => {
+        const root = join(prefix, 'cases', String(i));
+        mkdirSync(root, { recursive: true });
+        for (const [f, content] of Object.entries(c.files ?? {})) {
+          mkdirSync(dirname(join(root, f)), { recursive: true });
+          writeFileSync(join(root, f), content);
+        }
+        roots.set(c, root);
+      });
+      for (let attempt = 0; ; attempt++) {
+        const list = await freePorts(cases.length);
+        cases.forEach((c, i) => ports.set(c, list[i]));
+        const http = cases.map((c) => `# case: ${c.name}\n` + fill(c.nginx, {
+          PORT: ports.get(c)!, ROOT: roots.get(c)!, UP1: up1, UP2: up2, PREFIX: prefix,
+        })).join('\n');
+        try {
+          await nginx.start(http, list);
+          break;
+        } catch (e) {
+          await nginx.stop();
+          if (attempt < 2 && /Address already in use/.test((e as Error).message)) continue;
+          throw e;
+        }
+      }
+    } catch (e) {
+      startError = e as Error;
+    }
+  });
+
+  t.after(async () => {
+    await nginx.stop();
+    await Promise.all(ups.map((u) => u.close()));
+    if (startError === null) rmSync(prefix, { recursive: true, force: true });
+  });
+
+  const chosen = cases.some((c) => c.only) ? cases.filter((c) => c.only) : cases;
+  for (const c of chosen) {
+    t(c.name, timed(60000, async () => {
+      if (startError !== null) throw new Error(`nginx did not start (prefix ${prefix}):\n${startError.message}`);
+      const env = { root: roots.get(c)!, up1, up2, prefix };
+      const { s, port } = await startSluice(c, env);
+      const nPort = ports.get(c)!;
+      try {
+        const problems: string[] = [];
+        const perRequest = c.oneConnection ? [c.requests] : c.requests.map((q) => [q]);
+        let i = 0;
+        for (const group of perRequest) {
+          const nOff = nginx.logSize();
+          errorLines.lines.length = 0;
+          errorLines.capturing = true;
+          const nSeen = await exchange(nPort, group, c.oneConnection === true);
+          const sSeen = await exchange(port, group, c.oneConnection === true);
+          const wantsLog = group.some((q) => typeof q === 'object' && q.log !== undefined);
+          // nginx may write its line just after the response: wait for it (bounded), not on silence
+          if (wantsLog) await waitFor(() => group.every((q) => typeof q !== 'object' || q.log === undefined || q.log.test(nginx.logSince(nOff))), 2000);
+          const nLog = nginx.logSince(nOff);
+          const sLog = errorLines.lines.join('');
+          errorLines.capturing = false;
+          for (let k = 0; k < group.length; k++, i++) {
+            const label = requestBytes(group[k]).label;
+            const names = [...DEFAULT_HEADERS, ...(c.headers ?? []).map((h) => h.toLowerCase())];
+            const head = requestBytes(group[k]).head;
+            const n = normalise(nSeen[k], nPort, 'nginx', names, c, head);
+            const sl = normalise(sSeen[k], port, 'sluice', names, c, head);
+            problems.push(...compare(c, i, label, n, sl, nLog, sLog));
+          }
+        }
+        if (problems.length > 0) throw new DiffError(`${c.name}: sluice and nginx differ\n${problems.join('\n')}`);
+      } finally {
+        errorLines.capturing = false;
+        await s.close(100);
+      }
+    }));
+  }
+  t.run();
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** A mismatch (its message is the side-by-side report). */
+export class DiffError extends Error {
+  override name = 'DiffError';
+  constructor(message: string) {
+    super(message);
+    // uvu prints the message, then the stack from its first newline: keep it to the message
+    this.stack = 'DiffError\n';
+  }
+}
+
+/** For docs/differences.md's test: the ids and reasons. */
+export function differenceList(): [DifferenceId, string][] {
+  return Object.entries(DOCUMENTED_DIFFERENCES) as [DifferenceId, string][];
+}
