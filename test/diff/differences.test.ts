@@ -6,10 +6,12 @@ import { differenceList } from './harness.js';
 
 test('docs/differences.md has one row per documented difference, with its reason', () => {
   const md = readFileSync(new URL('../../../docs/differences.md', import.meta.url), 'utf8');
-  const rows = [...md.matchAll(/^\| `([a-z0-9.-]+)` \| (.*) \|$/gm)].map((m) => [m[1], m[2]]);
+  const rows = [...md.matchAll(/^\| `([a-z0-9.-]+)` \| (deliberate|not yet) \| (.*) \|$/gm)].map((m) => [m[1], m[2], m[3]]);
   assert.equal(rows.map((r) => r[0]).sort(), differenceList().map((d) => d[0]).sort(), 'the same ids');
-  for (const [id, reason] of differenceList()) {
-    assert.is(rows.find((r) => r[0] === id)?.[1], reason, `${id}: the reason as in test/diff/harness.ts`);
+  for (const [id, kind, reason] of differenceList()) {
+    const row = rows.find((r) => r[0] === id);
+    assert.is(row?.[1], kind, `${id}: the kind as in test/diff/harness.ts`);
+    assert.is(row?.[2], reason, `${id}: the reason as in test/diff/harness.ts`);
   }
 });
 

@@ -229,8 +229,9 @@ function resolveServer(table: DirectiveTable, raw: unknown, i: number, http: Dir
 
   const serverNames: string[] = [];
   if (raw.serverName !== undefined) {
+    // '' alone is nginx's server_name "": the server for requests without a Host
     const names = typeof raw.serverName === 'string'
-      ? raw.serverName.split(/\s+/).filter((n) => n !== '')
+      ? (raw.serverName === '' ? [''] : raw.serverName.split(/\s+/).filter((n) => n !== ''))
       : raw.serverName;
     if (!Array.isArray(names) || names.length === 0) {
       throw invalidValue(raw.serverName, 'serverName').at(path);
