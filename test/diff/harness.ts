@@ -40,10 +40,11 @@
 // No nginx: the suite fails, unless SLUICE_NO_NGINX=1 (then it is skipped with a note).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { suite } from 'uvu';
 import { startServer, type SluiceServer } from '../../src/http/server.js';
 import type { ServerConfig, SluiceConfig } from '../../src/http/conf/config.js';
@@ -72,6 +73,12 @@ export const DOCUMENTED_DIFFERENCES = {
   'relative-redirect': notYet('return 301..308 with a relative URL: sluice sends it as written; nginx makes it absolute (http://host:port/..., absolute_redirect is on by default).'),
   'page-302-title': notYet('The 302 error page: sluice titles it as its status line ("302 Moved Temporarily"); nginx\'s page says "302 Found" (its status line says "Moved Temporarily").'),
   'http-var-joined': notYet('$http_NAME of a repeated header: sluice joins the values with ", " (as nginx 1.23 does); nginx 1.22 gives the first.'),
+  'range-invalid-416': notYet('A Range header nginx cannot parse ("bytes=abc") or with start past end ("bytes=5-2"): nginx answers 416; sluice ignores it and sends 200 whole.'),
+  'range-overlapping': notYet('Overlapping ranges ("bytes=0-5,3-8"): nginx 1.22 sends each as asked, in a multipart/byteranges; sluice merges them into one 206.'),
+  'max-ranges-accept-ranges': notYet('max_ranges: with more ranges than allowed nginx sends 200 with Accept-Ranges (sluice without); with max_ranges 0 nginx sends no Accept-Ranges (sluice does).'),
+  'add-header-empty': notYet('add_header whose value comes out empty: nginx adds no header; sluice adds it with an empty value.'),
+  'gzip-vary-always': notYet('gzip_vary on: nginx adds "Vary: Accept-Encoding" to a response of a gzip type whether or not the client accepts gzip; sluice only when it compresses.'),
+  'gzip-head': notYet('HEAD with gzip on: nginx answers as for GET (Content-Encoding: gzip, no Content-Length, a weak ETag); sluice sends the plain head.'),
 } as const;
 
 function deliberate(reason: string): { kind: 'deliberate'; reason: string } {
@@ -135,6 +142,8 @@ export interface DiffCase {
   sluice: (env: DiffEnv) => SluiceConfig | SluiceServerInput | SluiceServerInput[];
   /** Created under ROOT (paths relative to it; folders made as needed). */
   files?: Record<string, string | Buffer>;
+  /** The files' modification time (default FILE_MTIME), so Last-Modified and ETag are fixed. */
+  mtime?: Date;
   requests: (string | DiffRequest)[];
   /** Response headers compared besides DEFAULT_HEADERS. */
   headers?: string[];
@@ -153,6 +162,9 @@ export interface DiffCase {
 
 /** A server block for sluice, with `listen` optional (default 127.0.0.1:env.port). */
 export type SluiceServerInput = Omit<ServerConfig, 'listen'> & { listen?: ServerConfig['listen'] };
+
+/** The files' modification time unless a case says otherwise: Tue, 14 Nov 2023 22:13:20 GMT. */
+export const FILE_MTIME = new Date(1700000000 * 1000);
 
 /** Compared unless a case ignores them. */
 export const DEFAULT_HEADERS = [
@@ -447,13 +459,21 @@ const sluicePage = (t: string) => `<!DOCTYPE html>\n<html>\n<head><title>${t}</t
 function normalise(seen: Seen, port: number, side: 'nginx' | 'sluice', names: string[], c: DiffCase, head: boolean): Side {
   const res = seen.res;
   if (res === null) return { status: null, headers: {}, body: '', note: seen.note };
-  const raw = res.body.toString('latin1');
+  // a gzipped body is compared as what it holds (the bytes depend on zlib's settings)
+  let decoded = res.body;
+  if (/gzip/i.test(res.headers['content-encoding'] ?? '') && decoded.length > 0) {
+    try { decoded = gunzipSync(decoded); } catch (e) { return { status: res.status, headers: {}, body: '', note: `bad gzip body: ${(e as Error).message}` }; }
+  }
+  // a multipart/byteranges boundary is each side's own
+  const boundary = /multipart\/byteranges;\s*boundary=(\S+)/.exec(res.headers['content-type'] ?? '')?.[1];
+  const raw = decoded.toString('latin1');
   let body = raw.split(String(port)).join('PORT');
+  if (boundary !== undefined) body = body.split(boundary).join('BOUNDARY');
   const m = (side === 'nginx' ? NGINX_PAGE : SLUICE_PAGE).exec(body);
   if (m !== null) body = `[error page: ${m[1]}]`;
   if (c.normalize !== undefined) body = c.normalize(body, side);
   // what the normalisation took from the body, taken from Content-Length too
-  let delta = Buffer.byteLength(body, 'latin1') - res.body.length;
+  let delta = Buffer.byteLength(body, 'latin1') - decoded.length;
   const cl = res.headers['content-length'];
   if (head && res.status >= 300 && cl !== undefined) {
     // a HEAD error page: recognised by its length (its title is the status line)
@@ -466,9 +486,20 @@ function normalise(seen: Seen, port: number, side: 'nginx' | 'sluice', names: st
     let v = res.headers[n];
     if (v !== undefined) v = v.split(String(port)).join('PORT');
     if (n === 'content-length' && v !== undefined && /^\d+$/.test(v)) v = String(Number(v) + delta);
+    if (n === 'content-type' && v !== undefined && boundary !== undefined) v = v.split(boundary).join('BOUNDARY');
+    if (n === 'expires' && v !== undefined) v = sinceDate(v, res.headers.date);
     headers[n] = v;
   }
   return { status: res.status, headers, body, note: seen.note };
+}
+
+/** An Expires within a year of Date, as its offset from Date ("Date+3600s"): the two sides answer
+ *  in different seconds; a fixed date (epoch, max, from the file's time) stays as it is. */
+function sinceDate(v: string, date: string | undefined): string {
+  const e = Date.parse(v), d = date === undefined ? NaN : Date.parse(date);
+  if (Number.isNaN(e) || Number.isNaN(d) || Math.abs(e - d) > 365 * 86400e3) return v;
+  const s = Math.round((e - d) / 1000);
+  return `Date${s < 0 ? '-' : '+'}${Math.abs(s)}s`;
 }
 
 function claimsFor(c: DiffCase, i: number): ClaimedDifference[] {
@@ -590,6 +621,7 @@ export function diffSuite(name: string, cases: DiffCase[]): void {
         for (const [f, content] of Object.entries(c.files ?? {})) {
           mkdirSync(dirname(join(root, f)), { recursive: true });
           writeFileSync(join(root, f), content);
+          utimesSync(join(root, f), c.mtime ?? FILE_MTIME, c.mtime ?? FILE_MTIME);
         }
         roots.set(c, root);
       });
