@@ -70,7 +70,7 @@ export const DOCUMENTED_DIFFERENCES = {
   // not yet: found by the differential cases, for the owner of the code to decide
   'return-text-type': notYet('return with text: sluice sends the default type; nginx takes the type from the URI\'s extension (text/html for /a.html), as for a file.'),
   'return-204-type': notYet('return 204: sluice sends a Content-Type; nginx sends none.'),
-  'relative-redirect': notYet('return 301..308 with a relative URL: sluice sends it as written; nginx makes it absolute (http://host:port/..., absolute_redirect is on by default).'),
+  'relative-redirect': notYet('A relative Location (return 301..308 /x, a proxied redirect after proxyRedirect, r.redirect): sluice sends it as written; nginx\'s header filter makes it absolute (http://host:port/x; absolute_redirect is on by default).'),
   'page-302-title': notYet('The 302 error page: sluice titles it as its status line ("302 Moved Temporarily"); nginx\'s page says "302 Found" (its status line says "Moved Temporarily").'),
   'http-var-joined': notYet('$http_NAME of a repeated header: sluice joins the values with ", " (as nginx 1.23 does); nginx 1.22 gives the first.'),
   'range-invalid-416': notYet('A Range header nginx cannot parse ("bytes=abc") or with start past end ("bytes=5-2"): nginx answers 416; sluice ignores it and sends 200 whole.'),
@@ -79,6 +79,8 @@ export const DOCUMENTED_DIFFERENCES = {
   'add-header-empty': notYet('add_header whose value comes out empty: nginx adds no header; sluice adds it with an empty value.'),
   'gzip-vary-always': notYet('gzip_vary on: nginx adds "Vary: Accept-Encoding" to a response of a gzip type whether or not the client accepts gzip; sluice only when it compresses.'),
   'gzip-head': notYet('HEAD with gzip on: nginx answers as for GET (Content-Encoding: gzip, no Content-Length, a weak ETag); sluice sends the plain head.'),
+  'proxy-connection-header': notYet('proxyPass: a client\'s Proxy-Connection header is passed upstream by nginx; sluice drops it (with the other hop-by-hop headers).'),
+  'proxy-header-order': notYet('proxyPass: nginx sends Host, then the proxySetHeader headers in the order written, then Connection; sluice sends Connection right after Host.'),
 } as const;
 
 function deliberate(reason: string): { kind: 'deliberate'; reason: string } {
@@ -332,7 +334,8 @@ export interface EchoUpstream {
  * A tiny upstream over node:net: reads one request (head, then a Content-Length or chunked
  * body) and answers 200 with JSON { name, request, headers: [[name, value], ...] as sent, body },
  * then closes. A path containing /status/NNN is answered with that status (and, for 3xx,
- * "Location: http://127.0.0.1:PORT/redirected"). Raw header lines, in order and case as sent, so
+ * "Location: http://127.0.0.1:PORT/<path up to status/NNN>redirected"). Raw header lines, in order
+ * and case as sent, so
  * proxy cases compare exactly what each proxy puts on the wire.
  */
 export async function upstream(name: string, port = 0): Promise<EchoUpstream> {
@@ -352,7 +355,9 @@ export async function upstream(name: string, port = 0): Promise<EchoUpstream> {
       const out = JSON.stringify({ name, request: lines[0], headers, body: body.toString('latin1') }) + '\n';
       const m = /\/status\/(\d{3})/.exec(lines[0]);
       const status = m === null ? 200 : Number(m[1]);
-      const loc = status >= 300 && status < 400 ? `Location: http://127.0.0.1:${(srv.address() as { port: number }).port}/redirected\r\n` : '';
+      const path = lines[0].split(' ')[1] ?? '/';
+      const to = path.replace(/status\/\d{3}.*/, 'redirected');
+      const loc = status >= 300 && status < 400 ? `Location: http://127.0.0.1:${(srv.address() as { port: number }).port}${to}\r\n` : '';
       s.end(`HTTP/1.1 ${status} Echo\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(out)}\r\n${loc}X-Upstream: ${name}\r\nConnection: close\r\n\r\n${out}`);
       buf = Buffer.alloc(0);
     });
