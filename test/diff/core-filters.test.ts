@@ -119,7 +119,7 @@ const headerCases: DiffCase[] = [
       { path: '/d.txt', headers: { 'If-None-Match': ETAG } }, { path: '/d.txt', headers: { Range: 'bytes=0-1' } },
     ],
     differences: [
-      { id: 'return-204-type', request: 6, headers: ['content-type'] },
+      { id: '204-content-type', request: 6, headers: ['content-type'] },
       { id: 'page-302-title', request: 7, body: true, headers: ['content-length'] },
       { id: 'add-header-empty', request: 9, headers: ['x-empty'] },
     ],

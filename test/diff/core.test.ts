@@ -208,7 +208,7 @@ const returnCases: DiffCase[] = [
       { path: '/301', headers: { Host: 'other.test:99' } },
     ],
     differences: [
-      { id: 'return-204-type', request: 0, headers: ['content-type'] },
+      { id: '204-content-type', request: 0, headers: ['content-type'] },
       { id: 'relative-redirect', request: [7, 9, 11, 13, 17], headers: ['location'] },
       { id: 'page-302-title', request: [8, 12, 13], body: true, headers: ['content-length'] },
     ],
