@@ -67,7 +67,8 @@ export class HeaderWriteFilter extends HeaderFilter {
     }
     if (h.contentType !== null) { utf8 = value('Content-Type', h.contentType) || utf8; s += 'Content-Type: ' + h.contentType + '\r\n'; }
     if (h.contentLength >= 0 && status !== 304 && status !== 204 && status >= 200) s += 'Content-Length: ' + h.contentLength + '\r\n';
-    if (h.lastModified >= 0) s += 'Last-Modified: ' + formatHttpDate(h.lastModified) + '\r\n';
+    // only a 200, 206 or 304 says when its content changed (ngx_http_header_filter)
+    if (h.lastModified >= 0 && (status === 200 || status === 206 || status === 304)) s += 'Last-Modified: ' + formatHttpDate(h.lastModified) + '\r\n';
     if (h.location !== null) { utf8 = value('Location', h.location) || utf8; s += 'Location: ' + h.location + '\r\n'; }
     if (r.chunked) s += 'Transfer-Encoding: chunked\r\n';
     if (status === 101) {

@@ -174,8 +174,9 @@ function phases(r: Request, ph: number, i: number, named: ResolvedLocation | nul
         break;
       }
       case PH_FIND_CONFIG: {
-        const loc = named ?? r.server.locations.find(r.uri);
-        if (loc === null || (loc.conf.internal && !r.internal)) r.exit(404);
+        // a URI no location matches is served with the server block's config, as in nginx
+        const loc = named ?? r.server.locations.find(r.uri) ?? r.server.implicit;
+        if (loc.conf.internal && !r.internal) r.exit(404);
         r.loc = loc;
         r.conf = loc.conf;
         if (loc.captures !== null) {

@@ -13,6 +13,7 @@ import type { Directives, ResolvedLocation, ResolvedServer } from './conf/config
 import { HeadersIn } from './headers-in.js';
 import { decodeArgs, encodeArgs } from '../lua/ngx.js';
 import { expandVariables, makeVarProxy } from './variables.js';
+import { absoluteUrl } from './redirect.js';
 import { H_CONTENT_TYPE } from './parser/types.js';
 import { specialResponse } from './special-response.js';
 import { isRedirect } from './modules/rewrite.js';
@@ -411,6 +412,10 @@ export class Request implements FilterRequest {
     const h = this.headersOut;
     if (this.errStatus !== 0) h.status = this.errStatus;
     else if (h.status === 0) h.status = 200;
+    // absolute_redirect: a relative Location gets the scheme, host and port (ngx_http_header_filter)
+    if (h.location !== null && h.location.charCodeAt(0) === 0x2f && this === this.main && this.conf.absoluteRedirect) {
+      h.location = absoluteUrl(this, h.location);
+    }
     if (h.contentType === null) h.contentType = this.conf.defaultType;
     if (this.method === 'HEAD') this.headerOnly = true;
     try {

@@ -11,8 +11,15 @@ import { words } from './conf/parse.js';
 import type { Request } from './request.js';
 import { compileComplex, type Complex } from './script.js';
 
+export interface TryFile {
+  /** The name, without the '/' that asks for a directory. */
+  readonly name: Complex;
+  /** Written with a trailing '/': only a directory will do (and the URI is the name without it). */
+  readonly dir: boolean;
+}
+
 export interface TryFiles {
-  readonly files: readonly Complex[];
+  readonly files: readonly TryFile[];
   /** The fallback: a code (=404), a named location ('@name'), or a URI to redirect to. */
   readonly code: number;
   readonly named: string | null;
@@ -26,7 +33,10 @@ export const tryFiles = parser<string | readonly string[]>()((v, key): TryFiles 
     throw new ConfigError(`invalid number of arguments in "${key}" directive: ${showValue(v)}`, key);
   }
   const list = w as string[];
-  const files = list.slice(0, -1).map((f) => compileComplex(f, key));
+  // which names ask for a directory is read from the config, as nginx does (not from the value)
+  const files = list.slice(0, -1).map((f) => f.endsWith('/')
+    ? { name: compileComplex(f.slice(0, -1), key), dir: true }
+    : { name: compileComplex(f, key), dir: false });
   const last = list[list.length - 1];
   if (last.startsWith('=')) {
     const code = Number(last.slice(1));
@@ -57,12 +67,15 @@ export function pathOf(r: Request, uri: string): string {
 export function tryFilesPhase(r: Request, tf: TryFiles): { code: number } | { uri: string } | null {
   const files = tf.files;
   for (let i = 0; i < files.length; i++) {
-    const name = files[i].run(r);
-    if (name === '') continue;
-    const dir = name.endsWith('/');
+    const f = files[i];
+    const name = f.name.run(r);
+    // a name written with a trailing '/' asks for a directory; the URI is then the name without
+    // that slash, so the static module redirects '/dir' to '/dir/'
+    const dir = f.dir;
+    if (name === '' && !dir) continue;
     let ok = false;
     try {
-      const st = statSync(pathOf(r, name));
+      const st = statSync(pathOf(r, name === '' ? '/' : name));
       ok = dir ? st.isDirectory() : !st.isDirectory();
     } catch {
       ok = false;

@@ -120,7 +120,6 @@ const headerCases: DiffCase[] = [
     ],
     differences: [
       { id: '204-content-type', request: 6, headers: ['content-type'] },
-      { id: 'page-302-title', request: 7, body: true, headers: ['content-length'] },
       { id: 'add-header-empty', request: 9, headers: ['x-empty'] },
     ],
   },

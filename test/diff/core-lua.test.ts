@@ -44,7 +44,6 @@ const cases: DiffCase[] = [
     ],
     differences: [
       { id: '204-content-type', request: 5, headers: ['content-type'] },
-      { id: 'page-302-title', request: 7, body: true, headers: ['content-length'] },
       { id: 'lua-empty-content', request: 13, headers: ['content-length', 'transfer-encoding'] },
       { id: 'lua-http10-buffering', request: 16, headers: ['content-length'] },
     ],

@@ -209,8 +209,6 @@ const returnCases: DiffCase[] = [
     ],
     differences: [
       { id: '204-content-type', request: 0, headers: ['content-type'] },
-      { id: 'relative-redirect', request: [7, 9, 11, 13, 17], headers: ['location'] },
-      { id: 'page-302-title', request: [8, 12, 13], body: true, headers: ['content-length'] },
     ],
   },
   {

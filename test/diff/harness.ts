@@ -76,8 +76,6 @@ export const DOCUMENTED_DIFFERENCES = {
   // not yet: found by the differential cases, for the owner of the code to decide
   'return-text-type': notYet('return with text: sluice sends the default type; nginx takes the type from the URI\'s extension (text/html for /a.html), as for a file.'),
   '204-content-type': notYet('A 204 (return 204, r.exit(204)): sluice sends Content-Type: text/plain; nginx sends none.'),
-  'relative-redirect': notYet('A relative Location (return 301..308 /x, a proxied redirect after proxyRedirect, r.redirect): sluice sends it as written; nginx\'s header filter makes it absolute (http://host:port/x; absolute_redirect is on by default).'),
-  'page-302-title': notYet('The 302 error page: sluice titles it as its status line ("302 Moved Temporarily"); nginx\'s page says "302 Found" (its status line says "Moved Temporarily").'),
   'http-var-joined': notYet('$http_NAME of a repeated header: sluice joins the values with ", " (as nginx 1.23 does); nginx 1.22 gives the first.'),
   'range-invalid-416': notYet('A Range header nginx cannot parse ("bytes=abc") or with start past end ("bytes=5-2"): nginx answers 416; sluice ignores it and sends 200 whole.'),
   'range-overlapping': notYet('Overlapping ranges ("bytes=0-5,3-8"): nginx 1.22 sends each as asked, in a multipart/byteranges; sluice merges them into one 206.'),

@@ -23,7 +23,7 @@ const SAMPLE: Record<string, unknown> = {
   proxyReadTimeout: '3s', proxyNextUpstream: 'off', proxyNextUpstreamTries: 2, return: [204], filters: [UppercaseFilter],
   subrequestDepth: 5, tryFiles: '$uri =404', errorPage: '404 /404.html', recursiveErrorPages: true,
   logNotFound: false, rewrite: '^/a /b last', set: { $x: '1' }, if: [['$x', { return: [204] }]], break: true,
-  rewriteLog: true, map: { '$uri $m': { default: '1' } },
+  rewriteLog: true, absoluteRedirect: false, portInRedirect: false, serverNameInRedirect: true, map: { '$uri $m': { default: '1' } },
 };
 
 const table = new DirectiveTable(MODULES);

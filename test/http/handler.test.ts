@@ -117,7 +117,7 @@ test('exec: internal redirect into an internal location and a named one; clients
 test('redirect sets Location and the status', timed(30000, async () => {
   const a = await raw(s.port, get('/redirect'), { responses: 1 });
   assert.is(a.responses[0].status, 301);
-  assert.is(a.responses[0].headers.location, '/elsewhere');
+  assert.is(a.responses[0].headers.location, `http://localhost:${s.port}/elsewhere`, 'made absolute (absoluteRedirect)');
 }));
 
 test('phases run in order: rewrite, access, content; ctx is shared; access may deny', timed(30000, async () => {
@@ -137,7 +137,7 @@ test('return: text with variables, redirect, bare code', timed(30000, async () =
   assert.is(a.responses[0].headers['content-length'], '26');
   const b = await raw(s.port, get('/return-redirect'), { responses: 1 });
   assert.is(b.responses[0].status, 302);
-  assert.is(b.responses[0].headers.location, '/target');
+  assert.is(b.responses[0].headers.location, `http://localhost:${s.port}/target`);
   const c = await raw(s.port, get('/return-code'), { responses: 1 });
   assert.is(c.responses[0].status, 404);
 }));

@@ -529,10 +529,11 @@ test('proxyRedirect: default, off, and [from, to] pairs rewrite Location and Ref
   }));
   const base = `http://127.0.0.1:${up.port}`;
   const s = await sluice({
-    '/one/': { proxyPass: `${base}/two/` },
-    '/plain/': { proxyPass: base },
-    '/off/': { proxyPass: `${base}/two/`, proxyRedirect: 'off' },
-    '/pairs/': { proxyPass: `${base}/two/`, proxyRedirect: [['http://inside.example/', 'http://$host/outside/'], [`${base}/`, '/x/']] },
+    // (absoluteRedirect off: the Location as proxyRedirect leaves it, not made absolute)
+    '/one/': { proxyPass: `${base}/two/`, absoluteRedirect: false },
+    '/plain/': { proxyPass: base, absoluteRedirect: false },
+    '/off/': { proxyPass: `${base}/two/`, proxyRedirect: 'off', absoluteRedirect: false },
+    '/pairs/': { proxyPass: `${base}/two/`, proxyRedirect: [['http://inside.example/', 'http://$host/outside/'], [`${base}/`, '/x/']], absoluteRedirect: false },
     '= /cap': { content: async (r: Request) => { const res = await r.location.capture('/one/a', { args: { to: `${base}/two/b` } }); r.print(res.header.Location as string); } },
   });
   const c = keep(await RawClient.open(s.port));

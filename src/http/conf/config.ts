@@ -101,6 +101,8 @@ export class ResolvedServer {
   phases: PhaseEngine;
   /** Variables the config defines (map, geo), shared by all servers of one config. */
   variables: ReadonlyMap<string, Getter>;
+  /** What a URI no location matches gets: the server block's own config (as nginx does). */
+  implicit: ResolvedLocation;
   /** Its regex names that have groups: the one the Host matches sets the request's captures. */
   nameCaptures: readonly ConfigRegex[];
 
@@ -115,6 +117,7 @@ export class ResolvedServer {
     this.phases = NO_PHASES;
     this.variables = NO_VARIABLES;
     this.nameCaptures = [];
+    this.implicit = new ResolvedLocation('', 'prefix', '', null, conf);
   }
 }
 

@@ -61,7 +61,7 @@ export const coreModule = defineModule({
   name: 'core',
   nginx: 'ngx_http_core_module',
   about: 'limits, timeouts, root/alias, types, keep-alive, the error log',
-  notYet: ['limit_except', 'satisfy', 'open_file_cache', 'keepalive_time', 'keepalive_disable', 'sendfile', 'tcp_nopush', 'client_body_buffer_size', 'absolute_redirect', 'port_in_redirect', 'server_name_in_redirect', 'merge_slashes', 'listen ssl', 'listen http2'],
+  notYet: ['limit_except', 'satisfy', 'open_file_cache', 'keepalive_time', 'keepalive_disable', 'sendfile', 'tcp_nopush', 'client_body_buffer_size', 'merge_slashes', 'listen ssl', 'listen http2'],
   directives: {
     clientMaxBodySize: cmd(HSL, size, '1m'),
     clientBodyTimeout: cmd(HSL, timer, '60s'),
@@ -89,6 +89,9 @@ export const coreModule = defineModule({
     errorPage: cmd(HSL, errorPage, null, { differs: 'main requests only (a subrequest gets the plain status)' }),
     recursiveErrorPages: cmd(HSL, flag, false),
     logNotFound: cmd(HSL, flag, true),
+    absoluteRedirect: cmd(HSL, flag, true),
+    portInRedirect: cmd(HSL, flag, true),
+    serverNameInRedirect: cmd(HSL, flag, false),
   },
   checkBlock(raw) {
     // ngx_http_core_root: root and alias share one slot

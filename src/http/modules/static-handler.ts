@@ -79,8 +79,9 @@ export function staticHandler(r: Request): undefined {
 function indexHandler(r: Request): undefined {
   const dir = mapUriToPath(r);
   for (const c of r.conf.index) {
+    // an empty name (a variable with no value) is the directory itself: nginx redirects to
+    // it again, a cycle that ends in 500
     const name = c.run(r);
-    if (name === '') continue;
     const path = name.startsWith('/') ? r.conf.root + name : dir + name;
     let found = false;
     try {
@@ -130,11 +131,7 @@ function typeFor(r: Request, path: string): string {
   return (ext !== '' ? r.conf.types.get(ext) : undefined) ?? r.conf.defaultType;
 }
 
-/** nginx's absolute redirect: scheme, Host, the port we accepted on unless it is 80. */
+/** The slash form of the URI, with its args; made absolute with the header (absoluteRedirect). */
 function dirLocation(r: Request): string {
-  const c = r.main.conn;
-  const port = c?.socket.localPort ?? 80;
-  const host = r.hostName || r.server.serverNames[0] || c?.socket.localAddress || 'localhost';
-  const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  return `http://${hostPart}${port === 80 ? '' : ':' + port}${r.uri}/${r.args ? '?' + r.args : ''}`;
+  return `${r.uri}/${r.args ? '?' + r.args : ''}`;
 }
