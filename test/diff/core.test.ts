@@ -80,6 +80,20 @@ const staticCases: DiffCase[] = [
   },
 ];
 
+const BIG = Buffer.alloc(300 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789\n');
+
+staticCases.push({
+  name: 'static: a 300 KiB file, ranges in it, keep-alive',
+  files: { 'big.bin': BIG, 'a.txt': 'hello\n' },
+  nginx: 'server { listen 127.0.0.1:${PORT}; root ${ROOT}; }',
+  sluice: (env) => ({ root: env.root, locations: { '/': {} } }),
+  oneConnection: true,
+  requests: [
+    '/big.bin', { path: '/big.bin', headers: { Range: 'bytes=100000-200000' } }, { method: 'HEAD', path: '/big.bin' },
+    { path: '/big.bin', headers: { Range: 'bytes=0-0,-1' } }, '/a.txt', { path: '/a.txt', version: '1.0' },
+  ],
+});
+
 const locationCases: DiffCase[] = [
   {
     name: 'locations: exact, prefix, ^~, regexes in order',

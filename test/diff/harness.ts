@@ -547,14 +547,39 @@ function compare(c: DiffCase, i: number, label: string, n: Side, s: Side, nLog: 
   if (want !== undefined && n.status !== want && !claimed('status')) out.push(`  status: nginx answered ${n.status}, the case expects ${want}`);
   if (want !== undefined && s.status !== want && !claimed('status')) out.push(`  status: sluice answered ${s.status}, the case expects ${want}`);
   for (const h of names) check(h, show(n.headers[h]), show(s.headers[h]));
-  check('body', show(n.body.length > 600 ? n.body.slice(0, 600) + '...' : n.body), show(s.body.length > 600 ? s.body.slice(0, 600) + '...' : s.body));
-  if (n.body.length > 600 && n.body !== s.body && claimed('body') === undefined && !out.some((l) => l.startsWith('  body'))) row('body (long)', `${n.body.length} bytes`, `${s.body.length} bytes`);
+  const bd = claimed('body');
+  if (bd !== undefined) {
+    if (n.body === s.body) out.push(`  body: claimed difference '${bd.id}' does not show: remove the claim`);
+  } else if (n.body !== s.body) {
+    row('body', ...bodyDiff(n.body, s.body));
+  }
   const log = typeof q === 'object' ? q.log : undefined;
   if (log !== undefined) {
     if (!log.test(nLog)) out.push(`  error log: nginx logged no line matching ${log}:\n${indent(nLog)}`);
     if (!log.test(sLog)) out.push(`  error log: sluice logged no line matching ${log}:\n${indent(sLog)}`);
   }
   return out.length === 0 ? [] : [`request ${i} (${label}):`, ...out];
+}
+
+/** Two bodies for a message: whole when short, else around where they first differ. */
+function bodyDiff(a: string, b: string): [string, string] {
+  if (a.length <= 600 && b.length <= 600) return [show(a), show(b)];
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  const from = Math.max(0, i - 100);
+  const cut = (x: string) => `${x.length} bytes, from byte ${from}: ${show(x.slice(from, from + 300))}`;
+  return [cut(a), cut(b)];
+}
+
+/** Both heads (Date and Server left out), nginx's left, sluice's right. */
+function sideBySide(a: ParsedResponse | null, b: ParsedResponse | null): string {
+  const lines = (r: ParsedResponse | null) => r === null ? ['(no response)']
+    : [`${r.status} ${r.reason}`, ...r.headerLines.filter(([k]) => !/^(date|server)$/i.test(k)).map(([k, v]) => `${k}: ${v}`)];
+  const l = lines(a), r = lines(b);
+  const w = Math.min(60, Math.max(...l.map((x) => x.length)));
+  const out = [`  ${'nginx'.padEnd(w)} | sluice`];
+  for (let i = 0; i < Math.max(l.length, r.length); i++) out.push(`  ${(l[i] ?? '').slice(0, 60).padEnd(w)} | ${r[i] ?? ''}`);
+  return out.join('\n');
 }
 
 function indent(s: string): string {
@@ -692,7 +717,9 @@ export function diffSuite(name: string, cases: DiffCase[]): void {
             const head = requestBytes(group[k]).head;
             const n = normalise(nSeen[k], nPort, 'nginx', names, c, head);
             const sl = normalise(sSeen[k], port, 'sluice', names, c, head);
-            problems.push(...compare(c, i, label, n, sl, nLog, sLog));
+            const found = compare(c, i, label, n, sl, nLog, sLog);
+            if (found.length > 0) found.push(sideBySide(nSeen[k].res, sSeen[k].res));
+            problems.push(...found);
           }
         }
         if (problems.length > 0) throw new DiffError(`${c.name}: sluice and nginx differ\n${problems.join('\n')}`);
