@@ -8,6 +8,7 @@ import type { Chain } from '../core/buf.js';
 import type { HeadersOut } from './headers-out.js';
 import type { Conn } from '../core/conn.js';
 import type { Postponed } from './postpone.js';
+import type { SubFilters } from './sub.js';
 
 /** Return codes (ngx_int_t: NGX_OK, NGX_ERROR, NGX_AGAIN). */
 export const OK = 0;
@@ -33,6 +34,11 @@ export interface FilterConf {
   addHeader: readonly { name: string; value: string; always: boolean }[];
   /** expires: null = off; else { epoch | max | modified | offset (ms) }. */
   expires: { kind: 'epoch' | 'max' | 'offset' | 'modified'; ms: number } | null;
+  /** sub_filter: the pairs (null: none), sub_filter_once, sub_filter_types, sub_filter_last_modified. */
+  subFilter: SubFilters | null;
+  subFilterOnce: boolean;
+  subFilterTypes: ReadonlySet<string>;
+  subFilterLastModified: boolean;
 }
 
 /** What filters see of a request (implemented by http's Request). */
