@@ -14,7 +14,7 @@
 
 import { Buf, Chain, ChainOut, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY } from '../core/buf.js';
 import { BodyFilter, HeaderFilter, allocCtxSlot, type FilterRequest } from './filter.js';
-import type { HeadersOut } from './headers-out.js';
+import { weakEtag } from './headers-out.js';
 
 const SLOT = allocCtxSlot();
 
@@ -115,13 +115,6 @@ class SubCtx {
     this.mem = null;
     this.pos = 0;
   }
-}
-
-/** nginx's ngx_http_weak_etag: a strong entity tag becomes weak; one that is not quoted goes. */
-export function weakEtag(h: HeadersOut): void {
-  const e = h.etag;
-  if (e === null || (e.length > 2 && e.startsWith('W/'))) return;
-  h.etag = e.startsWith('"') ? 'W/' + e : null;
 }
 
 /** sub_filter_types: the MIME type (parameters aside) is listed, text/html always; '*' any. */
