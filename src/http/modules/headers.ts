@@ -101,7 +101,7 @@ export const headersModule = defineModule({
   notYet: ['add_trailer'],
   directives: {
     addHeader: cmd(HSL, addHeader, []),
-    expires: cmd(HSL, expires, null),
+    expires: cmd(HSL, expires, null, { differs: 'a response\'s own Expires and Cache-Control are replaced by lines at the end of the head (nginx rewrites them in place)' }),
   },
   headerFilter: () => new HeadersFilter(),
 });
