@@ -52,13 +52,15 @@ export class GzipHeaderFilter extends HeaderFilter {
       || (h.contentLength >= 0 && h.contentLength < conf.gzipMinLength)
       // a HEAD is header-only here from the start; in nginx only below gzip, so it is encoded too
       || (r.headerOnly && r.method !== 'HEAD')
-      || !typeMatches(conf.gzipTypes, h.contentType) || !gzipOk(r)) {
+      || !typeMatches(conf.gzipTypes, h.contentType)) {
       return this.next!.header(r);
     }
+    // nginx: Vary for a response gzip could encode, whether or not this client takes gzip
+    if (conf.gzipVary && r === r.main) h.add('Vary', 'Accept-Encoding');
+    if (!gzipOk(r)) return this.next!.header(r);
     // no stream for a head alone (nginx's body filter passes header-only responses by)
     if (!r.headerOnly) r.filterCtx[SLOT] = createGzip({ level: conf.gzipCompLevel }) as SyncZlib;
     h.contentEncoding = 'gzip';
-    if (conf.gzipVary) h.add('Vary', 'Accept-Encoding');
     h.contentLength = -1;
     h.remove('accept-ranges');
     weakEtag(h);
