@@ -4,8 +4,8 @@
 // on top of its chain (as nginx's filter modules do at init), so a module listed later sees a
 // response first:
 //
-//   header:  not_modified -> capture -> headers -> [yours] -> gzip -> range -> chunked -> header
-//   body:    range -> copy -> capture -> [yours] -> postpone -> gzip -> chunked -> write
+//   header:  not_modified -> capture -> headers -> [yours] -> sub -> gzip -> range -> chunked -> header
+//   body:    range -> copy -> capture -> [yours] -> sub -> postpone -> gzip -> chunked -> write
 //
 // Why this order (as in nginx):
 //   - not_modified on top: a 304/412 decision needs the handler's Last-Modified/ETag untouched.
@@ -16,8 +16,9 @@
 //     them (filterNeedInMemory); without such a need, file bufs reach the write filter untouched.
 //   - capture (lua-nginx-module's capture filter) just below copy in the body chain: copy reads a
 //     captured file into memory for it; nothing below it sees a captured body.
-//   - your filters where nginx's sub and addition filters are: below copy, above postpone and gzip
-//     (they see the plain body, in document order).
+//   - sub (sub_filter) and your filters where nginx's sub and addition filters are: below copy,
+//     above postpone and gzip (they see the plain body, in document order); sub below yours, as
+//     nginx's sub is below its addition filter.
 //   - postpone above gzip: subrequests that write to the client are put in document order before
 //     the main request's encoders see the bytes.
 //   - chunked just above the bottom: it frames whatever the filters above produced.
@@ -36,6 +37,7 @@ import { staticModule } from './http/modules/static.js';
 import { proxyModule } from './http/modules/proxy.js';
 import { headersModule } from './http/modules/headers.js';
 import { gzipModule } from './http/modules/gzip.js';
+import { subModule } from './http/modules/sub.js';
 import { userFiltersModule } from './http/modules/user-filters.js';
 import {
   chunkedModule, copyModule, headerModule, notModifiedModule, postponeModule, rangeBodyModule,
@@ -61,6 +63,7 @@ export const MODULES = [
   rangeHeaderModule,
   gzipModule,
   postponeModule,
+  subModule,
   userFiltersModule,
   headersModule,
   captureModule,

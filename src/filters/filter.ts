@@ -8,6 +8,8 @@ import type { Chain } from '../core/buf.js';
 import type { HeadersOut } from './headers-out.js';
 import type { Conn } from '../core/conn.js';
 import type { Postponed } from './postpone.js';
+import type { SubFilters } from './sub.js';
+import type { Expires } from './headers.js';
 
 /** Return codes (ngx_int_t: NGX_OK, NGX_ERROR, NGX_AGAIN). */
 export const OK = 0;
@@ -31,8 +33,13 @@ export interface FilterConf {
   gzipCompLevel: number;
   gzipVary: boolean;
   addHeader: readonly { name: string; value: string; always: boolean }[];
-  /** expires: null = off; else { epoch | max | modified | offset (ms) }. */
-  expires: { kind: 'epoch' | 'max' | 'offset' | 'modified'; ms: number } | null;
+  /** expires: null = off; else { epoch | max | modified | offset | daily, ms } or a value with variables. */
+  expires: Expires | null;
+  /** sub_filter: the pairs (null: none), sub_filter_once, sub_filter_types, sub_filter_last_modified. */
+  subFilter: SubFilters | null;
+  subFilterOnce: boolean;
+  subFilterTypes: ReadonlySet<string>;
+  subFilterLastModified: boolean;
 }
 
 /** What filters see of a request (implemented by http's Request). */

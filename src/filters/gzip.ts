@@ -7,6 +7,7 @@
 import { createGzip, constants, type Gzip } from 'node:zlib';
 import { Buf, Chain, ChainOut, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, B_TEMPORARY } from '../core/buf.js';
 import { BodyFilter, HeaderFilter, allocCtxSlot, type FilterRequest } from './filter.js';
+import { weakEtag } from './headers-out.js';
 
 const SLOT = allocCtxSlot();
 
@@ -48,16 +49,21 @@ export class GzipHeaderFilter extends HeaderFilter {
     const h = r.headersOut;
     const s = h.status;
     if (!conf.gzip || (s !== 200 && s !== 403 && s !== 404) || h.contentEncoding !== null
-      || (h.contentLength >= 0 && h.contentLength < conf.gzipMinLength) || r.headerOnly
-      || !typeMatches(conf.gzipTypes, h.contentType) || !gzipOk(r)) {
+      || (h.contentLength >= 0 && h.contentLength < conf.gzipMinLength)
+      // a HEAD is header-only here from the start; in nginx only below gzip, so it is encoded too
+      || (r.headerOnly && r.method !== 'HEAD')
+      || !typeMatches(conf.gzipTypes, h.contentType)) {
       return this.next!.header(r);
     }
-    r.filterCtx[SLOT] = createGzip({ level: conf.gzipCompLevel }) as SyncZlib;
+    // nginx: Vary for a response gzip could encode, whether or not this client takes gzip
+    if (conf.gzipVary && r === r.main) h.add('Vary', 'Accept-Encoding');
+    if (!gzipOk(r)) return this.next!.header(r);
+    // no stream for a head alone (nginx's body filter passes header-only responses by)
+    if (!r.headerOnly) r.filterCtx[SLOT] = createGzip({ level: conf.gzipCompLevel }) as SyncZlib;
     h.contentEncoding = 'gzip';
-    if (conf.gzipVary) h.add('Vary', 'Accept-Encoding');
     h.contentLength = -1;
     h.remove('accept-ranges');
-    if (h.etag !== null && !h.etag.startsWith('W/')) h.etag = 'W/' + h.etag;
+    weakEtag(h);
     r.mainFilterNeedInMemory = true;
     r.filterNeedInMemory = true;
     return this.next!.header(r);

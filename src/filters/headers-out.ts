@@ -176,6 +176,13 @@ export class HeadersOut {
   }
 }
 
+/** nginx's ngx_http_weak_etag: a strong entity tag becomes weak; one that is not quoted goes. */
+export function weakEtag(h: HeadersOut): void {
+  const e = h.etag;
+  if (e === null || (e.length > 2 && e.startsWith('W/'))) return;
+  h.etag = e.startsWith('"') ? 'W/' + e : null;
+}
+
 /** OpenResty's ngx.header accepts `content_type` for `Content-Type`. */
 function normalizeKey(name: string): string {
   return name.toLowerCase().replace(/_/g, '-');

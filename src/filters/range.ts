@@ -2,8 +2,9 @@
 // several → 206 multipart/byteranges, none satisfiable → 416; If-Range; Accept-Ranges.
 //
 // The body filter never copies: each range is a window onto the bufs that pass (memory or file).
-// Ranges are sorted and overlapping ones merged (RFC 9110 14.2 allows it), so any body streams
-// through in one pass whatever the order the client asked for.
+// Ranges go out in the order asked, as nginx sends them (overlaps included, within nginx's limit:
+// no more bytes than the body has). Ranges in ascending order stream through in one pass; others
+// wait for the last buf, holding windows onto the bufs (not their bytes) until then.
 
 import { Buf, Chain, ChainOut, B_FLUSH, B_IN_FILE, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY } from '../core/buf.js';
 import { BodyFilter, HeaderFilter, allocCtxSlot, type FilterRequest } from './filter.js';
@@ -23,6 +24,9 @@ class RangeCtx {
   next: number;
   /** Ranges whose part header has gone out (multipart). */
   partsSent: number;
+  /** Ranges out of ascending order: windows onto every buf, held until the last one. */
+  held: Buf[] | null;
+  heldAt: number[] | null;
   constructor(starts: number[], ends: number[]) {
     this.starts = starts;
     this.ends = ends;
@@ -31,6 +35,10 @@ class RangeCtx {
     this.offset = 0;
     this.next = 0;
     this.partsSent = 0;
+    let ordered = true;
+    for (let i = 1; i < starts.length; i++) if (starts[i] < ends[i - 1]) ordered = false;
+    this.held = ordered ? null : [];
+    this.heldAt = ordered ? null : [];
   }
 }
 
@@ -43,8 +51,10 @@ export class RangeHeaderFilter extends HeaderFilter {
       return this.next!.header(r);
     }
     const len = h.contentLength;
+    const maxRanges = r.conf.maxRanges;
+    if (maxRanges === 0) return this.next!.header(r); // ranges off: not even Accept-Ranges
     const range = r.inHeader('range');
-    if (range === null || !/^bytes=/i.test(range) || r.conf.maxRanges === 0) {
+    if (range === null || range.length < 7 || !/^bytes=/i.test(range)) {
       h.set('Accept-Ranges', 'bytes');
       return this.next!.header(r);
     }
@@ -54,20 +64,19 @@ export class RangeHeaderFilter extends HeaderFilter {
       return this.next!.header(r);
     }
 
-    const parsed = parseRanges(range.slice(6), len);
-    if (parsed === null) return this.next!.header(r); // syntax error: the whole body
-    if (parsed.length === 0) {
+    const parsed = parseRanges(range.slice(6), len, maxRanges ?? Infinity);
+    if (parsed === 416) {
       h.set('Content-Range', `bytes */${len}`);
       return r.filterFinalize(416);
     }
-    const maxRanges = r.conf.maxRanges;
-    if (maxRanges !== null && parsed.length > maxRanges * 2) return this.next!.header(r);
-    const merged = mergeRanges(parsed);
-    if (maxRanges !== null && merged.length / 2 > maxRanges) return this.next!.header(r);
-
+    if (parsed === 200) {
+      // too many ranges, or more bytes asked than the body has (overlaps): the whole body
+      h.set('Accept-Ranges', 'bytes');
+      return this.next!.header(r);
+    }
     const starts: number[] = [];
     const ends: number[] = [];
-    for (let i = 0; i < merged.length; i += 2) { starts.push(merged[i]); ends.push(merged[i + 1]); }
+    for (let i = 0; i < parsed.length; i += 2) { starts.push(parsed[i]); ends.push(parsed[i + 1]); }
     const ctx = new RangeCtx(starts, ends);
     r.filterCtx[SLOT] = ctx;
     h.status = 206;
@@ -102,6 +111,7 @@ export class RangeBodyFilter extends BodyFilter {
   body(r: FilterRequest, cl: Chain | null): number {
     const ctx = r.filterCtx[SLOT] as RangeCtx | undefined;
     if (ctx === undefined || cl === null) return this.next!.body(r, cl);
+    if (ctx.held !== null) return this.unordered(r, ctx, cl);
 
     const out = new ChainOut();
     let lastFlags = 0;
@@ -132,6 +142,39 @@ export class RangeBodyFilter extends BodyFilter {
     }
     return this.next!.body(r, out.head);
   }
+
+  /** Ranges out of order: hold windows onto the bufs; at the last one, the parts as asked. */
+  private unordered(r: FilterRequest, ctx: RangeCtx, cl: Chain): number {
+    const held = ctx.held!;
+    const at = ctx.heldAt!;
+    let lastFlags = 0;
+    for (let c: Chain | null = cl; c !== null; c = c.next) {
+      const b = c.buf;
+      lastFlags |= b.flags & (B_LAST_BUF | B_LAST_IN_CHAIN);
+      const size = b.size();
+      if (size === 0) continue;
+      held.push(window(b, 0, size));
+      at.push(ctx.offset);
+      ctx.offset += size;
+    }
+    if (lastFlags === 0) return 0;
+    const out = new ChainOut();
+    for (let i = 0; i < ctx.starts.length; i++) {
+      const s = ctx.starts[i];
+      const e = ctx.ends[i];
+      out.push(Buf.memory(ctx.parts![i]));
+      for (let k = 0; k < held.length; k++) {
+        const bs = at[k];
+        const be = bs + held[k].size();
+        if (be <= s || bs >= e) continue;
+        out.push(window(held[k], Math.max(s, bs) - bs, Math.min(e, be) - bs));
+      }
+    }
+    out.push(Buf.memory(ctx.tail!));
+    out.push(Buf.special(lastFlags));
+    ctx.held = ctx.heldAt = null;
+    return this.next!.body(r, out.head);
+  }
 }
 
 /** A window [from, to) of a buf's bytes, onto the same memory or file. */
@@ -152,54 +195,84 @@ function window(b: Buf, from: number, to: number): Buf {
   return w;
 }
 
-/** "a-b, c-, -n" → flat [start, end) pairs clipped to len; [] when none is satisfiable; null on bad syntax. */
-export function parseRanges(spec: string, len: number): number[] | null {
-  const out: number[] = [];
-  for (const raw of spec.split(',')) {
-    const part = raw.trim();
-    if (part === '') continue;
-    const m = /^(\d*)\s*-\s*(\d*)$/.exec(part);
-    if (m === null || (m[1] === '' && m[2] === '')) return null;
-    let start: number;
-    let end: number;
-    if (m[1] === '') {
-      const suffix = Number(m[2]);
-      if (suffix === 0) continue;
-      start = Math.max(0, len - suffix);
-      end = len;
-    } else {
-      start = Number(m[1]);
-      end = m[2] === '' ? len : Math.min(Number(m[2]) + 1, len);
-      if (m[2] !== '' && Number(m[2]) < start) return null;
-    }
-    if (!Number.isSafeInteger(start) || start >= len) continue;
-    out.push(start, end);
-  }
-  return out;
+/** Status codes parseRanges() answers with instead of ranges. */
+type RangeAnswer = 200 | 416;
+
+const MAX_OFF = '9223372036854775807'; // nginx's NGX_MAX_OFF_T_VALUE: longer numbers are refused
+
+/** Digits from `i`; [value, next index], or null past nginx's off_t. */
+function digits(s: string, i: number): [number, number] | null {
+  const from = i;
+  while (i < s.length && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39) i++;
+  const d = s.slice(from, i).replace(/^0+(?=\d)/, '');
+  if (d.length > MAX_OFF.length || (d.length === MAX_OFF.length && d > MAX_OFF)) return null;
+  return [Number(d), i];
 }
 
-/** Sort by start and merge ranges that overlap or touch. */
-function mergeRanges(flat: number[]): number[] {
-  const idx: number[] = [];
-  for (let i = 0; i < flat.length; i += 2) idx.push(i);
-  idx.sort((a, b) => flat[a] - flat[b]);
+function spaces(s: string, i: number): number {
+  while (s.charCodeAt(i) === 0x20) i++;
+  return i;
+}
+
+/**
+ * The byte-range-set after "bytes=", as nginx's ngx_http_range_parse reads it: flat [start, end)
+ * pairs clipped to len, in the order asked; 416 for bad syntax (a letter, no hyphen, no comma
+ * between ranges, an empty element) or when none is satisfiable; 200 (the whole body) when more
+ * than `max` ranges are asked, when a range starts at 0 of an empty body, or when the ranges add
+ * up to more bytes than the body has (overlapping ranges asked to multiply the output).
+ */
+export function parseRanges(spec: string, len: number, max = Infinity): number[] | RangeAnswer {
   const out: number[] = [];
-  for (const i of idx) {
-    const s = flat[i], e = flat[i + 1];
-    if (out.length > 0 && s <= out[out.length - 1]) {
-      if (e > out[out.length - 1]) out[out.length - 1] = e;
+  let total = 0;
+  let left = max;
+  let i = 0;
+  for (;;) {
+    let start = 0;
+    let end: number;
+    i = spaces(spec, i);
+    if (spec.charCodeAt(i) !== 0x2d /* - */) {
+      const a = digits(spec, i);
+      if (a === null || a[1] === i) return 416;
+      start = a[0];
+      i = spaces(spec, a[1]);
+      if (spec.charCodeAt(i++) !== 0x2d) return 416;
+      i = spaces(spec, i);
+      if (i >= spec.length || spec.charCodeAt(i) === 0x2c /* , */) {
+        end = len;
+      } else {
+        const b = digits(spec, i);
+        if (b === null || b[1] === i) return 416;
+        i = spaces(spec, b[1]);
+        if (i < spec.length && spec.charCodeAt(i) !== 0x2c) return 416;
+        end = b[0] >= len ? len : b[0] + 1;
+      }
     } else {
-      out.push(s, e);
+      i++;
+      const b = digits(spec, i);
+      if (b === null || b[1] === i) return 416;
+      i = spaces(spec, b[1]);
+      if (i < spec.length && spec.charCodeAt(i) !== 0x2c) return 416;
+      start = b[0] < len ? len - b[0] : 0;
+      end = len;
     }
+    if (start < end) {
+      out.push(start, end);
+      total += end - start;
+      if (left-- === 0) return 200;
+    } else if (start === 0) {
+      return 200;
+    }
+    if (spec.charCodeAt(i++) !== 0x2c) break;
   }
+  if (out.length === 0) return 416;
+  if (total > len) return 200;
   return out;
 }
 
 function ifRangeMatches(r: FilterRequest, v: string): boolean {
   const h = r.headersOut;
-  if (v.startsWith('"') || v.startsWith('W/')) {
-    return h.etag !== null && !h.etag.startsWith('W/') && v === h.etag;
-  }
+  // nginx: a value ending in '"' is an entity tag, compared byte for byte (a weak one too)
+  if (v.length >= 2 && v.endsWith('"')) return h.etag !== null && v === h.etag;
   const t = Date.parse(v);
   return !Number.isNaN(t) && h.lastModified >= 0 && Math.floor(h.lastModified / 1000) * 1000 === t;
 }

@@ -119,7 +119,7 @@ export class VirtualNames {
     let def: ResolvedServer | null = null;
     for (const s of servers) {
       if (def === null && isDefaultFor(s, addr)) def = s;
-      for (const raw of s.serverNames) {
+      for (const raw of s.matchNames) {
         const n = parseServerName(raw);
         switch (n.kind) {
           case 'exact':

@@ -21,7 +21,6 @@ const rangeCases: DiffCase[] = [
       range('bytes=abc'), range('bytes=-0'), range('items=0-1'), range('bytes=0-9 '), range('bytes= 0-9'),
       range('bytes=-200'), { ...range('bytes=0-9'), method: 'HEAD' },
     ],
-    differences: [{ id: 'range-invalid-416', request: [7, 8], status: true, body: true, headers: ['content-type', 'content-length', 'content-range', 'last-modified', 'etag'] }],
   },
   {
     name: 'range: multiple ranges',
@@ -32,10 +31,6 @@ const rangeCases: DiffCase[] = [
       range('bytes=0-1,5-6'), range('bytes=0-1,50-'), range('bytes=0-5,3-8'), range('bytes=0-1,200-300'),
       { ...range('bytes=0-1,5-6'), path: '/one/d.txt' }, { ...range('bytes=0-1'), path: '/one/d.txt' },
       { ...range('bytes=0-1'), path: '/none/d.txt' },
-    ],
-    differences: [
-      { id: 'range-overlapping', request: 2, body: true, headers: ['content-type', 'content-length', 'content-range'] },
-      { id: 'max-ranges-accept-ranges', request: [4, 6], headers: ['accept-ranges'] },
     ],
   },
   {
@@ -120,7 +115,6 @@ const headerCases: DiffCase[] = [
     ],
     differences: [
       { id: '204-content-type', request: 6, headers: ['content-type'] },
-      { id: 'add-header-empty', request: 9, headers: ['x-empty'] },
     ],
   },
 ];
@@ -157,10 +151,6 @@ const gzipCases: DiffCase[] = [
       ae('/p.html', { 'Accept-Encoding': 'gzip;q=0' }), ae('/p.html', { 'Accept-Encoding': 'GZIP' }),
       ae('/p.html', { 'Accept-Encoding': 'deflate' }), ae('/p.html', { Range: 'bytes=0-9' }), ae('/nope'),
       ae('/star/ret'), ae('/ret'), ae('/p.html', { 'If-None-Match': '"x"' }),
-    ],
-    differences: [
-      { id: 'gzip-vary-always', request: 12, headers: ['vary'] },
-      { id: 'gzip-head', request: 13, headers: ['content-length', 'content-encoding', 'accept-ranges', 'etag'] },
     ],
   },
 ];

@@ -75,6 +75,10 @@ export function filterConf(o: Partial<FilterConf> = {}): FilterConf {
     gzipVary: false,
     addHeader: [],
     expires: null,
+    subFilter: null,
+    subFilterOnce: true,
+    subFilterTypes: new Set(['text/html']),
+    subFilterLastModified: false,
     ...o,
   };
 }

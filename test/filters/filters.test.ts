@@ -276,8 +276,8 @@ test('backpressure on a static file: a client that stops reading holds the serve
 
 test('the filter order is the documented one', () => {
   const o = s.chainsOf().order();
-  assert.equal(o.header, ['not_modified', 'capture', 'headers', 'uppercase', 'gzip', 'range', 'chunked', 'header']);
-  assert.equal(o.body, ['range', 'copy', 'capture', 'uppercase', 'postpone', 'gzip', 'chunked', 'write']);
+  assert.equal(o.header, ['not_modified', 'capture', 'headers', 'uppercase', 'sub', 'gzip', 'range', 'chunked', 'header']);
+  assert.equal(o.body, ['range', 'copy', 'capture', 'uppercase', 'sub', 'postpone', 'gzip', 'chunked', 'write']);
 });
 
 test('filter trace: every filter a request passes, with sizes and flags', timed(30000, async () => {

@@ -76,12 +76,27 @@ test('Accept-Encoding: q=0, identity, x-gzip, *, case and spaces', () => {
   assert.not.ok(takes('br, deflate'));
 });
 
-test('left alone: HTTP/1.0, Via, a subrequest, HEAD, 500, encoded already, too short, a type not listed, gzip off', () => {
+test('HEAD: Content-Encoding gzip, no length, weak ETag, as nginx\'s GET would have; no body, no zlib stream', () => {
+  const r = request({ method: 'HEAD' });
+  respond(gz(), r, [buf('', true)]);
+  const [res] = r.fakeConn.responses([0]);
+  assert.is(res.headers['content-encoding'], 'gzip');
+  assert.is(res.headers['content-length'], undefined);
+  assert.is(res.headers['transfer-encoding'], undefined, 'a HEAD is not chunked');
+  assert.is(res.headers.etag, 'W/"strong"');
+  assert.is(r.fakeConn.text().endsWith('\r\n\r\n'), true, 'the head alone');
+  assert.is(r.dropped, 0, 'no gzip bytes made to be dropped');
+  const noct = request({ method: 'HEAD' }, (x) => { x.headersOut.etag = 'unquoted'; });
+  gz().sendHeader(noct);
+  assert.is(noct.headersOut.etag, null, 'an unquoted ETag cannot be weakened: it goes (ngx_http_weak_etag)');
+});
+
+test('left alone: HTTP/1.0, Via, a subrequest, a 204, 500, encoded already, too short, a type not listed, gzip off', () => {
   const cases: [string, FakeRequest][] = [
     ['HTTP/1.0', request({ httpVersion: 1000 })],
     ['Via', request({ headers: { 'accept-encoding': 'gzip', via: '1.1 proxy' } })],
     ['subrequest', request({ parent: new FakeRequest() })],
-    ['HEAD', request({ method: 'HEAD' })],
+    ['header-only', request({}, (r) => { r.headerOnly = true; })],
     ['500', request({}, (r) => { r.headersOut.status = 500; })],
     ['encoded', request({}, (r) => { r.headersOut.contentEncoding = 'br'; })],
     ['short', request({}, (r) => { r.headersOut.contentLength = 10; })],

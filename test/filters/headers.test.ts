@@ -80,4 +80,73 @@ test('expires only on the statuses add_header uses; not on a subrequest', () => 
   assert.is(sub.headersOut.get('x-a'), undefined, 'a subrequest\'s headers are its parent\'s business');
 });
 
+test('addHeader with an empty value: nothing added; for ETag and Last-Modified the response\'s own is removed', () => {
+  const r = run({ addHeader: [add('ETag', ''), add('Last-Modified', '$none'), add('X-E', ''), add('Cache-Control', '')] }, 200, {},
+    (x) => { x.headersOut.etag = '"e"'; x.headersOut.lastModified = NOW - 1000; });
+  assert.is(r.headersOut.etag, null);
+  assert.is(r.headersOut.lastModified, -1);
+  assert.is(r.headersOut.get('x-e'), undefined);
+  assert.is(r.headersOut.get('cache-control'), undefined);
+  const set = run({ addHeader: [add('ETag', '"new"'), add('Last-Modified', 'Mon, 01 Jan 2024 00:00:00 GMT')] }, 200, {},
+    (x) => { x.headersOut.etag = '"e"'; x.headersOut.lastModified = NOW - 1000; });
+  assert.is(set.headersOut.etag, '"new"', 'replaced, not a second one');
+  assert.is(set.headersOut.lastModified, Date.UTC(2024, 0, 1));
+});
+
+test('expires 0: Expires now, max-age=0 (not no-cache); whole seconds', () => {
+  const r = run({ expires: { kind: 'offset', ms: 0 } });
+  assert.is(r.headersOut.get('expires'), new Date(NOW).toUTCString());
+  assert.is(r.headersOut.get('cache-control'), 'max-age=0');
+  const m = run({ expires: { kind: 'modified', ms: 3600000 } }, 200, {}, (x) => { x.headersOut.lastModified = NOW - 3600000 + 400; });
+  assert.is(m.headersOut.get('cache-control'), 'max-age=0', 'Last-Modified in whole seconds: expires exactly now');
+  const neg = run({ expires: { kind: 'modified', ms: -1000 } }, 200, {}, (x) => { x.headersOut.lastModified = NOW + 3600000; });
+  assert.is(neg.headersOut.get('cache-control'), 'no-cache', 'a negative configured time is no-cache whatever max-age comes to');
+});
+
+test('expires @time: the next such time of day (local time), max-age to it', () => {
+  const at = (h: number, m: number) => { const d = new Date(NOW); d.setHours(h, m, 0, 0); return d.getTime(); };
+  const today = at(new Date(NOW).getHours() + 1, 30);
+  const when = (new Date(today).getHours() * 3600 + 30 * 60) * 1000;
+  const r = run({ expires: { kind: 'daily', ms: when } });
+  assert.is(r.headersOut.get('expires'), new Date(today).toUTCString());
+  assert.is(r.headersOut.get('cache-control'), `max-age=${(today - NOW) / 1000}`);
+  const past = (new Date(NOW).getHours() * 3600) * 1000; // this hour's start: gone, so tomorrow
+  const t = run({ expires: { kind: 'daily', ms: past } });
+  const tomorrow = new Date(NOW); tomorrow.setMinutes(0, 0, 0); tomorrow.setDate(tomorrow.getDate() + 1);
+  assert.is(t.headersOut.get('expires'), tomorrow.toUTCString());
+});
+
+test('expires with $variables: read per request; an invalid value sets nothing; off, epoch', async () => {
+  const { headersModule } = await import('../../src/http/modules/headers.js');
+  const parse = headersModule.directives.expires.set;
+  const dyn = parse('$e', 'expires')!;
+  assert.is(run({ expires: dyn }, 200, { vars: { e: '1h' } }).headersOut.get('cache-control'), 'max-age=3600');
+  assert.is(run({ expires: dyn }, 200, { vars: { e: 'epoch' } }).headersOut.get('cache-control'), 'no-cache');
+  assert.is(run({ expires: dyn }, 200, { vars: { e: '-1h' } }).headersOut.get('cache-control'), 'no-cache');
+  assert.is(run({ expires: dyn }, 200, { vars: { e: '@10h' } }).headersOut.get('expires') !== undefined, true);
+  for (const bad of ['bogus', 'off', '', '10ms']) {
+    const r = run({ expires: dyn }, 200, { vars: { e: bad } }, (x) => x.headersOut.set('Cache-Control', 'private'));
+    assert.is(r.headersOut.get('expires'), undefined, bad);
+    assert.is(r.headersOut.get('cache-control'), 'private', `${bad}: the response's own left`);
+  }
+  const mod = parse('modified $e', 'expires')!;
+  const lm = NOW - 60000;
+  assert.is(run({ expires: mod }, 200, { vars: { e: '1h' } }, (x) => { x.headersOut.lastModified = lm; }).headersOut.get('expires'), new Date(lm + 3600000).toUTCString());
+  assert.is(run({ expires: mod }, 200, { vars: { e: 'epoch' } }).headersOut.get('expires'), undefined, 'no epoch after modified');
+});
+
+test('expires: what the parser takes and refuses (nginx\'s messages)', async () => {
+  const { headersModule } = await import('../../src/http/modules/headers.js');
+  const parse = headersModule.directives.expires.set;
+  assert.equal(parse('@15h30m', 'expires'), { kind: 'daily', ms: (15 * 3600 + 30 * 60) * 1000 });
+  assert.equal(parse('modified +1d', 'expires'), { kind: 'modified', ms: 86400000 });
+  assert.equal(parse(-60, 'expires'), { kind: 'offset', ms: -60000 });
+  assert.is(parse('off', 'expires'), null);
+  assert.throws(() => parse('modified @1h', 'expires'), /daily time cannot be used with "modified" parameter/);
+  assert.throws(() => parse('@25h', 'expires'), /daily time value must be less than 24 hours/);
+  assert.throws(() => parse('10ms', 'expires'), /invalid value/);
+  assert.throws(() => parse('modified epoch', 'expires'), /invalid value/);
+  assert.throws(() => parse('soon later', 'expires'), /invalid value/);
+});
+
 test.run();

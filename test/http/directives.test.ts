@@ -24,6 +24,7 @@ const SAMPLE: Record<string, unknown> = {
   subrequestDepth: 5, tryFiles: '$uri =404', errorPage: '404 /404.html', recursiveErrorPages: true,
   logNotFound: false, rewrite: '^/a /b last', set: { $x: '1' }, if: [['$x', { return: [204] }]], break: true,
   rewriteLog: true, absoluteRedirect: false, portInRedirect: false, serverNameInRedirect: true, map: { '$uri $m': { default: '1' } },
+  subFilter: [['a', 'b']], subFilterOnce: false, subFilterTypes: 'text/plain', subFilterLastModified: true,
 };
 
 const table = new DirectiveTable(MODULES);

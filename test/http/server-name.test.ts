@@ -92,6 +92,23 @@ test('.example.com matches the domain and its subdomains', () => {
     ['xexample.com', 0]], 'dot');
 });
 
+test('$server_name of a first name \'.example.com\' is example.com (as nginx stores it); matching is unchanged', async () => {
+  const s = servers([{ listen: 80, serverName: '.Example.com www.other' }, { listen: 80, serverName: '*.wild.org' }, { listen: 80, serverName: '~^a\\.b$' }]);
+  assert.equal(s[0].serverNames, ['example.com', 'www.other']);
+  assert.equal(s[0].matchNames, ['.example.com', 'www.other']);
+  assert.is(s[1].serverNames[0], '*.wild.org', 'a star name is kept as it is');
+  assert.is(s[2].serverNames[0], '~^a\\.b$', 'a regex keeps its ~, as nginx\'s $server_name does');
+  check([{ listen: 80, serverName: '.example.com' }, { listen: 80, serverName: 'x' }], [['a.example.com', 0], ['example.com', 0], ['x', 1]], 'still a wildcard');
+  const { listen, raw, get } = await import('../helpers.js');
+  const srv = await listen({ '/': { return: [200, 'sn=$server_name'] } }, { serverName: '.example.com' });
+  try {
+    const res = await raw(srv.port, get('/'), { responses: 1 });
+    assert.is(res.responses[0].body.toString(), 'sn=example.com');
+  } finally {
+    await srv.close();
+  }
+});
+
 test('default_server, the empty name and first-wins conflicts', () => {
   const list: ServerConfig[] = [
     { listen: 80, serverName: 'a.test' },

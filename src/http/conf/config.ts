@@ -88,8 +88,14 @@ const NO_VARIABLES: ReadonlyMap<string, Getter> = new Map();
 
 export class ResolvedServer {
   listen: ListenAddress[];
-  /** As written (non-regex names lower-cased); [''] when none was given, as nginx's default. */
+  /**
+   * As written (non-regex names lower-cased); [''] when none was given, as nginx's default. The
+   * first is nginx's cscf->server_name ($server_name, the error log's "server:"): a leading-dot
+   * name '.example.com' is 'example.com' there, as nginx stores it.
+   */
   serverNames: string[];
+  /** The names as written, for finding the server by Host (VirtualNames). */
+  matchNames: string[];
   /** Server level, merged with the top level. */
   conf: Directives;
   locations: LocationTree;
@@ -109,7 +115,9 @@ export class ResolvedServer {
   constructor(listen: ListenAddress[], serverNames: string[], conf: Directives,
     locations: LocationTree, named: Map<string, ResolvedLocation>) {
     this.listen = listen;
-    this.serverNames = serverNames;
+    this.matchNames = serverNames;
+    const first = serverNames[0];
+    this.serverNames = first !== undefined && first.startsWith('.') ? [first.slice(1), ...serverNames.slice(1)] : serverNames;
     this.conf = conf;
     this.locations = locations;
     this.named = named;

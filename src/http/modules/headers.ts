@@ -1,8 +1,8 @@
 // cf. ngx_http_headers_filter_module.c — add_header and expires, as a header filter.
 
-import { HeadersFilter } from '../../filters/headers.js';
+import { HeadersFilter, type Expires } from '../../filters/headers.js';
 import { isToken } from '../../core/field.js';
-import { invalidValue, parseTime } from '../conf/size-time.js';
+import { ConfigError, invalidValue, parseTime } from '../conf/size-time.js';
 import { HSL, cmd, defineModule, parser } from '../conf/module.js';
 import { isHeaderSafe } from '../conf/parse.js';
 
@@ -12,11 +12,7 @@ export interface AddHeader {
   always: boolean;
 }
 
-export interface Expires {
-  kind: 'epoch' | 'max' | 'offset' | 'modified';
-  /** Offset in ms (negative: in the past). */
-  ms: number;
-}
+export type { Expires };
 
 /** [name, value] or [name, value, 'always'], as many as wanted; a block's list replaces the
  *  inherited one (as nginx's add_header does). */
@@ -33,23 +29,69 @@ const addHeader = parser<readonly (readonly [string, string] | readonly [string,
   return out;
 });
 
-/** 'off', 'epoch', 'max', a time ('1h', '-1d', 3600), or 'modified 1h'. */
-const expires = parser<string | number | false>()((v, key): Expires | null => {
-  if (v === 'off' || v === false) return null;
-  if (v === 'epoch') return { kind: 'epoch', ms: 0 };
-  if (v === 'max') return { kind: 'max', ms: 0 };
-  let kind: Expires['kind'] = 'offset';
-  let t: unknown = v;
-  if (typeof v === 'string' && v.startsWith('modified ')) {
-    kind = 'modified';
-    t = v.slice(9).trim();
+/**
+ * ngx_http_parse_expires: 'epoch', 'max', 'off' (not after 'modified'), or a time in seconds'
+ * units ('1h', '-1d', '+30m', 3600), or '@' a time of day ('@15h30m', not after 'modified').
+ * Returns the expires, 'off', or an error message.
+ */
+function readExpires(v: string | number, modified: boolean): Expires | 'off' | string {
+  if (!modified) {
+    if (v === 'epoch') return { kind: 'epoch', ms: 0 };
+    if (v === 'max') return { kind: 'max', ms: 0 };
+    if (v === 'off') return 'off';
   }
+  let kind: Expires['kind'] = modified ? 'modified' : 'offset';
+  let t: string | number = v;
   let sign = 1;
-  if (typeof t === 'string' && t.startsWith('-')) { sign = -1; t = t.slice(1); }
-  if (typeof t === 'string' && t.startsWith('+')) t = t.slice(1);
-  if (typeof t === 'number' && t < 0) { sign = -1; t = -t; }
-  if (typeof t !== 'string' && typeof t !== 'number') throw invalidValue(v, key);
-  return { kind, ms: sign * parseTime(t, key) };
+  if (typeof t === 'number') {
+    if (t < 0) { sign = -1; t = -t; }
+  } else if (t.startsWith('@')) {
+    if (modified) return 'daily time cannot be used with "modified" parameter';
+    kind = 'daily';
+    t = t.slice(1);
+  } else if (t.startsWith('+')) {
+    t = t.slice(1);
+  } else if (t.startsWith('-')) {
+    sign = -1;
+    t = t.slice(1);
+  }
+  // seconds' units only (nginx's ngx_parse_time(value, 1) refuses "ms")
+  if (t === '' || (typeof t === 'string' && t.includes('ms'))) return 'invalid value';
+  let ms: number;
+  try {
+    ms = parseTime(t, 'expires');
+  } catch {
+    return 'invalid value';
+  }
+  if (kind === 'daily' && ms > 86400000) return 'daily time value must be less than 24 hours';
+  return { kind, ms: sign * ms };
+}
+
+/** The same, at request time, for a value with variables: null when it is not valid. */
+function expiresAt(modified: boolean): (s: string) => Expires | 'off' | null {
+  return (s) => {
+    const e = readExpires(s, modified);
+    return typeof e === 'string' && e !== 'off' ? null : e;
+  };
+}
+
+/** 'off', 'epoch', 'max', a time ('1h', '-1d', 3600), '@15h30m', 'modified 1h'; a value may hold $variables. */
+const expires = parser<string | number | false>()((v, key): Expires | null => {
+  if (v === false) return null;
+  if (typeof v !== 'string' && typeof v !== 'number') throw invalidValue(v, key);
+  let t: string | number = v;
+  let modified = false;
+  if (typeof v === 'string') {
+    const m = /^modified\s+(\S+)$/.exec(v);
+    if (m !== null) { modified = true; t = m[1]; } else if (/\s/.test(v)) throw invalidValue(v, key);
+    if (typeof t === 'string' && t.indexOf('$') >= 0) {
+      return { kind: modified ? 'modified' : 'offset', ms: 0, value: t, parse: expiresAt(modified) };
+    }
+  }
+  const e = readExpires(t, modified);
+  if (e === 'off') return null;
+  if (typeof e === 'string') throw new ConfigError(`${e} ${JSON.stringify(String(v))} for "${key}"`, key);
+  return e;
 });
 
 export const headersModule = defineModule({
@@ -59,7 +101,7 @@ export const headersModule = defineModule({
   notYet: ['add_trailer'],
   directives: {
     addHeader: cmd(HSL, addHeader, []),
-    expires: cmd(HSL, expires, null),
+    expires: cmd(HSL, expires, null, { differs: 'a response\'s own Expires and Cache-Control are replaced by lines at the end of the head (nginx rewrites them in place)' }),
   },
   headerFilter: () => new HeadersFilter(),
 });
