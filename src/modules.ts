@@ -30,6 +30,9 @@ import { coreModule, eventsModule } from './http/modules/core.js';
 import { indexModule } from './http/modules/index.js';
 import { rewriteModule } from './http/modules/rewrite.js';
 import { mapModule } from './http/modules/map.js';
+import { realipModule } from './http/modules/realip.js';
+import { accessModule, postAccessModule } from './http/modules/access.js';
+import { authBasicModule } from './http/modules/auth-basic.js';
 import { luaModule } from './http/modules/lua.js';
 import { logModule } from './http/modules/log.js';
 import { staticModule } from './http/modules/static.js';
@@ -48,6 +51,12 @@ export const MODULES = [
   eventsModule,
   coreModule,
   logModule,
+  // realip first in the server rewrite and access phases; then access and auth_basic, whose
+  // `satisfy any` verdict post_access gives before the lua module's `access` handler runs
+  realipModule,
+  accessModule,
+  authBasicModule,
+  postAccessModule,
   rewriteModule,
   mapModule,
   luaModule,

@@ -24,6 +24,8 @@ const SAMPLE: Record<string, unknown> = {
   subrequestDepth: 5, tryFiles: '$uri =404', errorPage: '404 /404.html', recursiveErrorPages: true,
   logNotFound: false, rewrite: '^/a /b last', set: { $x: '1' }, if: [['$x', { return: [204] }]], break: true,
   rewriteLog: true, map: { '$uri $m': { default: '1' } },
+  setRealIpFrom: '10.0.0.0/8', realIpHeader: 'X-Forwarded-For', realIpRecursive: true,
+  accessRules: ['allow 10.0.0.1', 'deny all'], satisfy: 'any', authBasic: 'sample', authBasicUserFile: '/srv/htpasswd',
 };
 
 const table = new DirectiveTable(MODULES);
