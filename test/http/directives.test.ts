@@ -26,6 +26,7 @@ const SAMPLE: Record<string, unknown> = {
   rewriteLog: true, map: { '$uri $m': { default: '1' } },
   setRealIpFrom: '10.0.0.0/8', realIpHeader: 'X-Forwarded-For', realIpRecursive: true,
   accessRules: ['allow 10.0.0.1', 'deny all'], satisfy: 'any', authBasic: 'sample', authBasicUserFile: '/srv/htpasswd',
+  geo: { '$sample_geo': { default: 'x', '10.0.0.0/8': 'y' } },
 };
 
 const table = new DirectiveTable(MODULES);

@@ -49,7 +49,7 @@ const header = parser<string>()((v, key): RealIpHeader => {
 const FW_DECLINED = 0, FW_OK = 1, FW_DONE = 2;
 
 /** The address being followed back through the hops. */
-interface Hop {
+export interface Hop {
   addr: IpAddr;
 }
 
@@ -78,8 +78,12 @@ function forwardedOne(fw: Hop, v: string, trusted: readonly Cidr[], recursive: b
   return FW_OK;
 }
 
-/** ngx_http_get_forwarded_addr: X-Forwarded-For headers are taken from the last one back. */
-function forwarded(fw: Hop, values: readonly string[], trusted: readonly Cidr[], recursive: boolean): number {
+/**
+ * ngx_http_get_forwarded_addr: X-Forwarded-For headers are taken from the last one back; fw.addr
+ * becomes the client found. FW_DECLINED (0) when the header gave nothing. The geo module's
+ * `proxy` uses it too.
+ */
+export function forwarded(fw: Hop, values: readonly string[], trusted: readonly Cidr[], recursive: boolean): number {
   let rc = FW_DECLINED;
   let found = false;
   for (let i = values.length - 1; i >= 0; i--) {
