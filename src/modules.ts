@@ -52,7 +52,7 @@ export const MODULES = [
   eventsModule,
   coreModule,
   logModule,
-  // realip first in the server rewrite and access phases (geo's variables see its address); then
+  // realip first in the server rewrite and access phases; then
   // access and auth_basic, whose
   // `satisfy any` verdict post_access gives before the lua module's `access` handler runs
   realipModule,

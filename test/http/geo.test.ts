@@ -65,4 +65,9 @@ test('geo variables in a request: the client (after realip) or another variable'
   }
 }));
 
+test('geo: a name taken by a map is refused; volatile is taken', () => {
+  assert.throws(() => resolveConfig({ geo: { '$x': { default: 'a' } }, map: { '$uri $x': { default: 'b' } }, servers: [{ listen: 80 }] } as never), /the duplicate "x" variable/);
+  assert.is(geos({ '$v': { volatile: true, default: 'a' } })[0].volatile, true);
+});
+
 test.run();

@@ -7,12 +7,13 @@
 //   }
 //
 // A key is the rest of nginx's `geo [$address] $variable` line; the entries are its block's lines.
-// Until variables can be given per config, each geo variable is worked out when the request
-// starts (server rewrite phase, after realip) and kept as the request's variable.
+// A geo variable is worked out when first read and kept for the request (unless `volatile`).
 
 import { AF_INET, parseCidr, parseInet4, parseIp, type Cidr, type IpAddr } from '../../core/cidr.js';
 import { ConfigError, invalidValue, showValue } from '../conf/size-time.js';
-import { DECLINED, H, cmd, defineModule, parser, type PhaseHandler } from '../conf/module.js';
+import { H, cmd, defineModule, parser } from '../conf/module.js';
+import type { Directives } from '../conf/directives.js';
+import type { Getter } from '../variables.js';
 import { isPlainObject, words } from '../conf/parse.js';
 import { expandVariables } from '../variables.js';
 import type { Request } from '../request.js';
@@ -70,6 +71,7 @@ export class Geo {
   readonly proxies: Cidr[] = [];
   proxyRecursive = false;
   ranges = false;
+  volatile = false;
   defaultValue = '';
   readonly v4 = new CidrTable();
   readonly v6 = new CidrTable();
@@ -159,6 +161,7 @@ function parseGeoBlock(head: string, block: unknown, key: string): Geo {
   for (const [net, v] of Object.entries(block)) {
     if (net === 'ranges' || net === 'volatile') {
       if (typeof v !== 'boolean') throw invalidValue(v, key);
+      if (net === 'volatile') g.volatile = v;
       continue;
     }
     if (net === 'proxy_recursive' || net === 'proxyRecursive') {
@@ -210,14 +213,23 @@ const geoBlocks = parser<Readonly<Record<string, Readonly<Record<string, string 
   return out;
 });
 
-/** Sets each geo variable of the config on the request. */
-const geoPhase: PhaseHandler = (r) => {
-  const list = r.server.conf.geo as readonly Geo[] | null;
-  if (list === null) return DECLINED;
-  const vars = r.variables ??= new Map();
-  for (let i = 0; i < list.length; i++) vars.set(list[i].name, list[i].value(r));
-  return DECLINED;
-};
+function getter(g: Geo): Getter {
+  return (r) => {
+    if (!g.volatile && r.varCache !== null) {
+      const c = r.varCache.get(g);
+      if (c !== undefined) return c;
+    }
+    const v = g.value(r);
+    if (!g.volatile) (r.varCache ??= new Map()).set(g, v);
+    return v;
+  };
+}
+
+// (typed apart from the module, as map's: an inline hook reading Directives makes the types recurse)
+function geoVariables(http: Directives): Iterable<readonly [string, Getter]> {
+  const list = (http as unknown as { geo: readonly Geo[] | null }).geo ?? [];
+  return list.map((g) => [g.name, getter(g)] as const);
+}
 
 export const geoModule = defineModule({
   name: 'geo',
@@ -225,8 +237,8 @@ export const geoModule = defineModule({
   about: 'variables by client address: longest CIDR prefix, or IPv4 ranges',
   directives: {
     geo: cmd(H, geoBlocks, null, {
-      differs: 'each variable is worked out when the request starts (after the server\'s realip), not when first read; no include, delete or binary bases; volatile is taken and means nothing here',
+      differs: 'one object: "[$address] $variable" keys, each a block of network: value (and default, ranges, proxy, proxy_recursive, volatile); no include, delete or binary bases',
     }),
   },
-  phases: { serverRewrite: geoPhase },
+  variables: geoVariables,
 });
