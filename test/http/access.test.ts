@@ -117,7 +117,7 @@ test('authBasic: every supported scheme, unknown users, wrong passwords, and the
     const res = await raw(s.port, 'GET / HTTP/1.1\r\nHost: h1\r\n\r\n', { responses: 1 });
     assert.is(res.responses[0].status, 401);
     assert.is(res.responses[0].headers['www-authenticate'], 'Basic realm="Zone h1"', 'realm with its variable');
-    assert.match(res.responses[0].body.toString(), '<title>401 Unauthorized</title>');
+    assert.match(res.responses[0].body.toString(), '<title>401 Authorization Required</title>');
     assert.equal(await statuses(s.port, '/', [basic('apr', 'wrong'), basic('nobody', 'x'), basic('#plain', 'x'), 'Authorization: Bearer x\r\n', 'Authorization: Basic !!!\r\n', basic('', 'x')]),
       [401, 401, 401, 401, 401, 401]);
     assert.equal(await statuses(s.port, '/', [basic('des', 'x')]), [500], 'a crypt() scheme we cannot make');

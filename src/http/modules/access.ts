@@ -11,7 +11,6 @@ import { logError } from '../../core/log.js';
 import { ConfigError, invalidValue, showValue } from '../conf/size-time.js';
 import { DECLINED, DONE, HSL, cmd, defineModule, parser, type PhaseHandler } from '../conf/module.js';
 import { oneOf } from '../conf/parse.js';
-import { STATUS_TEXT } from '../../filters/status-lines.js';
 import type { Request } from '../request.js';
 
 /** What an access module says of a request (the rc of its handler in nginx). */
@@ -154,7 +153,8 @@ function sendUnauthorized(r: Request): void {
   if (!r.headerOnly) r.print(PAGE_401);
 }
 
-const TITLE_401 = `401 ${STATUS_TEXT[401]}`;
+// nginx's page says "Authorization Required" (its status line says "Unauthorized")
+const TITLE_401 = '401 Authorization Required';
 const PAGE_401 = Buffer.from(`<!DOCTYPE html>\n<html>\n<head><title>${TITLE_401}</title></head>\n<body>\n<h1>${TITLE_401}</h1>\n<hr><p>sluice</p>\n</body>\n</html>\n`);
 
 const accessPhase: PhaseHandler = (r) => {
