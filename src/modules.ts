@@ -31,6 +31,10 @@ import { coreModule, eventsModule } from './http/modules/core.js';
 import { indexModule } from './http/modules/index.js';
 import { rewriteModule } from './http/modules/rewrite.js';
 import { mapModule } from './http/modules/map.js';
+import { realipModule } from './http/modules/realip.js';
+import { accessModule, postAccessModule } from './http/modules/access.js';
+import { authBasicModule } from './http/modules/auth-basic.js';
+import { geoModule } from './http/modules/geo.js';
 import { luaModule } from './http/modules/lua.js';
 import { logModule } from './http/modules/log.js';
 import { staticModule } from './http/modules/static.js';
@@ -50,6 +54,14 @@ export const MODULES = [
   eventsModule,
   coreModule,
   logModule,
+  // realip first in the server rewrite and access phases; then
+  // access and auth_basic, whose
+  // `satisfy any` verdict post_access gives before the lua module's `access` handler runs
+  realipModule,
+  geoModule,
+  accessModule,
+  authBasicModule,
+  postAccessModule,
   rewriteModule,
   mapModule,
   luaModule,

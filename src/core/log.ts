@@ -86,7 +86,8 @@ export interface LogRequest {
   readonly hostName: string;
   readonly conf: { readonly errorLog: LogTarget };
   readonly server: { readonly serverNames: readonly string[] };
-  readonly main: { readonly conn: { readonly remoteAddress: string } | null };
+  /** remoteAddr: the client as the realip module may have set it (the connection's address else). */
+  readonly main: { readonly remoteAddr: string };
 }
 
 function stamp(): string {
@@ -111,8 +112,7 @@ export function logError(level: LogLevel, r: LogRequest | null, msg: string, to:
   if (r !== null) line += `*${r.traceId} `;
   line += msg;
   if (r !== null) {
-    const c = r.main.conn;
-    line += `, client: ${c?.remoteAddress ?? '-'}, server: ${r.server.serverNames[0] ?? ''}, request: "${r.method} ${r.unparsedUri} HTTP/${(r.httpVersion / 1000) | 0}.${r.httpVersion % 1000}"`;
+    line += `, client: ${r.main.remoteAddr || '-'}, server: ${r.server.serverNames[0] ?? ''}, request: "${r.method} ${r.unparsedUri} HTTP/${(r.httpVersion / 1000) | 0}.${r.httpVersion % 1000}"`;
     if (r.hostName) line += `, host: "${r.hostName}"`;
   }
   // one event, one line: a CR or LF in what a message quotes (a method or URI a handler set)
@@ -144,8 +144,7 @@ export interface AccessRequest extends LogRequest {
 export function logAccess(r: AccessRequest): void {
   const t = r.conf.accessLog;
   if (t.sink === null) return;
-  const c = r.main.conn;
   const ref = r.headersIn.get('referer') ?? '-';
   const ua = r.headersIn.get('user-agent') ?? '-';
-  t.sink.write(escapeControls(`${c?.remoteAddress ?? '-'} - - [${new Date().toISOString()}] "${r.method} ${r.unparsedUri} HTTP/${(r.httpVersion / 1000) | 0}.${r.httpVersion % 1000}" ${r.headersOut.status} ${r.bodyBytesSent} "${ref}" "${ua}"`) + '\n');
+  t.sink.write(escapeControls(`${r.main.remoteAddr || '-'} - - [${new Date().toISOString()}] "${r.method} ${r.unparsedUri} HTTP/${(r.httpVersion / 1000) | 0}.${r.httpVersion % 1000}" ${r.headersOut.status} ${r.bodyBytesSent} "${ref}" "${ua}"`) + '\n');
 }

@@ -224,6 +224,18 @@ export class Request implements FilterRequest {
   /** An error_page has redirected this request (r->error_page): a second one is not taken
    *  unless recursiveErrorPages is on. */
   errorPage: boolean;
+  /**
+   * The client's address as $remote_addr, the logs and access rules see it (main request; from
+   * the connection, or what the realip module found in a header).
+   */
+  remoteAddr: string;
+  /** The client's port ($remote_port); 0 when realip took an address without one. */
+  remotePort: number;
+  /** The connection's own address and port when realip replaced them ($realip_remote_addr), else null. */
+  realipAddr: string | null;
+  realipPort: number;
+  /** satisfy any: what the access modules said so far (0, 401, 403; -1 one of them allowed). */
+  accessCode: number;
   private userCtx: Record<string, unknown> | null;
   private varProxy: Record<string, string | undefined> | null;
   private headerProxy: Record<string, string | string[] | undefined> | null;
@@ -284,6 +296,11 @@ export class Request implements FilterRequest {
     this.varCache = null;
     this.errStatus = 0;
     this.errorPage = false;
+    this.remoteAddr = conn?.remoteAddress ?? '';
+    this.remotePort = conn?.remotePort ?? 0;
+    this.realipAddr = null;
+    this.realipPort = 0;
+    this.accessCode = 0;
     this.userCtx = null;
     this.varProxy = null;
     this.headerProxy = null;

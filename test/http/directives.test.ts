@@ -25,6 +25,9 @@ const SAMPLE: Record<string, unknown> = {
   logNotFound: false, rewrite: '^/a /b last', set: { $x: '1' }, if: [['$x', { return: [204] }]], break: true,
   rewriteLog: true, absoluteRedirect: false, portInRedirect: false, serverNameInRedirect: true, map: { '$uri $m': { default: '1' } },
   subFilter: [['a', 'b']], subFilterOnce: false, subFilterTypes: 'text/plain', subFilterLastModified: true,
+  setRealIpFrom: '10.0.0.0/8', realIpHeader: 'X-Forwarded-For', realIpRecursive: true,
+  accessRules: ['allow 10.0.0.1', 'deny all'], satisfy: 'any', authBasic: 'sample', authBasicUserFile: '/srv/htpasswd',
+  geo: { '$sample_geo': { default: 'x', '10.0.0.0/8': 'y' } },
 };
 
 const table = new DirectiveTable(MODULES);

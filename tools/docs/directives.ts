@@ -11,11 +11,7 @@ import { MODULES } from '../../src/modules.js';
 
 /** nginx modules not here yet at all, with the directives they would bring. */
 const PLANNED: readonly [string, readonly string[]][] = [
-  ['ngx_http_access_module', ['allow', 'deny']],
-  ['ngx_http_auth_basic_module', ['auth_basic', 'auth_basic_user_file']],
-  ['ngx_http_realip_module', ['set_real_ip_from', 'real_ip_header', 'real_ip_recursive']],
   ['ngx_http_map_module', ['map']],
-  ['ngx_http_geo_module', ['geo']],
   ['ngx_http_limit_req_module', ['limit_req', 'limit_req_zone', 'limit_req_status', 'limit_req_log_level', 'limit_req_dry_run']],
   ['ngx_http_limit_conn_module', ['limit_conn', 'limit_conn_zone', 'limit_conn_status', 'limit_conn_log_level', 'limit_conn_dry_run']],
   ['ngx_http_sub_module', ['sub_filter', 'sub_filter_once', 'sub_filter_types', 'sub_filter_last_modified']],

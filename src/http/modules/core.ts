@@ -61,7 +61,7 @@ export const coreModule = defineModule({
   name: 'core',
   nginx: 'ngx_http_core_module',
   about: 'limits, timeouts, root/alias, types, keep-alive, the error log',
-  notYet: ['limit_except', 'satisfy', 'open_file_cache', 'keepalive_time', 'keepalive_disable', 'sendfile', 'tcp_nopush', 'client_body_buffer_size', 'merge_slashes', 'listen ssl', 'listen http2'],
+  notYet: ['limit_except', 'open_file_cache', 'keepalive_time', 'keepalive_disable', 'sendfile', 'tcp_nopush', 'client_body_buffer_size', 'merge_slashes', 'listen ssl', 'listen http2'],
   directives: {
     clientMaxBodySize: cmd(HSL, size, '1m'),
     clientBodyTimeout: cmd(HSL, timer, '60s'),

@@ -571,7 +571,7 @@ function expand(r: Request, s: string, t: ProxyTarget): string {
       case 'proxy_port': return String(t.port);
       case 'proxy_add_x_forwarded_for': {
         const prev = r.headersIn.getAll('x-forwarded-for').join(', ');
-        const addr = r.main.conn?.remoteAddress ?? '';
+        const addr = r.main.remoteAddr;
         return prev ? `${prev}, ${addr}` : addr;
       }
     }
