@@ -31,6 +31,8 @@ import { indexModule } from './http/modules/index.js';
 import { rewriteModule } from './http/modules/rewrite.js';
 import { mapModule } from './http/modules/map.js';
 import { luaModule } from './http/modules/lua.js';
+import { limitReqModule } from './http/modules/limit-req.js';
+import { limitConnModule } from './http/modules/limit-conn.js';
 import { logModule } from './http/modules/log.js';
 import { staticModule } from './http/modules/static.js';
 import { proxyModule } from './http/modules/proxy.js';
@@ -49,7 +51,11 @@ export const MODULES = [
   coreModule,
   logModule,
   rewriteModule,
+  // preaccess: limit_req before limit_conn (nginx runs a phase's handlers in reverse module
+  // order, and lists limit_conn first)
   mapModule,
+  limitReqModule,
+  limitConnModule,
   luaModule,
   proxyModule,
   indexModule,

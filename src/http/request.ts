@@ -19,6 +19,7 @@ import { isRedirect } from './modules/rewrite.js';
 import type { LocationApi } from '../subrequest/subrequest.js';
 import { FieldError, checkFieldName, checkFieldValue } from '../core/field.js';
 import { logError, logs } from '../core/log.js';
+import type { Clock } from '../core/clock.js';
 
 /** How a handler leaves early: thrown by exit(), exec() and redirect(), caught by the phase runner. */
 export class ExitSignal {
@@ -48,6 +49,8 @@ export interface HttpConnectionLike {
   testExpect(r: Request): void;
   /** r.conf now is the chosen location's: apply its keep-alive and TCP_NODELAY settings. */
   confChosen(r: Request): void;
+  /** The server's clock (limitReq's delays and buckets read it). */
+  readonly clock: Clock;
 }
 
 /** A consumer of the body as it arrives (proxyPass streaming it upstream). */
@@ -223,6 +226,9 @@ export class Request implements FilterRequest {
   /** An error_page has redirected this request (r->error_page): a second one is not taken
    *  unless recursiveErrorPages is on. */
   errorPage: boolean;
+  /** On the main request: limit_req's and limit_conn's verdicts (r->main->limit_req_status), 0 before. */
+  limitReqStatus: number;
+  limitConnStatus: number;
   private userCtx: Record<string, unknown> | null;
   private varProxy: Record<string, string | undefined> | null;
   private headerProxy: Record<string, string | string[] | undefined> | null;
@@ -283,6 +289,8 @@ export class Request implements FilterRequest {
     this.varCache = null;
     this.errStatus = 0;
     this.errorPage = false;
+    this.limitReqStatus = 0;
+    this.limitConnStatus = 0;
     this.userCtx = null;
     this.varProxy = null;
     this.headerProxy = null;
