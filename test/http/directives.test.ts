@@ -24,6 +24,16 @@ const SAMPLE: Record<string, unknown> = {
   subrequestDepth: 5, tryFiles: '$uri =404', errorPage: '404 /404.html', recursiveErrorPages: true,
   logNotFound: false, rewrite: '^/a /b last', set: { $x: '1' }, if: [['$x', { return: [204] }]], break: true,
   rewriteLog: true, map: { '$uri $m': { default: '1' } },
+  limitReqZone: '$binary_remote_addr zone=one:1m rate=1r/s', limitReq: 'zone=one burst=5',
+  limitReqStatus: 429, limitReqLogLevel: 'warn', limitReqDryRun: true,
+  limitConnZone: '$binary_remote_addr zone=addr:1m', limitConn: 'addr 10', limitConnStatus: 429,
+  limitConnLogLevel: 'info', limitConnDryRun: true,
+};
+
+/** Top-level directives a sample needs beside it (the zone a limit names). */
+const NEEDS: Record<string, Record<string, unknown>> = {
+  limitReq: { limitReqZone: SAMPLE.limitReqZone },
+  limitConn: { limitConnZone: SAMPLE.limitConnZone },
 };
 
 const table = new DirectiveTable(MODULES);
@@ -33,7 +43,7 @@ function config(block: Block, name: string, v: unknown): unknown {
   const loc = block === 'location' ? d : {};
   const srv = block === 'server' ? d : {};
   const top = block === 'http' ? d : {};
-  return { ...top, servers: [{ listen: 80, ...srv, locations: { '/': loc } }] };
+  return { ...NEEDS[name], ...top, servers: [{ listen: 80, ...srv, locations: { '/': loc } }] };
 }
 
 /** What the request in location '/' reads for `name`. */
