@@ -318,6 +318,8 @@ test('config: nginx\'s checks and messages', () => {
   const loc = (l: Record<string, unknown>, http: Record<string, unknown> = {}) => ({ ...http, servers: [{ listen: 80, locations: { '/': l } }] });
   bad(loc({ limitReq: 'zone=nope' }), 'zero size shared memory zone "nope" in servers[0].locations["/"]');
   bad(loc({ limitConn: 'nope 1' }), 'zero size shared memory zone "nope"');
+  bad({ limitReqZone: '$ zone=one:1m rate=1r/s' }, 'invalid variable name in "$"');
+  bad({ limitConnZone: { c: { key: '${a', size: '1m' } } }, 'invalid variable name');
   bad({ limitReqZone: '$a zone=one:10k rate=1r/s' }, 'zone "zone=one:10k" is too small');
   bad({ limitReqZone: '$a zone=one rate=1r/s' }, 'invalid zone size "zone=one"');
   bad({ limitReqZone: '$a zone=one:1g rate=1r/s' }, 'invalid zone size "zone=one:1g"');
