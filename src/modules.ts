@@ -36,6 +36,8 @@ import { accessModule, postAccessModule } from './http/modules/access.js';
 import { authBasicModule } from './http/modules/auth-basic.js';
 import { geoModule } from './http/modules/geo.js';
 import { luaModule } from './http/modules/lua.js';
+import { limitReqModule } from './http/modules/limit-req.js';
+import { limitConnModule } from './http/modules/limit-conn.js';
 import { logModule } from './http/modules/log.js';
 import { staticModule } from './http/modules/static.js';
 import { proxyModule } from './http/modules/proxy.js';
@@ -63,7 +65,11 @@ export const MODULES = [
   authBasicModule,
   postAccessModule,
   rewriteModule,
+  // preaccess: limit_req before limit_conn (nginx runs a phase's handlers in reverse module
+  // order, and lists limit_conn first)
   mapModule,
+  limitReqModule,
+  limitConnModule,
   luaModule,
   proxyModule,
   indexModule,

@@ -5,6 +5,7 @@
 //   FIND_CONFIG     location selection, `internal`, client_max_body_size (413)
 //   REWRITE         rewrite's location `return`, then lua's `rewrite` handler (rewrite_by_lua)
 //   POST_REWRITE    an exec() restarts at FIND_CONFIG (at most 10 times)
+//   PREACCESS       limit_req, then limit_conn
 //   ACCESS          lua's `access` handler (access_by_lua)
 //   CONTENT         lua's `content` handler, proxy's proxyPass, else static (and index)
 //   (LOG)           the access log line, after the response is done
@@ -26,7 +27,7 @@ import { closesConnection } from './special-response.js';
 
 
 // phases (the order of ngx_http_core_module's phase engine)
-const PH_SERVER_REWRITE = 0, PH_FIND_CONFIG = 1, PH_REWRITE = 2, PH_ACCESS = 3, PH_TRY_FILES = 4, PH_CONTENT = 5;
+const PH_SERVER_REWRITE = 0, PH_FIND_CONFIG = 1, PH_REWRITE = 2, PH_PREACCESS = 3, PH_ACCESS = 4, PH_TRY_FILES = 5, PH_CONTENT = 6;
 
 /**
  * Run a request from the server rewrite phase to the end, then finalize it. It stays
@@ -133,8 +134,10 @@ function phases(r: Request, ph: number, i: number, named: ResolvedLocation | nul
     switch (ph) {
       case PH_SERVER_REWRITE:
       case PH_REWRITE:
+      case PH_PREACCESS:
       case PH_ACCESS: {
-        const list = ph === PH_SERVER_REWRITE ? engine.serverRewrite : ph === PH_REWRITE ? engine.rewrite : engine.access;
+        const list = ph === PH_SERVER_REWRITE ? engine.serverRewrite : ph === PH_REWRITE ? engine.rewrite
+          : ph === PH_PREACCESS ? engine.preaccess : engine.access;
         let restart = false;
         for (; i < list.length; i++) {
           const rc = list[i](r);
@@ -155,7 +158,7 @@ function phases(r: Request, ph: number, i: number, named: ResolvedLocation | nul
           i = 0;
           break;
         }
-        ph = ph === PH_SERVER_REWRITE ? PH_FIND_CONFIG : ph === PH_REWRITE ? PH_ACCESS : PH_TRY_FILES;
+        ph = ph === PH_SERVER_REWRITE ? PH_FIND_CONFIG : ph === PH_REWRITE ? PH_PREACCESS : ph === PH_PREACCESS ? PH_ACCESS : PH_TRY_FILES;
         i = 0;
         break;
       }

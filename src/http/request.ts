@@ -20,6 +20,7 @@ import { isRedirect } from './modules/rewrite.js';
 import type { LocationApi } from '../subrequest/subrequest.js';
 import { FieldError, checkFieldName, checkFieldValue } from '../core/field.js';
 import { logError, logs } from '../core/log.js';
+import type { Clock } from '../core/clock.js';
 
 /** How a handler leaves early: thrown by exit(), exec() and redirect(), caught by the phase runner. */
 export class ExitSignal {
@@ -49,6 +50,8 @@ export interface HttpConnectionLike {
   testExpect(r: Request): void;
   /** r.conf now is the chosen location's: apply its keep-alive and TCP_NODELAY settings. */
   confChosen(r: Request): void;
+  /** The server's clock (limitReq's delays and buckets read it). */
+  readonly clock: Clock;
 }
 
 /** A consumer of the body as it arrives (proxyPass streaming it upstream). */
@@ -236,6 +239,9 @@ export class Request implements FilterRequest {
   realipPort: number;
   /** satisfy any: what the access modules said so far (0, 401, 403; -1 one of them allowed). */
   accessCode: number;
+  /** On the main request: limit_req's and limit_conn's verdicts (r->main->limit_req_status), 0 before. */
+  limitReqStatus: number;
+  limitConnStatus: number;
   private userCtx: Record<string, unknown> | null;
   private varProxy: Record<string, string | undefined> | null;
   private headerProxy: Record<string, string | string[] | undefined> | null;
@@ -301,6 +307,8 @@ export class Request implements FilterRequest {
     this.realipAddr = null;
     this.realipPort = 0;
     this.accessCode = 0;
+    this.limitReqStatus = 0;
+    this.limitConnStatus = 0;
     this.userCtx = null;
     this.varProxy = null;
     this.headerProxy = null;

@@ -28,6 +28,16 @@ const SAMPLE: Record<string, unknown> = {
   setRealIpFrom: '10.0.0.0/8', realIpHeader: 'X-Forwarded-For', realIpRecursive: true,
   accessRules: ['allow 10.0.0.1', 'deny all'], satisfy: 'any', authBasic: 'sample', authBasicUserFile: '/srv/htpasswd',
   geo: { '$sample_geo': { default: 'x', '10.0.0.0/8': 'y' } },
+  limitReqZone: '$binary_remote_addr zone=one:1m rate=1r/s', limitReq: 'zone=one burst=5',
+  limitReqStatus: 429, limitReqLogLevel: 'warn', limitReqDryRun: true,
+  limitConnZone: '$binary_remote_addr zone=addr:1m', limitConn: 'addr 10', limitConnStatus: 429,
+  limitConnLogLevel: 'info', limitConnDryRun: true,
+};
+
+/** Top-level directives a sample needs beside it (the zone a limit names). */
+const NEEDS: Record<string, Record<string, unknown>> = {
+  limitReq: { limitReqZone: SAMPLE.limitReqZone },
+  limitConn: { limitConnZone: SAMPLE.limitConnZone },
 };
 
 const table = new DirectiveTable(MODULES);
@@ -37,7 +47,7 @@ function config(block: Block, name: string, v: unknown): unknown {
   const loc = block === 'location' ? d : {};
   const srv = block === 'server' ? d : {};
   const top = block === 'http' ? d : {};
-  return { ...top, servers: [{ listen: 80, ...srv, locations: { '/': loc } }] };
+  return { ...NEEDS[name], ...top, servers: [{ listen: 80, ...srv, locations: { '/': loc } }] };
 }
 
 /** What the request in location '/' reads for `name`. */

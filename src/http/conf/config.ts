@@ -202,7 +202,9 @@ export function resolveConfig(raw: unknown, modules: readonly HttpModule[] = MOD
   for (const s of servers) { s.phases = phases; s.variables = variables; }
   const withLocation = modules.find((m) => m.locationApi !== undefined);
   if (withLocation !== undefined) for (const s of servers) s.locationApi = withLocation.locationApi!;
-  return new ResolvedConfig(http, servers, upstreams, table);
+  const resolved = new ResolvedConfig(http, servers, upstreams, table);
+  for (const m of modules) m.checkConfig?.(resolved);
+  return resolved;
 }
 
 /** Each proxyPass gets its upstream group: a named one, or an implicit one for host:port. */

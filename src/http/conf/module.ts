@@ -12,6 +12,7 @@ import type { Request } from '../request.js';
 import type { LocationApi } from '../../subrequest/subrequest.js';
 import type { Directives } from './directives.js';
 import type { Getter } from '../variables.js';
+import type { ResolvedConfig } from './config.js';
 
 /** The blocks a directive may appear in (NGX_HTTP_MAIN_CONF, NGX_HTTP_SRV_CONF, NGX_HTTP_LOC_CONF). */
 export type Block = 'http' | 'server' | 'location';
@@ -108,6 +109,8 @@ export type PhaseHandler = (r: Request) => number | Promise<unknown>;
 export interface ModulePhases {
   readonly serverRewrite?: PhaseHandler;
   readonly rewrite?: PhaseHandler;
+  /** NGX_HTTP_PREACCESS_PHASE: limit_req, limit_conn. */
+  readonly preaccess?: PhaseHandler;
   readonly access?: PhaseHandler;
   readonly content?: PhaseHandler;
 }
@@ -116,12 +119,14 @@ export interface ModulePhases {
 export class PhaseEngine {
   readonly serverRewrite: readonly PhaseHandler[];
   readonly rewrite: readonly PhaseHandler[];
+  readonly preaccess: readonly PhaseHandler[];
   readonly access: readonly PhaseHandler[];
   readonly content: readonly PhaseHandler[];
   constructor(modules: readonly HttpModule[]) {
     const pick = (k: keyof ModulePhases) => modules.map((m) => m.phases?.[k]).filter((h): h is PhaseHandler => h !== undefined);
     this.serverRewrite = pick('serverRewrite');
     this.rewrite = pick('rewrite');
+    this.preaccess = pick('preaccess');
     this.access = pick('access');
     this.content = pick('content');
   }
@@ -157,6 +162,11 @@ export interface HttpModule<D extends { readonly [name: string]: Cmd } = { reado
   readonly block?: (raw: Readonly<Record<string, unknown>>, conf: Directives, ctx: BlockContext) => void;
   /** Variables the config defines (map, geo), from the top-level directives; name → getter. */
   readonly variables?: (http: Directives) => Iterable<readonly [string, Getter]>;
+  /**
+   * Checks across blocks once the whole config is resolved (ngx_http_module_t's postconfiguration
+   * and init_zone: a limitReq naming a zone no limitReqZone declares); throws ConfigError.
+   */
+  readonly checkConfig?: (config: ResolvedConfig) => void;
 }
 
 /** What a module's `block` hook may do with the block being resolved. */
