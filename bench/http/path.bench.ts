@@ -10,12 +10,22 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Bench } from 'tinybench';
 import * as assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { resolveConfig, SluiceServer, type Request, type SluiceConfig } from '../../src/index.js';
 import { HttpConnection, ListenContext } from '../../src/http/connection.js';
 
 
 const HELLO = { internal: true, return: [200, 'hello\n'] as [number, string] };
+// a small file under two locations: plain, and one with rewrite + try_files + a map variable
+const ROOT = mkdtempSync(join(tmpdir(), 'sluice-path-'));
+mkdirSync(join(ROOT, 'plain'));
+mkdirSync(join(ROOT, 'rich'));
+writeFileSync(join(ROOT, 'plain', 'hello.txt'), 'hello\n');
+writeFileSync(join(ROOT, 'rich', 'hello.txt'), 'hello\n');
 const config: SluiceConfig = {
+  map: { '$http_user_agent $agent_kind': { default: 'other', '~^wrk': 'bench', curl: 'curl' } },
   servers: [{
     listen: '127.0.0.1:0',
     locations: {
@@ -29,6 +39,16 @@ const config: SluiceConfig = {
         },
       },
       '= /sub': HELLO, '= /sub2': HELLO, '= /sub3': HELLO,
+      '/plain/': { root: ROOT },
+      '/rw/': { root: ROOT, alias: undefined, rewrite: '^/rw/(\\w+)$ /plain/$1.txt break' },
+      '/tf/': { alias: ROOT + '/plain/', tryFiles: '$uri $uri/ =404' },
+      '/mp/': { alias: ROOT + '/plain/', addHeader: [['X-Agent', '$agent_kind']] },
+      '/rich/': {
+        root: ROOT,
+        rewrite: '^/rich/(\\w+)$ /rich/$1.txt break',
+        tryFiles: '$uri $uri/ =404',
+        addHeader: [['X-Agent', '$agent_kind']],
+      },
     },
   }],
 };
@@ -82,6 +102,11 @@ const cases: [string, Buffer, boolean][] = [
   ['content r.say()', req('/say'), false],
   ['capture of a return', req('/capture'), true],
   ['captureMulti of three', req('/multi'), true],
+  ['static file, plain location', req('/plain/hello.txt'), true],
+  ['static file, rewrite + try_files + map', req('/rich/hello'), true],
+  ['static file, rewrite only', req('/rw/hello'), true],
+  ['static file, try_files only', req('/tf/hello.txt'), true],
+  ['static file, map in addHeader only', req('/mp/hello.txt'), true],
 ];
 
 // sanity: each answers, and the connection goes on to the next request

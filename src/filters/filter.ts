@@ -32,7 +32,7 @@ export interface FilterConf {
   gzipMinLength: number;
   gzipCompLevel: number;
   gzipVary: boolean;
-  addHeader: readonly { name: string; value: string; always: boolean }[];
+  addHeader: readonly { name: string; value: string; always: boolean; replaces?: boolean; complex?: { run(r: never): string } | null }[];
   /** expires: null = off; else { epoch | max | modified | offset | daily, ms } or a value with variables. */
   expires: Expires | null;
   /** sub_filter: the pairs (null: none), sub_filter_once, sub_filter_types, sub_filter_last_modified. */

@@ -38,9 +38,8 @@ export class HeadersFilter extends HeaderFilter {
     for (let i = 0; i < list.length; i++) {
       const a = list[i];
       if (!ok && !a.always) continue;
-      const v = a.value.indexOf('$') < 0 ? a.value : r.expand(a.value);
-      const key = a.name.toLowerCase();
-      if (key === 'etag' || key === 'last-modified') {
+      const v = a.complex != null ? a.complex.run(r as never) : a.value.indexOf('$') < 0 ? a.value : r.expand(a.value);
+      if (a.replaces ?? /^(etag|last-modified)$/i.test(a.name)) {
         // nginx replaces these; an empty value removes the response's own
         if (v === '') h.remove(a.name); else h.set(a.name, v);
       } else if (v !== '') {

@@ -14,6 +14,7 @@ import { HeadersIn } from './headers-in.js';
 import { decodeArgs, encodeArgs } from '../lua/ngx.js';
 import { expandVariables, makeVarProxy } from './variables.js';
 import { absoluteUrl } from './redirect.js';
+import type { OpenedFile } from './try-files.js';
 import { H_CONTENT_TYPE } from './parser/types.js';
 import { specialResponse } from './special-response.js';
 import { isRedirect } from './modules/rewrite.js';
@@ -218,6 +219,8 @@ export class Request implements FilterRequest {
   finalized: boolean;
   /** User variables set with r.var.name = value ("set $name"). */
   variables: Map<string, string> | null;
+  /** A file try_files opened for the static module to serve (closed at the end if it does not). */
+  openedFile: OpenedFile | null;
   /** Values of cacheable config variables (map) worked out for this request. */
   varCache: Map<unknown, string> | null;
   /** The last regex match that had groups ($1..$9): a location, server name, rewrite, if, map. */
@@ -300,6 +303,7 @@ export class Request implements FilterRequest {
     this.variables = null;
     this.captures = null;
     this.varCache = null;
+    this.openedFile = null;
     this.errStatus = 0;
     this.errorPage = false;
     this.remoteAddr = conn?.remoteAddress ?? '';

@@ -4,7 +4,7 @@
 // decides: `=code` ends the request with that code, `@name` goes to a named location, anything
 // else is an internal redirect to that URI (with its args).
 
-import { statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { ConfigError, invalidValue, showValue } from './conf/size-time.js';
 import { parser } from './conf/module.js';
 import { words } from './conf/parse.js';
@@ -74,11 +74,11 @@ export function tryFilesPhase(r: Request, tf: TryFiles): { code: number } | { ur
     const dir = f.dir;
     if (name === '' && !dir) continue;
     let ok = false;
-    try {
-      const st = statSync(pathOf(r, name === '' ? '/' : name));
-      ok = dir ? st.isDirectory() : !st.isDirectory();
-    } catch {
-      ok = false;
+    const path = pathOf(r, name === '' ? '/' : name);
+    if (dir) {
+      try { ok = statSync(path).isDirectory(); } catch { ok = false; }
+    } else {
+      ok = openFound(r, path);
     }
     if (ok) {
       r.uri = name.charCodeAt(0) === 0x2f ? name : '/' + name;
@@ -88,4 +88,28 @@ export function tryFilesPhase(r: Request, tf: TryFiles): { code: number } | { ur
   if (tf.code !== 0) return { code: tf.code };
   if (tf.named !== null) return { uri: tf.named };
   return { uri: tf.uri!.run(r) };
+}
+
+/** A file try_files opened, handed to the static module (one open and fstat, not two of each). */
+export interface OpenedFile {
+  readonly path: string;
+  readonly fd: number;
+  readonly st: Stats;
+}
+
+/** Open `path`: a file (not a directory) is kept open for the request; false if none is there. */
+function openFound(r: Request, path: string): boolean {
+  let fd: number;
+  try { fd = openSync(path, 'r'); } catch { return false; }
+  let st: Stats;
+  try { st = fstatSync(fd); } catch { closeSync(fd); return false; }
+  if (st.isDirectory()) { closeSync(fd); return false; }
+  const prev = r.openedFile;
+  if (prev !== null) closeSync(prev.fd);
+  r.openedFile = { path, fd, st };
+  r.main.addCleanup(() => {
+    // (the static module may have taken it: then it is closed by its own cleanup)
+    if (r.openedFile !== null && r.openedFile.fd === fd) { r.openedFile = null; closeSync(fd); }
+  });
+  return true;
 }

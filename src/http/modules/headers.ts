@@ -5,11 +5,16 @@ import { isToken } from '../../core/field.js';
 import { ConfigError, invalidValue, parseTime } from '../conf/size-time.js';
 import { HSL, cmd, defineModule, parser } from '../conf/module.js';
 import { isHeaderSafe } from '../conf/parse.js';
+import { compileComplex, type Complex } from '../script.js';
 
 export interface AddHeader {
   name: string;
   value: string;
   always: boolean;
+  /** ETag or Last-Modified: replaced, or removed by an empty value, not added. */
+  replaces: boolean;
+  /** The value compiled (null when it has no variables). */
+  complex: Complex | null;
 }
 
 export type { Expires };
@@ -24,7 +29,11 @@ const addHeader = parser<readonly (readonly [string, string] | readonly [string,
       || !isToken(e[0]) || !isHeaderSafe(e[1]) || (e.length === 3 && e[2] !== 'always')) {
       throw invalidValue(e, key);
     }
-    out.push({ name: e[0], value: e[1], always: e.length === 3 });
+    const lower = e[0].toLowerCase();
+    out.push({
+      name: e[0], value: e[1], always: e.length === 3, replaces: lower === 'etag' || lower === 'last-modified',
+      complex: e[1].includes('$') ? compileComplex(e[1], key) : null,
+    });
   }
   return out;
 });

@@ -101,11 +101,12 @@ export function mapFind(r: Request, m: MapDef, s: string): Complex | null {
   }
   if (s.length > 0) {
     for (const x of m.regexes) {
-      const mt = x.re.regex.exec(s);
-      if (mt !== null) {
-        if (x.re.groups > 0) setCaptures(r, mt, x.re.names);
-        return x.value;
+      if (x.re.groups === 0) {
+        if (x.re.regex.test(s)) return x.value;
+        continue;
       }
+      const mt = x.re.regex.exec(s);
+      if (mt !== null) { setCaptures(r, mt, x.re.names); return x.value; }
     }
   }
   return null;

@@ -2,7 +2,7 @@
 // a directory without the slash is 301 to the slash form, a slash uri tries `index` files
 // (an internal redirect), a file goes down the filter chain as one file buf.
 
-import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { extname } from 'node:path';
 import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, FileRef, link } from '../../core/buf.js';
 import { logError } from '../../core/log.js';
@@ -32,14 +32,23 @@ export function staticHandler(r: Request): undefined {
   // through libuv's thread pool (and the file is read the same way when it is small)
   const path = mapUriToPath(r);
   let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    return fileError(r, e as NodeJS.ErrnoException, path);
+  let st: Stats | null = null;
+  const opened = r.openedFile;
+  if (opened !== null && opened.path === path) {
+    // try_files found it and kept it open: its descriptor and stat serve
+    r.openedFile = null;
+    fd = opened.fd;
+    st = opened.st;
+  } else {
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      return fileError(r, e as NodeJS.ErrnoException, path);
+    }
   }
   let closeIt = true;
   try {
-    const st = fstatSync(fd);
+    if (st === null) st = fstatSync(fd);
     if (st.isDirectory()) {
       // nginx answers a directory without its slash with 301 to the slash form
       r.headersOut.location = dirLocation(r);
