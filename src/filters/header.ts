@@ -65,7 +65,8 @@ export class HeaderWriteFilter extends HeaderFilter {
       utf8 = value('status line', h.statusLine) || utf8;
       s = statusLine(status, h.statusLine) + serverLine(r.conf.serverTokens) + 'Date: ' + httpDate() + '\r\n';
     }
-    if (h.contentType !== null) { utf8 = value('Content-Type', h.contentType) || utf8; s += 'Content-Type: ' + h.contentType + '\r\n'; }
+    // a 204 has no type (ngx_http_header_filter clears it)
+    if (h.contentType !== null && status !== 204) { utf8 = value('Content-Type', h.contentType) || utf8; s += 'Content-Type: ' + h.contentType + '\r\n'; }
     if (h.contentLength >= 0 && status !== 304 && status !== 204 && status >= 200) s += 'Content-Length: ' + h.contentLength + '\r\n';
     // only a 200, 206 or 304 says when its content changed (ngx_http_header_filter)
     if (h.lastModified >= 0 && (status === 200 || status === 206 || status === 304)) s += 'Last-Modified: ' + formatHttpDate(h.lastModified) + '\r\n';

@@ -43,7 +43,6 @@ const cases: DiffCase[] = [
       '/body', '/empty', { path: '/error', status: 500 }, { method: 'HEAD', path: '/say' }, { path: '/say', version: '1.0' },
     ],
     differences: [
-      { id: '204-content-type', request: 5, headers: ['content-type'] },
       { id: 'lua-empty-content', request: 13, headers: ['content-length', 'transfer-encoding'] },
       { id: 'lua-http10-buffering', request: 16, headers: ['content-length'] },
     ],

@@ -23,6 +23,7 @@ import { flag, isHeaderSafe, isPlainObject } from '../conf/parse.js';
 import { compileComplex, type Complex } from '../script.js';
 import { compileRegex, regexExec, type ConfigRegex } from '../regex.js';
 import { logError } from '../../core/log.js';
+import { typeFor } from './static-handler.js';
 
 export interface ReturnValue {
   code: number;
@@ -98,6 +99,8 @@ export function sendReturn(r: Request, ret: ReturnValue): void {
     if (r === r.main && !text.includes('$')) returnBodies.set(ret, body);
   }
   r.headersOut.status = code;
+  // the type of the URI's extension, as for a file (ngx_http_send_response sets it so)
+  r.headersOut.contentType = typeFor(r, r.uri);
   r.headersOut.contentLength = body.length;
   r.sendHeader();
   if (!r.headerOnly && body.length > 0) r.print(body);

@@ -135,7 +135,8 @@ function fileError(r: Request, e: NodeJS.ErrnoException, path: string): never {
   }
 }
 
-function typeFor(r: Request, path: string): string {
+/** The type for a path's (or URI's) extension, else defaultType (ngx_http_set_content_type). */
+export function typeFor(r: Request, path: string): string {
   const ext = extname(path).slice(1).toLowerCase();
   return (ext !== '' ? r.conf.types.get(ext) : undefined) ?? r.conf.defaultType;
 }
