@@ -5,6 +5,7 @@
 
 import { ConfigError } from './conf/size-time.js';
 import type { Request } from './request.js';
+import { declareVariable } from './script.js';
 
 export interface ConfigRegex {
   readonly regex: RegExp;
@@ -35,6 +36,7 @@ export function compileRegex(source: string, caseless: boolean, what: string, ke
 export function describeRegex(regex: RegExp): ConfigRegex {
   const m = new RegExp(`(?:${regex.source})|`, regex.flags.replace(/[gy]/g, '')).exec('')!;
   const names = m.groups === undefined ? null : Object.keys(m.groups);
+  if (names !== null) for (const n of names) declareVariable(n);
   return { regex, groups: m.length - 1, names };
 }
 

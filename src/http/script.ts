@@ -5,7 +5,7 @@
 
 import { ConfigError } from './conf/size-time.js';
 import type { Request } from './request.js';
-import { getterFor, type Getter } from './variables.js';
+import { getterFor, isKnownVariable, type Getter } from './variables.js';
 
 export class Complex {
   /** The string as written. */
@@ -38,6 +38,33 @@ export class Complex {
 }
 
 const NAME = /[A-Za-z0-9_]/;
+
+/**
+ * While a config is resolved: the variables its values read (with the directive) and those it
+ * declares (set, named captures), so that a name nobody defines is a config error, as nginx's
+ * "unknown variable".
+ */
+let reads: { name: string; key: string }[] | null = null;
+let declared: Set<string> | null = null;
+
+export function startVariableCheck(): void {
+  reads = [];
+  declared = new Set();
+}
+
+/** The names read but neither known, declared nor in `defined`; ends the check. */
+export function endVariableCheck(defined: (name: string) => boolean): { name: string; key: string }[] {
+  const r = reads ?? [];
+  const d = declared ?? new Set<string>();
+  reads = null;
+  declared = null;
+  return r.filter((x) => !d.has(x.name) && !defined(x.name) && !isKnownVariable(x.name));
+}
+
+/** A variable the config makes (set, a named capture, map, geo). */
+export function declareVariable(name: string): void {
+  if (declared !== null) declared.add(name);
+}
 
 /**
  * Compile `s`. With `key` (a directive being loaded) a `$` that starts no variable name is a
@@ -79,6 +106,7 @@ export function compileComplex(s: string, key?: string): Complex {
     if (text !== '') { parts.push(text); text = ''; }
     parts.push(getterFor(name));
     names.push(name);
+    if (reads !== null && key !== undefined) reads.push({ name, key });
     i = j;
   }
   if (text !== '') parts.push(text);

@@ -22,7 +22,7 @@ const SAMPLE: Record<string, unknown> = {
   proxyPassRequestBody: false, proxyHttpVersion: '1.0', proxyConnectTimeout: '3s', proxySendTimeout: '3s',
   proxyReadTimeout: '3s', proxyNextUpstream: 'off', proxyNextUpstreamTries: 2, return: [204], filters: [UppercaseFilter],
   subrequestDepth: 5, tryFiles: '$uri =404', errorPage: '404 /404.html', recursiveErrorPages: true,
-  logNotFound: false, rewrite: '^/a /b last', set: { $x: '1' }, if: [['$x', { return: [204] }]], break: true,
+  logNotFound: false, rewrite: '^/a /b last', set: { $x: '1' }, if: [['$arg_x', { return: [204] }]], break: true,
   rewriteLog: true, absoluteRedirect: false, portInRedirect: false, serverNameInRedirect: true, map: { '$uri $m': { default: '1' } },
   subFilter: [['a', 'b']], subFilterOnce: false, subFilterTypes: 'text/plain', subFilterLastModified: true,
   setRealIpFrom: '10.0.0.0/8', realIpHeader: 'X-Forwarded-For', realIpRecursive: true,

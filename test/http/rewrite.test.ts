@@ -239,6 +239,12 @@ test('config errors are clear', () => {
   bad({ return: [200, 'a $ b'] }, /invalid variable name/);
   assert.throws(() => resolveConfig({ servers: [{ listen: 80, if: [['$a', { root: '/x' }]] }] }), /"root" directive is not allowed here/);
   assert.throws(() => resolveConfig({ map: { '$a': { default: '1' } }, servers: [{ listen: 80 }] }), /invalid map "\$a"/);
+  // nginx's "unknown variable": a typo is a config error; what set, a map or a named capture makes is known
+  bad({ return: [200, '$reqest_uri'] }, /unknown "reqest_uri" variable in "return"/);
+  const ok = (c: Record<string, unknown>) => resolveConfig({ servers: [{ listen: 80 }], ...c });
+  ok({ servers: [{ listen: 80, locations: { '/': { set: { $mine: '1' }, return: [200, '$mine'] } } }] });
+  ok({ map: { '$uri $mapped': { default: '1' } }, servers: [{ listen: 80, locations: { '/': { return: [200, '$mapped'] } } }] });
+  ok({ servers: [{ listen: 80, locations: { '~ ^/(?<part>.+)$': { return: [200, '$part'] } } }] });
 });
 
 test.run();

@@ -10,6 +10,7 @@ import { PhaseEngine, type Block, type BlockContext, type HttpModule } from './m
 import type { Request } from '../request.js';
 import type { Getter } from '../variables.js';
 import { describeRegex, type ConfigRegex } from '../regex.js';
+import { endVariableCheck, startVariableCheck } from '../script.js';
 import type { LocationApi } from '../../subrequest/subrequest.js';
 import { MODULES, type HttpDirectives, type LocationDirectives, type ServerDirectives } from '../../modules.js';
 import { LocationTree, ResolvedLocation, parseLocationKey } from '../location.js';
@@ -163,6 +164,15 @@ const TOP = 'config';
  * `sluice: unknown directive "clientMaxBodySise" in servers[0].locations["/"]`.
  */
 export function resolveConfig(raw: unknown, modules: readonly HttpModule[] = MODULES): ResolvedConfig {
+  startVariableCheck();
+  try {
+    return resolve(raw, modules);
+  } finally {
+    endVariableCheck(() => true);
+  }
+}
+
+function resolve(raw: unknown, modules: readonly HttpModule[]): ResolvedConfig {
   if (!isPlainObject(raw)) throw new ConfigError('the config must be an object', '');
   const table = new DirectiveTable(modules);
   const http = resolveBlock(table, raw, 'http', null, TOP);
@@ -204,6 +214,12 @@ export function resolveConfig(raw: unknown, modules: readonly HttpModule[] = MOD
   if (withLocation !== undefined) for (const s of servers) s.locationApi = withLocation.locationApi!;
   const resolved = new ResolvedConfig(http, servers, upstreams, table);
   for (const m of modules) m.checkConfig?.(resolved);
+  // ngx_http_variables_init_vars: a variable a value reads must exist
+  const unknown = endVariableCheck((name) => variables.has(name));
+  if (unknown.length > 0) {
+    const u = unknown[0];
+    throw new ConfigError(`unknown "${u.name}" variable in "${u.key}" (a handler's own variable is declared with set: { $${u.name}: '' })`, u.key, TOP);
+  }
   return resolved;
 }
 

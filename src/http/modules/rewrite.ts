@@ -20,7 +20,7 @@ import type { Directives } from '../conf/directives.js';
 import type { Request } from '../request.js';
 import { expandVariables, isChangeable, setVar } from '../variables.js';
 import { flag, isHeaderSafe, isPlainObject } from '../conf/parse.js';
-import { compileComplex, type Complex } from '../script.js';
+import { compileComplex, declareVariable, type Complex } from '../script.js';
 import { compileRegex, regexExec, type ConfigRegex } from '../regex.js';
 import { logError } from '../../core/log.js';
 import { typeFor } from './static-handler.js';
@@ -176,6 +176,7 @@ const set = parser<Readonly<Record<string, string>>>()((v, key): readonly SetVal
     if (NOT_SETTABLE.test(name) || !isChangeable(name)) throw new ConfigError(`the "${name}" variable is not changeable`, key);
     const val = v[k];
     if (typeof val !== 'string' && typeof val !== 'number') throw invalidValue(val, key);
+    declareVariable(name);
     out.push({ name, value: compileComplex(String(val), key) });
   }
   return out;
