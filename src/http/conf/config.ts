@@ -51,6 +51,8 @@ export interface UpstreamConfig {
   keepalive?: number;
   keepaliveTimeout?: string | number;
   keepaliveRequests?: number;
+  /** How long one connection may be reused, from when it was opened (nginx's keepalive_time, 1h). */
+  keepaliveTime?: string | number;
   balance?: 'round-robin' | 'least-conn' | { hash: string };
 }
 

@@ -62,6 +62,7 @@ export class UpstreamConnection implements ParserSink, Keepable {
   keptIn: KeepalivePool | null;
   keptKey: string;
   keptUntil: number;
+  readonly startedAt: number;
   /**
    * The exchange's connect, send or read timeout (T_*): one timer for the connection's life,
    * unref'd (the socket keeps the process alive while it is in use); moving its deadline later
@@ -77,6 +78,7 @@ export class UpstreamConnection implements ParserSink, Keepable {
     this.keptIn = null;
     this.keptKey = '';
     this.keptUntil = 0;
+    this.startedAt = clock.now();
     this.timer = new DeadlineTimer<UpstreamConnection>(this, onTimer, clock, true);
     (socket as unknown as Record<symbol, UpstreamConnection>)[CONN] = this;
     socket.on('data', onData);
