@@ -24,6 +24,8 @@ import {
   Exchange, FAIL_CONNECT, FAIL_INVALID, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler,
 } from '../upstream/connection.js';
 import type { Peer, UpstreamGroup } from '../upstream/upstream.js';
+import { UpstreamInfo, UpstreamState } from '../upstream/state.js';
+import { SYSTEM_CLOCK, type Clock } from '../../core/clock.js';
 
 /** Request headers never passed upstream as they are (hop-by-hop, or set by us). */
 function skipRequestHeader(id: number): boolean {
@@ -60,6 +62,11 @@ class ProxyRun implements ExchangeHandler {
   /** The response header went down the filters: no other peer may be tried now. */
   sent: boolean;
   tries: number;
+  /** This try's record ($upstream_* variables), or null between tries. */
+  state: UpstreamState | null;
+  /** The last response head's fields, name and value (for pass() and $upstream_http_*). */
+  fields: string[] | null;
+  readonly clock: Clock;
   private readonly resolve: () => void;
   private readonly reject: (e: unknown) => void;
   private done: boolean;
@@ -79,6 +86,14 @@ class ProxyRun implements ExchangeHandler {
     this.chunkedUp = false;
     this.sent = false;
     this.tries = 0;
+    this.state = null;
+    this.fields = null;
+    this.clock = r.main.hc?.clock ?? SYSTEM_CLOCK;
+    // a later proxying of the same request (after an internal redirect) is set apart by a separator
+    let up = r.upstream;
+    if (up === null) r.upstream = up = new UpstreamInfo();
+    else up.states.push(new UpstreamState(null, 0));
+    up.target = target;
     this.resolve = resolve;
     this.reject = reject;
     this.done = false;
@@ -123,6 +138,11 @@ class ProxyRun implements ExchangeHandler {
     const peer = max > 0 && this.tries >= max ? null : this.group.select(this.tried, hashKey);
     if (peer === null) {
       if (this.tries === 0) logError('error', r, `no live upstreams while connecting to upstream "${this.group.name}"`);
+      // nginx records the try, under the group's name
+      const st = new UpstreamState(this.group.name, 0);
+      st.responseTime = 0;
+      st.status = 502;
+      r.upstream!.states.push(st);
       this.finish(this.lastStatus);
       return;
     }
@@ -130,10 +150,34 @@ class ProxyRun implements ExchangeHandler {
     this.tried.add(peer);
     this.peer = peer;
     peer.conns++;
+    this.newState();
     this.connect(peer, false);
   }
 
   private lastStatus = 502;
+
+  /** A new try: its record goes on the request's list. */
+  private newState(): void {
+    this.state = new UpstreamState(this.peer!.name, this.clock.now());
+    this.r.upstream!.states.push(this.state);
+  }
+
+  /** The try is over: its response time and byte counts. */
+  private endState(x: Exchange | null): void {
+    const st = this.state;
+    if (st === null) return;
+    this.state = null;
+    if (st.responseTime === -1) st.responseTime = this.clock.now() - st.start;
+    if (x !== null) {
+      st.bytesSent = x.bytesSent;
+      st.bytesReceived = x.bytesReceived;
+    }
+  }
+
+  onConnected(x: Exchange): void {
+    const st = this.state;
+    if (x === this.x && st !== null && st.connectTime === -1) st.connectTime = this.clock.now() - st.start;
+  }
 
   private connect(peer: Peer, fresh: boolean): void {
     const r = this.r;
@@ -190,6 +234,13 @@ class ProxyRun implements ExchangeHandler {
     if (x !== this.x) return;
     const r = this.r;
     const status = h.statusCode;
+    const st = this.state;
+    if (st !== null) {
+      st.headerTime = this.clock.now() - st.start;
+      st.status = status;
+    }
+    this.fields = headFields(h);
+    r.upstream!.headers = this.fields;
     const nu = r.conf.proxyNextUpstream;
     const bit = status === 500 ? NU_HTTP_500 : status === 502 ? NU_HTTP_502 : status === 503 ? NU_HTTP_503
       : status === 504 ? NU_HTTP_504 : status === 403 ? NU_HTTP_403 : status === 404 ? NU_HTTP_404
@@ -198,6 +249,7 @@ class ProxyRun implements ExchangeHandler {
       // a listed status fails this peer (403 and 404 do not count against it); try the next one.
       // With no other peer left the answer goes to the client as it is, body and all.
       if (status !== 403 && status !== 404) this.group.fail(this.peer!);
+      this.endState(x);
       this.release();
       x.abort();
       this.lastStatus = status;
@@ -205,6 +257,22 @@ class ProxyRun implements ExchangeHandler {
       return;
     }
     this.group.succeed(this.peer!);
+    if (status >= 300 && r.conf.proxyInterceptErrors && interceptable(r, status)) {
+      // proxy_intercept_errors: the error page for this status answers instead; the upstream's
+      // body is not read, and its connection is closed
+      if (status === 401) {
+        const f = this.fields!;
+        for (let i = 0; i < f.length; i += 2) {
+          if (f[i].toLowerCase() === 'www-authenticate') { r.headersOut.add('WWW-Authenticate', f[i + 1]); break; }
+        }
+      }
+      this.endState(x);
+      this.release();
+      this.x = null;
+      x.abort();
+      this.finish(status);
+      return;
+    }
     this.pass(x, h);
   }
 
@@ -222,14 +290,15 @@ class ProxyRun implements ExchangeHandler {
     for (let o = 4; o < n * 5; o += 5) {
       if (hs[o] === H_CONNECTION) hop = connectionTokens(buf.toString('latin1', hs[o - 2], hs[o - 1]), hop);
     }
+    const f = this.fields!;
     try {
       for (let i = 0, o = 0; i < n; i++, o += 5) {
         const id = hs[o + 4];
-        const name = buf.toString('latin1', hs[o], hs[o + 1]);
+        const name = f[2 * i];
         const lower = id === H_OTHER ? name.toLowerCase() : '';
         if (skipResponseHeader(id, lower)) continue;
         if (hop !== null && hop.includes(id === H_OTHER ? lower : KNOWN_HEADER_NAMES[id])) continue;
-        let value = wireValue(buf, hs[o + 2], hs[o + 3]);
+        let value = f[2 * i + 1];
         // the length the parser framed the body by: -1 when chunked won over a Content-Length
         // beside it (RFC 9112 §6.3), so the client never gets a length the body does not have
         if (id === H_CONTENT_LENGTH) { if (!r.headerOnly && h.contentLength >= 0) out.contentLength = h.contentLength; continue; }
@@ -281,6 +350,7 @@ class ProxyRun implements ExchangeHandler {
   onData(x: Exchange, chunk: Buffer, start: number, end: number): void {
     if (x !== this.x || end <= start) return;
     const r = this.r;
+    if (this.state !== null) this.state.responseLength += end - start;
     if (r.outputDone) return;
     r.bodyBytesSent += end - start;
     const rc = r.chains.output(r, link(Buf.memory(chunk, start, end)));
@@ -294,6 +364,7 @@ class ProxyRun implements ExchangeHandler {
 
   onEnd(x: Exchange): void {
     if (x !== this.x) return;
+    this.endState(x);
     this.release();
     this.x = null;
     if (!this.sent) { this.finish(502); return; }
@@ -303,14 +374,18 @@ class ProxyRun implements ExchangeHandler {
   onFail(x: Exchange, kind: number, err: Error | null): void {
     if (x !== this.x) return;
     const r = this.r;
+    const timeout = kind === FAIL_TIMEOUT;
+    if (this.state !== null && !this.sent) this.state.status = timeout ? 504 : 502;
+    this.endState(x);
     if (kind === FAIL_STALE && (idempotent(r.method) || !x.requestSent)) {
-      // a kept connection had died: the same peer again on a fresh one, not a failure
+      // a kept connection had died: the same peer again on a fresh one, not a failure (nginx
+      // records it as a try of its own)
+      this.newState();
       this.connect(this.peer!, true);
       return;
     }
     this.release();
     this.x = null;
-    const timeout = kind === FAIL_TIMEOUT;
     logError('error', r, `${err?.message ?? 'upstream failed'} while proxying to "${this.peer!.name}"`);
     if (this.sent) {
       // too late for another peer: a client connection is cut, a capture is truncated
@@ -374,6 +449,7 @@ class ProxyRun implements ExchangeHandler {
   private drop(): void {
     const x = this.x;
     this.x = null;
+    this.endState(x);
     if (x !== null) {
       x.abort();
       this.release();
@@ -462,6 +538,25 @@ class ProxyRun implements ExchangeHandler {
     s += '\r\n';
     return Buffer.from(s, 'latin1');
   }
+}
+
+/** The response head's fields as strings, name and value in turn (made once per head). */
+function headFields(h: MessageHead): string[] {
+  const buf = h.buf;
+  const hs = h.headers;
+  const n = h.headerCount;
+  const f = new Array<string>(2 * n);
+  for (let i = 0, o = 0; i < n; i++, o += 5) {
+    f[2 * i] = buf.toString('latin1', hs[o], hs[o + 1]);
+    f[2 * i + 1] = wireValue(buf, hs[o + 2], hs[o + 3]);
+  }
+  return f;
+}
+
+/** An error page is set for `status` where the request is (error_page; the core's, when there). */
+function interceptable(r: Request, status: number): boolean {
+  const pages = (r.conf as { errorPage?: { has?(code: number): boolean } | null }).errorPage;
+  return pages?.has?.(status) === true;
 }
 
 /** Log why the upstream request cannot be made; the caller answers 500. */
@@ -563,18 +658,7 @@ function refreshRedirect(value: string, run: ProxyRun): string {
 const CRLF = Buffer.from('\r\n');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
-/** $variables in proxySetHeader values and hash keys, with the proxy's own. */
-function expand(r: Request, s: string, t: ProxyTarget): string {
-  return expandVariables(r, s, (name) => {
-    switch (name) {
-      case 'proxy_host': return t.proxyHost;
-      case 'proxy_port': return String(t.port);
-      case 'proxy_add_x_forwarded_for': {
-        const prev = r.headersIn.getAll('x-forwarded-for').join(', ');
-        const addr = r.main.remoteAddr;
-        return prev ? `${prev}, ${addr}` : addr;
-      }
-    }
-    return undefined;
-  });
+/** $variables in proxySetHeader values and hash keys ($proxy_host and the like are variables of proxy.ts). */
+function expand(r: Request, s: string, _t: ProxyTarget): string {
+  return expandVariables(r, s);
 }

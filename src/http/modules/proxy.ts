@@ -8,6 +8,8 @@ import type { UpstreamGroup } from '../upstream/upstream.js';
 import { DECLINED, DONE, HSL, L, cmd, defineModule, parser, type PhaseHandler } from '../conf/module.js';
 import { proxyHandler } from './proxy-handler.js';
 import { flag, isHeaderSafe, isPlainObject, num, oneOf, timer, words } from '../conf/parse.js';
+import { registerVariable } from '../variables.js';
+import type { Request } from '../request.js';
 
 /** proxy_next_upstream conditions. */
 export const NU_ERROR = 1, NU_TIMEOUT = 2, NU_INVALID_HEADER = 4, NU_HTTP_500 = 8, NU_HTTP_502 = 16,
@@ -103,13 +105,30 @@ const nextUpstream = parser<string | readonly string[]>()((v, key): number => {
   return bits;
 });
 
+/** The target the request is proxied to: the one worked out for it, else its location's. */
+function targetOf(r: Request): ProxyTarget | null {
+  return r.upstream?.target ?? r.conf.proxyPass;
+}
+
+// the proxy's variables (ngx_http_proxy_vars): usable in proxySetHeader, addHeader, logs...
+registerVariable('proxy_host', (r) => targetOf(r)?.proxyHost);
+registerVariable('proxy_port', (r) => {
+  const t = targetOf(r);
+  return t === null ? undefined : String(t.port);
+});
+registerVariable('proxy_add_x_forwarded_for', (r) => {
+  const prev = r.headersIn.getAll('x-forwarded-for').join(', ');
+  const addr = r.main.remoteAddr;
+  return prev ? `${prev}, ${addr}` : addr;
+});
+
 const proxyPhase: PhaseHandler = (r) => (r.conf.proxyPass === null ? DECLINED : proxyHandler(r) ?? DONE);
 
 export const proxyModule = defineModule({
   name: 'proxy',
   nginx: 'ngx_http_proxy_module',
   about: 'proxyPass: the location\'s content handler sends the request to an upstream group',
-  notYet: ['proxy_intercept_errors', 'proxy_buffering', 'proxy_buffers', 'proxy_buffer_size', 'proxy_hide_header', 'proxy_pass_header', 'proxy_ignore_headers', 'proxy_ssl_verify', 'proxy_ssl_trusted_certificate', 'proxy_ssl_server_name', 'proxy_ssl_name'],
+  notYet: ['proxy_buffering', 'proxy_buffers', 'proxy_buffer_size', 'proxy_hide_header', 'proxy_pass_header', 'proxy_ignore_headers', 'proxy_ssl_verify', 'proxy_ssl_trusted_certificate', 'proxy_ssl_server_name', 'proxy_ssl_name'],
   directives: {
     proxyPass: cmd(L, proxyPass, null, { inherit: false }),
     proxySetHeader: cmd(HSL, proxySetHeader, {}),
@@ -122,6 +141,7 @@ export const proxyModule = defineModule({
     proxyReadTimeout: cmd(HSL, timer, '60s'),
     proxyNextUpstream: cmd(HSL, nextUpstream, 'error timeout'),
     proxyNextUpstreamTries: cmd(HSL, num, 0),
+    proxyInterceptErrors: cmd(HSL, flag, false),
   },
   phases: { content: proxyPhase },
 });
