@@ -9,7 +9,7 @@ import { Buf, link } from '../../core/buf.js';
 import { AGAIN, ERROR } from '../../filters/filter.js';
 import {
   NU_ERROR, NU_HTTP_403, NU_HTTP_404, NU_HTTP_429, NU_HTTP_500, NU_HTTP_502, NU_HTTP_503,
-  NU_HTTP_504, NU_INVALID_HEADER, NU_NON_IDEMPOTENT, NU_TIMEOUT, type ProxyTarget,
+  NU_HTTP_504, NU_INVALID_HEADER, NU_NON_IDEMPOTENT, NU_TIMEOUT, type ProxyTarget, type RedirectRule, resolveTarget,
 } from './proxy.js';
 import { FV_ASCII, FV_BAD, FV_UTF8, fieldValue, isToken, targetValue, utf8Latin1 } from '../../core/field.js';
 import { logError } from '../../core/log.js';
@@ -43,8 +43,18 @@ function skipResponseHeader(id: number, lower: string): boolean {
 
 /** The content handler of a location with proxyPass. */
 export function proxyHandler(r: Request): Promise<void> {
+  let t = r.conf.proxyPass!;
+  if (t.dynamic) {
+    // a proxyPass with variables: the URL and its group for this request
+    const rt = resolveTarget(r, t);
+    if (typeof rt === 'number') {
+      (r.upstream ??= new UpstreamInfo()).target = null;
+      return Promise.reject(new ExitSignal('exit', rt));
+    }
+    t = rt;
+  }
   return new Promise<void>((resolve, reject) => {
-    new ProxyRun(r, r.conf.proxyPass!, resolve, reject).start();
+    new ProxyRun(r, t, resolve, reject).start();
   });
 }
 
@@ -302,7 +312,7 @@ class ProxyRun implements ExchangeHandler {
         // the length the parser framed the body by: -1 when chunked won over a Content-Length
         // beside it (RFC 9112 §6.3), so the client never gets a length the body does not have
         if (id === H_CONTENT_LENGTH) { if (!r.headerOnly && h.contentLength >= 0) out.contentLength = h.contentLength; continue; }
-        if (id === H_LOCATION) value = this.redirect(value, 0);
+        if (id === H_LOCATION) value = this.redirect(value, 0, true);
         else if (id === H_OTHER && lower === 'refresh') value = refreshRedirect(value, this);
         out.add(name, value);
       }
@@ -319,32 +329,51 @@ class ProxyRun implements ExchangeHandler {
   }
 
   /**
-   * proxy_redirect: value[at..] rewritten when it starts with a `from` (ngx_http_proxy_rewrite).
-   * 'default' is the proxyPass URL → the location's prefix, or, without a URI part,
-   * the URL + '/' → '/', as nginx works it out.
+   * proxy_redirect (ngx_http_proxy_rewrite_redirect): value[at..] rewritten by the first rule
+   * that matches. A rewritten Location that is relative is made absolute for the client, as
+   * nginx's header filter does with absolute_redirect on (a Location no rule matched is left as
+   * the upstream sent it, as there).
    */
-  redirect(value: string, at: number): string {
-    const r = this.r;
-    const rd = r.conf.proxyRedirect;
+  redirect(value: string, at: number, location: boolean): string {
+    const rd = this.r.conf.proxyRedirect;
     if (rd === 'off') return value;
-    if (rd === 'default') {
+    for (let i = 0; i < rd.length; i++) {
+      const out = this.rewrite(rd[i], value, at);
+      if (out !== null) return location ? absoluteLocation(this.r, out) : out;
+    }
+    return value;
+  }
+
+  /** One rule on value[at..], or null when it does not match. */
+  private rewrite(rule: RedirectRule, value: string, at: number): string | null {
+    const r = this.r;
+    if (rule.kind === 'regex') {
+      // matched anywhere in the rest, which the replacement then replaces whole
+      const m = rule.re.exec(at === 0 ? value : value.slice(at));
+      return m === null ? null : value.slice(0, at) + expandCaptures(r, rule.to, m);
+    }
+    let from: string, to: string;
+    if (rule.kind === 'prefix') {
+      from = rule.from.indexOf('$') < 0 ? rule.from : expandVariables(r, rule.from);
+      if (from === '' || !value.startsWith(from, at)) return null;
+      to = expandCaptures(r, rule.to, null);
+    } else {
+      // default: the proxyPass URL becomes the location's prefix, or, without a URI part,
+      // the URL + '/' becomes '/'; nothing for a proxyPass with variables (nginx has no URL then)
       const t = this.target;
+      if (t.dynamic) return null;
       const loc = r.loc;
-      let from: string, to: string;
       if (t.uri !== null) {
-        if (loc === null || loc.kind === 'regex' || loc.kind === 'iregex' || loc.kind === 'named') return value;
+        if (loc === null || loc.kind === 'regex' || loc.kind === 'iregex' || loc.kind === 'named') return null;
         from = t.url;
         to = loc.path;
       } else {
         from = t.url + '/';
         to = '/';
       }
-      return value.startsWith(from, at) ? value.slice(0, at) + to + value.slice(at + from.length) : value;
+      if (!value.startsWith(from, at)) return null;
     }
-    for (const [from, to] of rd) {
-      if (value.startsWith(from, at)) return value.slice(0, at) + expand(r, to, this.target) + value.slice(at + from.length);
-    }
-    return value;
+    return value.slice(0, at) + to + value.slice(at + from.length);
   }
 
   onData(x: Exchange, chunk: Buffer, start: number, end: number): void {
@@ -471,7 +500,10 @@ class ProxyRun implements ExchangeHandler {
     const keep = v11 && this.group.pool !== null;
 
     let uri: string;
-    if (t.uri === null) {
+    if (t.dynamic && t.uri !== null) {
+      // a proxyPass with variables and a URI part: that URI is the whole of it (nginx: no args added)
+      uri = t.uri;
+    } else if (t.uri === null) {
       uri = r === r.main && !r.internal ? r.unparsedUri : escapeUri(r.uri, 0) + (r.args ? '?' + r.args : '');
     } else {
       const loc = r.loc;
@@ -559,6 +591,38 @@ function interceptable(r: Request, status: number): boolean {
   return pages?.has?.(status) === true;
 }
 
+/**
+ * A replacement with its regex captures ($1..$9, one digit as in nginx's scripts) and
+ * $variables filled in.
+ */
+function expandCaptures(r: Request, s: string, m: RegExpExecArray | null): string {
+  if (s.indexOf('$') < 0) return s;
+  return s.replace(/\$(?:\{(\w+)\}|(\w+))/g, (all: string, a: string | undefined, b: string | undefined) => {
+    const name = a ?? b!;
+    const c = name.charCodeAt(0);
+    if (c >= 48 && c <= 57) {
+      const g = m?.[c - 48] ?? '';
+      // $1abc is capture 1 then "abc"; ${1} is capture 1
+      return a !== undefined ? (name.length === 1 ? g : '') : g + name.slice(1);
+    }
+    return expandVariables(r, all);
+  });
+}
+
+/**
+ * A relative Location made absolute as nginx's header filter makes it (absolute_redirect on,
+ * server_name_in_redirect off, port_in_redirect on): the request's host, else the local
+ * address, and the local port unless it is 80. Main requests only (a capture sees it as is).
+ */
+function absoluteLocation(r: Request, v: string): string {
+  if (r !== r.main || v.charCodeAt(0) !== 47 || (r.conf as { absoluteRedirect?: boolean }).absoluteRedirect === false) return v;
+  const sock = r.conn?.socket;
+  let host = r.hostName || sock?.localAddress || '';
+  if (host.includes(':')) host = `[${host}]`;
+  const port = sock?.localPort ?? 80;
+  return `http://${host}${port === 80 ? '' : ':' + port}${v}`;
+}
+
 /** Log why the upstream request cannot be made; the caller answers 500. */
 function refuse(r: Request, why: string): null {
   logError('error', r, `${why} in the request to upstream`);
@@ -627,7 +691,8 @@ const plans = new WeakMap<object, HeadPlan>();
 
 /** The plan of a location: everything it depends on (the target, the version, the group's pool) is in `conf`. */
 function headPlan(conf: Request['conf'], t: ProxyTarget, keep: boolean): HeadPlan {
-  let plan = plans.get(conf);
+  // a target worked out per request (proxyPass with variables) has its own Host and pool
+  let plan = t.dynamic ? undefined : plans.get(conf);
   if (plan !== undefined) return plan;
   // a later setting of a name overrides an earlier one, in the earlier one's place
   const byName = new Map<string, [string, string]>();
@@ -645,14 +710,14 @@ function headPlan(conf: Request['conf'], t: ProxyTarget, keep: boolean): HeadPla
     if (p.value !== '') lines += `${p.name}: ${p.value}\r\n`;
   }
   plan = { lines, pairs, names: new Set(byName.keys()) };
-  plans.set(conf, plan);
+  if (!t.dynamic) plans.set(conf, plan);
   return plan;
 }
 
 /** Refresh: "5; url=http://..." — the URL after "url=" goes through proxy_redirect. */
 function refreshRedirect(value: string, run: ProxyRun): string {
   const i = value.search(/url=/i);
-  return i < 0 ? value : run.redirect(value, i + 4);
+  return i < 0 ? value : run.redirect(value, i + 4, false);
 }
 
 const CRLF = Buffer.from('\r\n');
