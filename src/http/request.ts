@@ -20,7 +20,6 @@ import { specialResponse } from './special-response.js';
 import { isRedirect } from './modules/rewrite.js';
 import type { LocationApi } from '../subrequest/subrequest.js';
 import type { UpstreamInfo } from './upstream/state.js';
-import type { Clock } from '../core/clock.js';
 import { FieldError, checkFieldName, checkFieldValue } from '../core/field.js';
 import { logError, logs } from '../core/log.js';
 import type { Clock } from '../core/clock.js';
@@ -447,7 +446,7 @@ export class Request implements FilterRequest {
     if (this.errStatus !== 0) h.status = this.errStatus;
     else if (h.status === 0) h.status = 200;
     // absolute_redirect: a relative Location gets the scheme, host and port (ngx_http_header_filter)
-    if (h.location !== null && h.location.charCodeAt(0) === 0x2f && this === this.main && this.conf.absoluteRedirect) {
+    if (h.location !== null && h.location.charCodeAt(0) === 0x2f && this === this.main && this.conf.absoluteRedirect && !h.locationAsIs) {
       h.location = absoluteUrl(this, h.location);
     }
     if (h.contentType === null) h.contentType = this.conf.defaultType;

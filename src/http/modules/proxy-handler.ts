@@ -330,17 +330,22 @@ class ProxyRun implements ExchangeHandler {
 
   /**
    * proxy_redirect (ngx_http_proxy_rewrite_redirect): value[at..] rewritten by the first rule
-   * that matches. A rewritten Location that is relative is made absolute for the client, as
-   * nginx's header filter does with absolute_redirect on (a Location no rule matched is left as
-   * the upstream sent it, as there).
+   * that matches. A rewritten Location that is relative is made absolute by sendHeader
+   * (absoluteRedirect), as nginx's header filter does; one no rule matched is left as the upstream
+   * sent it, as there (locationAsIs).
    */
   redirect(value: string, at: number, location: boolean): string {
     const rd = this.r.conf.proxyRedirect;
-    if (rd === 'off') return value;
+    if (rd === 'off') {
+      if (location) this.r.headersOut.locationAsIs = true;
+      return value;
+    }
     for (let i = 0; i < rd.length; i++) {
       const out = this.rewrite(rd[i], value, at);
-      if (out !== null) return location ? absoluteLocation(this.r, out) : out;
+      if (out !== null) return out;
     }
+    // no rule matched: the value stays as sent, and a relative Location is not made absolute
+    if (location) this.r.headersOut.locationAsIs = true;
     return value;
   }
 
@@ -607,20 +612,6 @@ function expandCaptures(r: Request, s: string, m: RegExpExecArray | null): strin
     }
     return expandVariables(r, all);
   });
-}
-
-/**
- * A relative Location made absolute as nginx's header filter makes it (absolute_redirect on,
- * server_name_in_redirect off, port_in_redirect on): the request's host, else the local
- * address, and the local port unless it is 80. Main requests only (a capture sees it as is).
- */
-function absoluteLocation(r: Request, v: string): string {
-  if (r !== r.main || v.charCodeAt(0) !== 47 || (r.conf as { absoluteRedirect?: boolean }).absoluteRedirect === false) return v;
-  const sock = r.conn?.socket;
-  let host = r.hostName || sock?.localAddress || '';
-  if (host.includes(':')) host = `[${host}]`;
-  const port = sock?.localPort ?? 80;
-  return `http://${host}${port === 80 ? '' : ':' + port}${v}`;
 }
 
 /** Log why the upstream request cannot be made; the caller answers 500. */
