@@ -541,15 +541,13 @@ test('proxyRedirect: default, off, and [from, to] pairs rewrite Location and Ref
     const [res] = await c.exchange(get(`${path}?to=${encodeURIComponent(to)}`));
     return [res.headers['location'], res.headers['refresh']];
   };
-  const here = `http://localhost:${s.port}`;
-  // a rewritten Location that is relative is made absolute, as nginx's header filter does; a Refresh is not
-  assert.equal(await loc('/one/a', `${base}/two/page?q=1`), [`${here}/one/page?q=1`, '3; url=/one/page?q=1'], 'default: proxyPass URL -> location prefix');
+  assert.equal(await loc('/one/a', `${base}/two/page?q=1`), ['/one/page?q=1', '3; url=/one/page?q=1'], 'default: proxyPass URL -> location prefix');
   assert.equal(await loc('/one/a', `${base}/elsewhere`), [`${base}/elsewhere`, `3; url=${base}/elsewhere`], 'no match: unchanged');
   assert.equal(await loc('/one/a', '/two/rel'), ['/two/rel', '3; url=/two/rel'], 'a relative Location is left alone');
-  assert.equal(await loc('/plain/a', `${base}/b/c`), [`${here}/b/c`, '3; url=/b/c'], 'default without a URI part: URL + "/" -> "/"');
+  assert.equal(await loc('/plain/a', `${base}/b/c`), ['/b/c', '3; url=/b/c'], 'default without a URI part: URL + "/" -> "/"');
   assert.equal(await loc('/off/a', `${base}/two/p`), [`${base}/two/p`, `3; url=${base}/two/p`], 'off');
   assert.equal((await loc('/pairs/a', 'http://inside.example/p'))[0], 'http://localhost/outside/p', 'a pair, $variables in the replacement');
-  assert.equal((await loc('/pairs/a', `${base}/two/p`))[0], `${here}/x/two/p`, 'the first pair that matches');
+  assert.equal((await loc('/pairs/a', `${base}/two/p`))[0], '/x/two/p', 'the first pair that matches');
   const [cap] = await c.exchange(get('/cap'));
   assert.is(cap.body.toString(), '/one/b', 'a capture sees the rewritten Location too (relative: no header filter made it absolute)');
 }));

@@ -79,6 +79,14 @@ test('proxyRedirect inherited by an inner block (the server\'s list in a locatio
   assert.is((await fetch1(s, '/a/b?c')).headers.location, 'http://out.example/a/b?c');
 }));
 
+test('a relative Location no rule rewrote stays relative (nginx sets headers_out.location only for a rewritten one)', timed(30000, async () => {
+  const up = keep(await httpUpstream((seen, res) => { res.writeHead(302, { Location: seen.url.startsWith('/r') ? '/rel/x' : `http://127.0.0.1:${up.port}/abs/x` }); res.end(); }));
+  const s = await sluice({ '/': { proxyPass: `http://${up.addr}` }, '/off/': { proxyPass: `http://${up.addr}`, proxyRedirect: 'off' } });
+  assert.is((await fetch1(s, '/r')).headers.location, '/rel/x', 'no rule matched: as sent');
+  assert.is((await fetch1(s, '/off/r')).headers.location, `http://127.0.0.1:${up.port}/abs/x`, 'off: as sent');
+  assert.is((await fetch1(s, '/a')).headers.location, `http://localhost:${s.port}/abs/x`, 'rewritten by default, then made absolute');
+}));
+
 test('proxyRedirect: config errors (bad regex, default with a proxyPass with variables)', async () => {
   for (const [loc, re] of [
     [{ proxyPass: 'http://127.0.0.1:1', proxyRedirect: [['~(', '/']] }, /invalid regex/],
