@@ -21,6 +21,9 @@ export class HeadersOut {
   lastModified: number;
   etag: string | null;
   location: string | null;
+  /** The Location is a header passed through as it came (an upstream's, no proxyRedirect rule
+   *  matched): never made absolute, as nginx's r->headers_out.location is not set for it. */
+  locationAsIs: boolean;
   contentEncoding: string | null;
   /** Other headers, in order; `keys` holds the lower-cased names. */
   names: string[];
@@ -37,6 +40,7 @@ export class HeadersOut {
     this.lastModified = -1;
     this.etag = null;
     this.location = null;
+    this.locationAsIs = false;
     this.contentEncoding = null;
     this.names = [];
     this.keys = [];
@@ -117,6 +121,7 @@ export class HeadersOut {
     this.lastModified = -1;
     this.etag = null;
     this.location = null;
+    this.locationAsIs = false;
     this.contentEncoding = null;
     this.names.length = 0;
     this.keys.length = 0;

@@ -23,6 +23,7 @@ import { Request, type HttpConnectionLike } from './request.js';
 import { findServer } from './server-name.js';
 import { setCaptures } from './regex.js';
 import { parseRequestTarget, validateHost } from './uri.js';
+import { KD_MSIE6, KD_SAFARI } from './modules/core.js';
 
 /** What all connections of one listening socket share. */
 export class ListenContext {
@@ -95,6 +96,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   queued: number;
   inFeed: boolean;
   requests: number;
+  /** When the connection was accepted (the clock's ms), for keepalive_time. */
+  readonly startTime: number;
   eof: boolean;
   continueSent: boolean;
   /** The current request asked for "100 Continue". */
@@ -136,6 +139,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.queued = 0;
     this.inFeed = false;
     this.requests = 0;
+    this.startTime = this.clock.now();
     this.eof = false;
     this.continueSent = false;
     this.expectContinue = false;
@@ -413,6 +417,11 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     if (r !== this.r) return;
     const conf = r.conf;
     if (r.keepalive && (conf.keepaliveTimeout <= 0 || this.requests >= conf.keepaliveRequests)) r.keepalive = false;
+    // keepalive_time and keepalive_disable are a location's, as nginx checks them only there
+    if (r.keepalive && r.loc !== null
+      && (this.clock.now() - this.startTime > conf.keepaliveTime || keepaliveDisabled(r, conf.keepaliveDisable))) {
+      r.keepalive = false;
+    }
     if (conf.tcpNodelay !== this.nodelay) {
       this.nodelay = conf.tcpNodelay;
       this.socket.setNoDelay(this.nodelay);
@@ -636,6 +645,27 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
 function hcOf(s: Socket): HttpConnection {
   return (s as unknown as { _hc: HttpConnection })._hc;
 }
+/**
+ * keepalive_disable: the browsers it names lose keep-alive (ngx_http_process_user_agent's
+ * checks, case-sensitive substrings): msie6 (MSIE 4-6 without SV1, not Opera) for POST only,
+ * safari (Safari/ with Mac OS X, not MSIE, Opera, Gecko/ or Chrome/).
+ */
+function keepaliveDisabled(r: Request, bits: number): boolean {
+  if (bits === 0 || ((bits & KD_SAFARI) === 0 && r.method !== 'POST')) return false;
+  const uas = r.headersIn.getAll('user-agent');
+  for (let i = 0; i < uas.length; i++) {
+    const ua = uas[i];
+    const opera = ua.includes('Opera');
+    const m = ua.indexOf('MSIE ');
+    const msie = !opera && m >= 0 && m + 7 < ua.length;
+    if ((bits & KD_MSIE6) !== 0 && msie && r.method === 'POST' && ua[m + 6] === '.'
+      && (ua[m + 5] === '4' || ua[m + 5] === '5' || (ua[m + 5] === '6' && ua.indexOf('SV1', m + 8) < 0))) return true;
+    if ((bits & KD_SAFARI) !== 0 && !msie && !opera && !ua.includes('Gecko/') && !ua.includes('Chrome/')
+      && ua.includes('Safari/') && ua.includes('Mac OS X')) return true;
+  }
+  return false;
+}
+
 function onSocketData(this: Socket, chunk: Buffer): void { hcOf(this).onData(chunk); }
 function onSocketEnd(this: Socket): void { hcOf(this).onEnd(); }
 function onSocketDrain(this: Socket): void { hcOf(this).onDrain(); }

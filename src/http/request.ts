@@ -19,6 +19,7 @@ import { H_CONTENT_TYPE } from './parser/types.js';
 import { specialResponse } from './special-response.js';
 import { isRedirect } from './modules/rewrite.js';
 import type { LocationApi } from '../subrequest/subrequest.js';
+import type { UpstreamInfo } from './upstream/state.js';
 import { FieldError, checkFieldName, checkFieldValue } from '../core/field.js';
 import { logError, logs } from '../core/log.js';
 import type { Clock } from '../core/clock.js';
@@ -245,6 +246,8 @@ export class Request implements FilterRequest {
   /** On the main request: limit_req's and limit_conn's verdicts (r->main->limit_req_status), 0 before. */
   limitReqStatus: number;
   limitConnStatus: number;
+  /** What proxying left ($upstream_* variables), made when the proxy first runs. */
+  upstream: UpstreamInfo | null;
   private userCtx: Record<string, unknown> | null;
   private varProxy: Record<string, string | undefined> | null;
   private headerProxy: Record<string, string | string[] | undefined> | null;
@@ -313,6 +316,7 @@ export class Request implements FilterRequest {
     this.accessCode = 0;
     this.limitReqStatus = 0;
     this.limitConnStatus = 0;
+    this.upstream = null;
     this.userCtx = null;
     this.varProxy = null;
     this.headerProxy = null;
@@ -442,7 +446,7 @@ export class Request implements FilterRequest {
     if (this.errStatus !== 0) h.status = this.errStatus;
     else if (h.status === 0) h.status = 200;
     // absolute_redirect: a relative Location gets the scheme, host and port (ngx_http_header_filter)
-    if (h.location !== null && h.location.charCodeAt(0) === 0x2f && this === this.main && this.conf.absoluteRedirect) {
+    if (h.location !== null && h.location.charCodeAt(0) === 0x2f && this === this.main && this.conf.absoluteRedirect && !h.locationAsIs) {
       h.location = absoluteUrl(this, h.location);
     }
     if (h.contentType === null) h.contentType = this.conf.defaultType;

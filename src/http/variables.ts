@@ -59,6 +59,23 @@ export function registerVariable(name: string, get: Getter): void {
   BUILTIN.set(name, get);
 }
 
+/** Prefix variables of modules ($upstream_http_NAME ...), asked after the built-in prefixes. */
+const PREFIXES: { prefix: string; get: (r: Request, rest: string) => string | undefined }[] = [];
+
+/**
+ * A module's prefix variable: `$PREFIXname` asks `get(r, 'name')` (ngx_http_variables'
+ * prefix variables such as $upstream_http_). Called at a module file's top level.
+ */
+export function registerPrefixVariable(prefix: string, get: (r: Request, rest: string) => string | undefined): void {
+  if (PREFIXES.some((p) => p.prefix === prefix)) throw new Error(`prefix variable "${prefix}" is registered twice`);
+  PREFIXES.push({ prefix, get });
+}
+
+function prefixOf(name: string): (typeof PREFIXES)[number] | null {
+  for (let i = 0; i < PREFIXES.length; i++) if (name.startsWith(PREFIXES[i].prefix)) return PREFIXES[i];
+  return null;
+}
+
 /** Variables a handler may assign to (like `set $args ...`). */
 const WRITABLE = new Set(['args', 'query_string']);
 
@@ -111,6 +128,12 @@ function makeGetter(name: string): Getter {
       return Array.isArray(v) ? v.join(', ') : v;
     };
   }
+  const px = prefixOf(name);
+  if (px !== null) {
+    const rest = name.slice(px.prefix.length);
+    const get = px.get;
+    return (r) => get(r, rest);
+  }
   return (r) => {
     const user = r.variables?.get(name);
     if (user !== undefined) return user;
@@ -129,7 +152,7 @@ export function isChangeable(name: string): boolean {
 
 /** Is $name known without a request: built in, a capture or a prefix family? */
 export function isKnownVariable(name: string): boolean {
-  return BUILTIN.has(name) || /^[1-9]$/.test(name) || /^(arg|http|cookie|sent_http)_./.test(name);
+  return BUILTIN.has(name) || /^[1-9]$/.test(name) || /^(arg|http|cookie|sent_http)_./.test(name) || prefixOf(name) !== null;
 }
 
 export function setVar(r: Request, name: string, value: unknown): void {
@@ -138,7 +161,7 @@ export function setVar(r: Request, name: string, value: unknown): void {
     r.args = s;
     return;
   }
-  if (BUILTIN.has(name) || /^(arg|http|cookie|sent_http)_/.test(name)) {
+  if (BUILTIN.has(name) || /^(arg|http|cookie|sent_http)_/.test(name) || prefixOf(name) !== null) {
     throw new Error(`variable "${name}" is not changeable`);
   }
   (r.variables ??= new Map()).set(name, s);

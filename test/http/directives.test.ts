@@ -12,7 +12,7 @@ import { UppercaseFilter } from '../../examples/filters/uppercase.js';
 /** A value for each directive that differs from its default. */
 const SAMPLE: Record<string, unknown> = {
   clientMaxBodySize: '2m', clientBodyTimeout: '5s', clientHeaderTimeout: '6s', largeClientHeaderBuffers: '2 4k',
-  keepaliveTimeout: '7s', keepaliveRequests: 9, sendTimeout: '8s', root: '/srv', alias: '/srv/a/',
+  keepaliveTimeout: '7s', keepaliveRequests: 9, keepaliveTime: '2h', keepaliveDisable: 'safari', sendTimeout: '8s', root: '/srv', alias: '/srv/a/',
   defaultType: 'text/x-sample', types: { 'text/x-sample': 'smp' }, internal: true, serverTokens: true,
   chunkedTransferEncoding: false, errorLog: 'off', tcpNodelay: false, ifModifiedSince: 'before', maxRanges: 3,
   filterTrace: true, workerConnections: 64, gzip: true, gzipTypes: 'text/css', gzipMinLength: 100,
@@ -20,7 +20,7 @@ const SAMPLE: Record<string, unknown> = {
   accessLog: 'stdout', rewriteHandler: () => {}, access: () => {}, content: () => {}, proxyPass: 'http://127.0.0.1:9',
   proxySetHeader: { 'X-Sample': '1' }, proxyRedirect: 'off', proxyPassRequestHeaders: false,
   proxyPassRequestBody: false, proxyHttpVersion: '1.0', proxyConnectTimeout: '3s', proxySendTimeout: '3s',
-  proxyReadTimeout: '3s', proxyNextUpstream: 'off', proxyNextUpstreamTries: 2, return: [204], filters: [UppercaseFilter],
+  proxyReadTimeout: '3s', proxyNextUpstream: 'off', proxyNextUpstreamTries: 2, proxyInterceptErrors: true, return: [204], filters: [UppercaseFilter],
   subrequestDepth: 5, tryFiles: '$uri =404', errorPage: '404 /404.html', recursiveErrorPages: true,
   logNotFound: false, rewrite: '^/a /b last', set: { $x: '1' }, if: [['$arg_x', { return: [204] }]], break: true,
   rewriteLog: true, absoluteRedirect: false, portInRedirect: false, serverNameInRedirect: true, map: { '$uri $m': { default: '1' } },

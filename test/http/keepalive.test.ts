@@ -32,6 +32,8 @@ test.before(async () => {
           '/two/': { keepaliveRequests: 2, return: [200, 'two\n'] },
           '/off/': { keepaliveTimeout: 0, return: [200, 'off\n'] },
           '/nodelay-off/': { tcpNodelay: false, return: [200, 'nd\n'] },
+          '/safari/': { keepaliveDisable: 'safari', return: [200, 'sf\n'] },
+          '/none/': { keepaliveDisable: 'none', return: [200, 'none\n'] },
         },
       },
       { listen, serverName: 'b.test', keepaliveRequests: 1, locations: { '/': { return: [200, 'b\n'] } } },
@@ -115,6 +117,61 @@ test('the connection timeouts run on the server\'s clock: keepaliveTimeout and c
     clock.advance(10000);
     await b.closed;
     assert.match(got, /^HTTP\/1\.1 408 /);
+  } finally {
+    await m.close();
+  }
+}));
+
+const IE6 = 'Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)';
+const IE6SV1 = 'Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1; SV1)';
+const IE7 = 'Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.0)';
+const SAFARI = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15';
+const CHROME = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
+const withUa = (method: string, path: string, ua: string) => `${method} ${path} HTTP/1.1\r\nHost: a.test\r\nUser-Agent: ${ua}\r\n${method === 'POST' ? 'Content-Length: 0\r\n' : ''}\r\n`;
+
+test('keepaliveDisable msie6 (default): a POST from MSIE 4-6 without SV1 closes; GET, SV1, MSIE 7 and Opera keep', timed(30000, async () => {
+  const cases: [string, string, string][] = [
+    ['POST', IE6, 'close'], ['GET', IE6, 'keep-alive'], ['POST', IE6SV1, 'keep-alive'], ['POST', IE7, 'keep-alive'],
+    ['POST', 'Mozilla/4.0 (compatible; MSIE 5.5; Windows 98)', 'close'], ['POST', IE6 + ' Opera 9', 'keep-alive'],
+    ['POST', 'MSIE 6.', 'keep-alive'], // too short: nginx wants two bytes after "MSIE 6"
+    ['POST', SAFARI, 'keep-alive'],
+  ];
+  for (const [method, ua, want] of cases) {
+    const res = await raw(s.port, withUa(method, '/', ua), { responses: 1 });
+    assert.is(res.responses[0]?.headers.connection, want, `${method} ${ua}`);
+  }
+}));
+
+test('keepaliveDisable safari: Safari on Mac OS X closes (any method); Chrome, Gecko and MSIE do not; none keeps all', timed(30000, async () => {
+  const cases: [string, string, string, string][] = [
+    ['GET', '/safari/', SAFARI, 'close'], ['GET', '/safari/', CHROME, 'keep-alive'],
+    ['GET', '/safari/', 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:120.0) Gecko/20100101 Firefox/120.0', 'keep-alive'],
+    ['GET', '/safari/', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Safari/604.1', 'keep-alive'],
+    ['POST', '/safari/', IE6, 'keep-alive'], // only safari listed there
+    ['POST', '/none/', IE6, 'keep-alive'], ['GET', '/none/', SAFARI, 'keep-alive'],
+  ];
+  for (const [method, path, ua, want] of cases) {
+    const res = await raw(s.port, withUa(method, path, ua), { responses: 1 });
+    assert.is(res.responses[0]?.headers.connection, want, `${method} ${path} ${ua}`);
+  }
+}));
+
+test('keepaliveTime: a request that starts after the connection is that old gets Connection: close (server clock)', timed(30000, async () => {
+  const { ManualClock } = await import('../../src/core/clock.js');
+  const clock = new ManualClock();
+  const m = await startServer({ errorLog: 'off', keepaliveTime: '10s', keepaliveTimeout: '1h', servers: [{ listen: '127.0.0.1:0', locations: { '/': { return: [200, 'ok\n'] } } }] }, { clock });
+  try {
+    const c = await RawClient.open(m.port);
+    try {
+      let [res] = await c.exchange(req('/'));
+      assert.is(res.headers.connection, 'keep-alive', 'young connection');
+      clock.advance(10000);
+      [res] = await c.exchange(req('/'));
+      assert.is(res.headers.connection, 'keep-alive', 'exactly 10 s old: kept (nginx closes past the limit)');
+      clock.advance(1);
+      [res] = await c.exchange(req('/'));
+      assert.is(res.headers.connection, 'close', 'older than keepaliveTime');
+    } finally { c.close(); }
   } finally {
     await m.close();
   }

@@ -14,9 +14,11 @@ class Fake implements Keepable {
   keptIn: KeepalivePool | null = null;
   keptKey = '';
   keptUntil = 0;
+  readonly startedAt: number;
   closed = false;
   refs = 1;
-  constructor(readonly name: string) {
+  constructor(readonly name: string, startedAt = Date.now()) {
+    this.startedAt = startedAt;
     const me = this;
     this.socket = {
       get destroyed() { return me.closed; },
@@ -83,10 +85,10 @@ test('drop: a connection that turned readable or closed leaves the pool at once'
 test('timeout: idle connections close after it, each key on its own, the newest last', () => {
   const clock = new ManualClock();
   const p = new KeepalivePool<Fake>(8, 120, 1000, clock);
-  const a = new Fake('a');
+  const a = new Fake('a', clock.now());
   p.put('x', a);
   clock.advance(60);
-  const b = new Fake('b'), c = new Fake('c');
+  const b = new Fake('b', clock.now()), c = new Fake('c', clock.now());
   p.put('x', b);
   p.put('y', c);
   assert.is(clock.pending(), 1, 'one timer for the pool, however many are kept');
@@ -102,7 +104,7 @@ test('timeout: idle connections close after it, each key on its own, the newest 
   assert.ok(b.closed && c.closed, 'then the others, on both keys');
   assert.is(p.count(), 0);
   assert.is(clock.pending(), 0, 'no timer while nothing is kept');
-  const d = new Fake('d');
+  const d = new Fake('d', clock.now());
   p.put('x', d); // the sweep timer comes back for a new one
   assert.is(clock.pending(), 1);
   clock.advance(120);
@@ -112,7 +114,7 @@ test('timeout: idle connections close after it, each key on its own, the newest 
 test('timeout: a connection taken out early leaves no work behind; clear() stops the timer', () => {
   const clock = new ManualClock();
   const p = new KeepalivePool<Fake>(8, 1000, 1000, clock);
-  const a = new Fake('a');
+  const a = new Fake('a', clock.now());
   p.put('k', a);
   clock.advance(500);
   assert.is(p.take('k'), a);
@@ -129,7 +131,7 @@ test('timeout: a connection taken out early leaves no work behind; clear() stops
 test('timeout: a shorter timeout set later takes effect for the connections put after it', () => {
   const clock = new ManualClock();
   const p = new KeepalivePool<Fake>(8, 10000, 1000, clock);
-  const a = new Fake('a'), b = new Fake('b');
+  const a = new Fake('a', clock.now()), b = new Fake('b', clock.now());
   p.put('x', a);
   p.timeout = 100; // as a client's setKeepalive(timeout) does
   p.put('y', b);
@@ -138,6 +140,22 @@ test('timeout: a shorter timeout set later takes effect for the connections put 
   assert.not.ok(a.closed);
   clock.advance(9900);
   assert.ok(a.closed);
+});
+
+test('maxTime (keepalive_time): a connection opened longer ago than that is closed when it comes back', () => {
+  const clock = new ManualClock();
+  const p = new KeepalivePool<Fake>(8, 60000, 1000, clock, 5000);
+  const a = new Fake('a', clock.now());
+  assert.ok(p.put('k', a), 'young: kept');
+  assert.is(p.take('k'), a);
+  clock.advance(5000);
+  assert.ok(p.put('k', a), 'exactly maxTime old: still kept (nginx closes it only past the limit)');
+  assert.is(p.take('k'), a);
+  clock.advance(1);
+  assert.not.ok(p.put('k', a), 'past maxTime: refused');
+  assert.ok(a.closed, 'and closed');
+  assert.is(p.count(), 0);
+  p.clear();
 });
 
 test.run();

@@ -549,7 +549,7 @@ test('proxyRedirect: default, off, and [from, to] pairs rewrite Location and Ref
   assert.equal((await loc('/pairs/a', 'http://inside.example/p'))[0], 'http://localhost/outside/p', 'a pair, $variables in the replacement');
   assert.equal((await loc('/pairs/a', `${base}/two/p`))[0], '/x/two/p', 'the first pair that matches');
   const [cap] = await c.exchange(get('/cap'));
-  assert.is(cap.body.toString(), '/one/b', 'a capture sees the rewritten Location too');
+  assert.is(cap.body.toString(), '/one/b', 'a capture sees the rewritten Location too (relative: no header filter made it absolute)');
 }));
 
 test('proxyRedirect: a bad value is a clear config error', async () => {

@@ -52,6 +52,8 @@ export interface UpstreamConfig {
   keepalive?: number;
   keepaliveTimeout?: string | number;
   keepaliveRequests?: number;
+  /** How long one connection may be reused, from when it was opened (nginx's keepalive_time, 1h). */
+  keepaliveTime?: string | number;
   balance?: 'round-robin' | 'least-conn' | { hash: string };
 }
 
@@ -232,6 +234,11 @@ function bindProxyTargets(servers: ResolvedServer[], upstreams: Map<string, Upst
       if (t === null) continue;
       const where = `servers[${i}].locations["${loc.key}"]`;
       if (loc.conf.content !== null) throw new ConfigError('"proxyPass" and "content" cannot both be set', 'proxyPass', where);
+      if (t.dynamic) {
+        // looked up per request, among the named groups and the implicit ones (all bound below)
+        t.lookup = { named: upstreams, implicit };
+        continue;
+      }
       if (t.uri !== null && (loc.kind === 'regex' || loc.kind === 'iregex' || loc.kind === 'named')) {
         throw new ConfigError('"proxyPass" cannot have URI part in location given by regular expression, or inside named location', 'proxyPass', where);
       }
@@ -239,7 +246,7 @@ function bindProxyTargets(servers: ResolvedServer[], upstreams: Map<string, Upst
       if (named !== undefined) {
         t.group = named;
       } else {
-        const k = `${t.host}:${t.port}`;
+        const k = `${t.host.toLowerCase()}:${t.port}`;
         let g = implicit.get(k);
         if (g === undefined) implicit.set(k, g = implicitGroup(t.host, t.port));
         t.group = g;

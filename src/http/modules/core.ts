@@ -57,11 +57,27 @@ const bufs = parser<string | readonly [number, string | number]>()((v, key): Hea
   return { number: n, size: sz };
 });
 
+/** keepalive_disable's bits (NGX_HTTP_KEEPALIVE_DISABLE_*). */
+export const KD_MSIE6 = 1, KD_SAFARI = 2;
+
+/** 'msie6' (default), 'safari', 'none', or a list of them ('msie6 safari'). */
+const keepaliveDisable = parser<'none' | 'msie6' | 'safari' | 'msie6 safari' | readonly ('none' | 'msie6' | 'safari')[]>()((v, key): number => {
+  const list = words(v);
+  if (list === null || list.length === 0 || list.length > 2) throw invalidValue(v, key);
+  let bits = 0;
+  for (const w of list) {
+    if (w === 'msie6') bits |= KD_MSIE6;
+    else if (w === 'safari') bits |= KD_SAFARI;
+    else if (w !== 'none') throw new ConfigError(`invalid value ${showValue(w)} in "${key}"`, key);
+  }
+  return bits;
+});
+
 export const coreModule = defineModule({
   name: 'core',
   nginx: 'ngx_http_core_module',
   about: 'limits, timeouts, root/alias, types, keep-alive, the error log',
-  notYet: ['limit_except', 'open_file_cache', 'keepalive_time', 'keepalive_disable', 'sendfile', 'tcp_nopush', 'client_body_buffer_size', 'merge_slashes', 'listen ssl', 'listen http2'],
+  notYet: ['limit_except', 'open_file_cache', 'sendfile', 'tcp_nopush', 'client_body_buffer_size', 'merge_slashes', 'listen ssl', 'listen http2'],
   directives: {
     clientMaxBodySize: cmd(HSL, size, '1m'),
     clientBodyTimeout: cmd(HSL, timer, '60s'),
@@ -71,6 +87,8 @@ export const coreModule = defineModule({
     }),
     keepaliveTimeout: cmd(HSL, timer, '75s'),
     keepaliveRequests: cmd(HSL, num, 1000),
+    keepaliveTime: cmd(HSL, timer, '1h'),
+    keepaliveDisable: cmd(HSL, keepaliveDisable, 'msie6'),
     sendTimeout: cmd(HSL, timer, '60s'),
     root: cmd(HSL, path, 'html'),
     alias: cmd(L, path, null),

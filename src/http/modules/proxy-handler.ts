@@ -9,7 +9,7 @@ import { Buf, link } from '../../core/buf.js';
 import { AGAIN, ERROR } from '../../filters/filter.js';
 import {
   NU_ERROR, NU_HTTP_403, NU_HTTP_404, NU_HTTP_429, NU_HTTP_500, NU_HTTP_502, NU_HTTP_503,
-  NU_HTTP_504, NU_INVALID_HEADER, NU_NON_IDEMPOTENT, NU_TIMEOUT, type ProxyTarget,
+  NU_HTTP_504, NU_INVALID_HEADER, NU_NON_IDEMPOTENT, NU_TIMEOUT, type ProxyTarget, type RedirectRule, resolveTarget,
 } from './proxy.js';
 import { FV_ASCII, FV_BAD, FV_UTF8, fieldValue, isToken, targetValue, utf8Latin1 } from '../../core/field.js';
 import { logError } from '../../core/log.js';
@@ -24,6 +24,8 @@ import {
   Exchange, FAIL_CONNECT, FAIL_INVALID, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler,
 } from '../upstream/connection.js';
 import type { Peer, UpstreamGroup } from '../upstream/upstream.js';
+import { UpstreamInfo, UpstreamState } from '../upstream/state.js';
+import { SYSTEM_CLOCK, type Clock } from '../../core/clock.js';
 
 /** Request headers never passed upstream as they are (hop-by-hop, or set by us). */
 function skipRequestHeader(id: number): boolean {
@@ -41,8 +43,18 @@ function skipResponseHeader(id: number, lower: string): boolean {
 
 /** The content handler of a location with proxyPass. */
 export function proxyHandler(r: Request): Promise<void> {
+  let t = r.conf.proxyPass!;
+  if (t.dynamic) {
+    // a proxyPass with variables: the URL and its group for this request
+    const rt = resolveTarget(r, t);
+    if (typeof rt === 'number') {
+      (r.upstream ??= new UpstreamInfo()).target = null;
+      return Promise.reject(new ExitSignal('exit', rt));
+    }
+    t = rt;
+  }
   return new Promise<void>((resolve, reject) => {
-    new ProxyRun(r, r.conf.proxyPass!, resolve, reject).start();
+    new ProxyRun(r, t, resolve, reject).start();
   });
 }
 
@@ -60,6 +72,11 @@ class ProxyRun implements ExchangeHandler {
   /** The response header went down the filters: no other peer may be tried now. */
   sent: boolean;
   tries: number;
+  /** This try's record ($upstream_* variables), or null between tries. */
+  state: UpstreamState | null;
+  /** The last response head's fields, name and value (for pass() and $upstream_http_*). */
+  fields: string[] | null;
+  readonly clock: Clock;
   private readonly resolve: () => void;
   private readonly reject: (e: unknown) => void;
   private done: boolean;
@@ -79,6 +96,14 @@ class ProxyRun implements ExchangeHandler {
     this.chunkedUp = false;
     this.sent = false;
     this.tries = 0;
+    this.state = null;
+    this.fields = null;
+    this.clock = r.main.hc?.clock ?? SYSTEM_CLOCK;
+    // a later proxying of the same request (after an internal redirect) is set apart by a separator
+    let up = r.upstream;
+    if (up === null) r.upstream = up = new UpstreamInfo();
+    else up.states.push(new UpstreamState(null, 0));
+    up.target = target;
     this.resolve = resolve;
     this.reject = reject;
     this.done = false;
@@ -123,6 +148,11 @@ class ProxyRun implements ExchangeHandler {
     const peer = max > 0 && this.tries >= max ? null : this.group.select(this.tried, hashKey);
     if (peer === null) {
       if (this.tries === 0) logError('error', r, `no live upstreams while connecting to upstream "${this.group.name}"`);
+      // nginx records the try, under the group's name
+      const st = new UpstreamState(this.group.name, 0);
+      st.responseTime = 0;
+      st.status = 502;
+      r.upstream!.states.push(st);
       this.finish(this.lastStatus);
       return;
     }
@@ -130,10 +160,34 @@ class ProxyRun implements ExchangeHandler {
     this.tried.add(peer);
     this.peer = peer;
     peer.conns++;
+    this.newState();
     this.connect(peer, false);
   }
 
   private lastStatus = 502;
+
+  /** A new try: its record goes on the request's list. */
+  private newState(): void {
+    this.state = new UpstreamState(this.peer!.name, this.clock.now());
+    this.r.upstream!.states.push(this.state);
+  }
+
+  /** The try is over: its response time and byte counts. */
+  private endState(x: Exchange | null): void {
+    const st = this.state;
+    if (st === null) return;
+    this.state = null;
+    if (st.responseTime === -1) st.responseTime = this.clock.now() - st.start;
+    if (x !== null) {
+      st.bytesSent = x.bytesSent;
+      st.bytesReceived = x.bytesReceived;
+    }
+  }
+
+  onConnected(x: Exchange): void {
+    const st = this.state;
+    if (x === this.x && st !== null && st.connectTime === -1) st.connectTime = this.clock.now() - st.start;
+  }
 
   private connect(peer: Peer, fresh: boolean): void {
     const r = this.r;
@@ -190,6 +244,13 @@ class ProxyRun implements ExchangeHandler {
     if (x !== this.x) return;
     const r = this.r;
     const status = h.statusCode;
+    const st = this.state;
+    if (st !== null) {
+      st.headerTime = this.clock.now() - st.start;
+      st.status = status;
+    }
+    this.fields = headFields(h);
+    r.upstream!.headers = this.fields;
     const nu = r.conf.proxyNextUpstream;
     const bit = status === 500 ? NU_HTTP_500 : status === 502 ? NU_HTTP_502 : status === 503 ? NU_HTTP_503
       : status === 504 ? NU_HTTP_504 : status === 403 ? NU_HTTP_403 : status === 404 ? NU_HTTP_404
@@ -198,6 +259,7 @@ class ProxyRun implements ExchangeHandler {
       // a listed status fails this peer (403 and 404 do not count against it); try the next one.
       // With no other peer left the answer goes to the client as it is, body and all.
       if (status !== 403 && status !== 404) this.group.fail(this.peer!);
+      this.endState(x);
       this.release();
       x.abort();
       this.lastStatus = status;
@@ -205,6 +267,22 @@ class ProxyRun implements ExchangeHandler {
       return;
     }
     this.group.succeed(this.peer!);
+    if (status >= 300 && r.conf.proxyInterceptErrors && interceptable(r, status)) {
+      // proxy_intercept_errors: the error page for this status answers instead; the upstream's
+      // body is not read, and its connection is closed
+      if (status === 401) {
+        const f = this.fields!;
+        for (let i = 0; i < f.length; i += 2) {
+          if (f[i].toLowerCase() === 'www-authenticate') { r.headersOut.add('WWW-Authenticate', f[i + 1]); break; }
+        }
+      }
+      this.endState(x);
+      this.release();
+      this.x = null;
+      x.abort();
+      this.finish(status);
+      return;
+    }
     this.pass(x, h);
   }
 
@@ -222,18 +300,19 @@ class ProxyRun implements ExchangeHandler {
     for (let o = 4; o < n * 5; o += 5) {
       if (hs[o] === H_CONNECTION) hop = connectionTokens(buf.toString('latin1', hs[o - 2], hs[o - 1]), hop);
     }
+    const f = this.fields!;
     try {
       for (let i = 0, o = 0; i < n; i++, o += 5) {
         const id = hs[o + 4];
-        const name = buf.toString('latin1', hs[o], hs[o + 1]);
+        const name = f[2 * i];
         const lower = id === H_OTHER ? name.toLowerCase() : '';
         if (skipResponseHeader(id, lower)) continue;
         if (hop !== null && hop.includes(id === H_OTHER ? lower : KNOWN_HEADER_NAMES[id])) continue;
-        let value = wireValue(buf, hs[o + 2], hs[o + 3]);
+        let value = f[2 * i + 1];
         // the length the parser framed the body by: -1 when chunked won over a Content-Length
         // beside it (RFC 9112 §6.3), so the client never gets a length the body does not have
         if (id === H_CONTENT_LENGTH) { if (!r.headerOnly && h.contentLength >= 0) out.contentLength = h.contentLength; continue; }
-        if (id === H_LOCATION) value = this.redirect(value, 0);
+        if (id === H_LOCATION) value = this.redirect(value, 0, true);
         else if (id === H_OTHER && lower === 'refresh') value = refreshRedirect(value, this);
         out.add(name, value);
       }
@@ -250,37 +329,62 @@ class ProxyRun implements ExchangeHandler {
   }
 
   /**
-   * proxy_redirect: value[at..] rewritten when it starts with a `from` (ngx_http_proxy_rewrite).
-   * 'default' is the proxyPass URL → the location's prefix, or, without a URI part,
-   * the URL + '/' → '/', as nginx works it out.
+   * proxy_redirect (ngx_http_proxy_rewrite_redirect): value[at..] rewritten by the first rule
+   * that matches. A rewritten Location that is relative is made absolute by sendHeader
+   * (absoluteRedirect), as nginx's header filter does; one no rule matched is left as the upstream
+   * sent it, as there (locationAsIs).
    */
-  redirect(value: string, at: number): string {
+  redirect(value: string, at: number, location: boolean): string {
+    const rd = this.r.conf.proxyRedirect;
+    if (rd === 'off') {
+      if (location) this.r.headersOut.locationAsIs = true;
+      return value;
+    }
+    for (let i = 0; i < rd.length; i++) {
+      const out = this.rewrite(rd[i], value, at);
+      if (out !== null) return out;
+    }
+    // no rule matched: the value stays as sent, and a relative Location is not made absolute
+    if (location) this.r.headersOut.locationAsIs = true;
+    return value;
+  }
+
+  /** One rule on value[at..], or null when it does not match. */
+  private rewrite(rule: RedirectRule, value: string, at: number): string | null {
     const r = this.r;
-    const rd = r.conf.proxyRedirect;
-    if (rd === 'off') return value;
-    if (rd === 'default') {
+    if (rule.kind === 'regex') {
+      // matched anywhere in the rest, which the replacement then replaces whole
+      const m = rule.re.exec(at === 0 ? value : value.slice(at));
+      return m === null ? null : value.slice(0, at) + expandCaptures(r, rule.to, m);
+    }
+    let from: string, to: string;
+    if (rule.kind === 'prefix') {
+      from = rule.from.indexOf('$') < 0 ? rule.from : expandVariables(r, rule.from);
+      if (from === '' || !value.startsWith(from, at)) return null;
+      to = expandCaptures(r, rule.to, null);
+    } else {
+      // default: the proxyPass URL becomes the location's prefix, or, without a URI part,
+      // the URL + '/' becomes '/'; nothing for a proxyPass with variables (nginx has no URL then)
       const t = this.target;
+      if (t.dynamic) return null;
       const loc = r.loc;
-      let from: string, to: string;
       if (t.uri !== null) {
-        if (loc === null || loc.kind === 'regex' || loc.kind === 'iregex' || loc.kind === 'named') return value;
+        if (loc === null || loc.kind === 'regex' || loc.kind === 'iregex' || loc.kind === 'named') return null;
         from = t.url;
         to = loc.path;
       } else {
         from = t.url + '/';
         to = '/';
       }
-      return value.startsWith(from, at) ? value.slice(0, at) + to + value.slice(at + from.length) : value;
+      if (!value.startsWith(from, at)) return null;
     }
-    for (const [from, to] of rd) {
-      if (value.startsWith(from, at)) return value.slice(0, at) + expand(r, to, this.target) + value.slice(at + from.length);
-    }
-    return value;
+    return value.slice(0, at) + to + value.slice(at + from.length);
   }
 
   onData(x: Exchange, chunk: Buffer, start: number, end: number): void {
     if (x !== this.x || end <= start) return;
     const r = this.r;
+    if (this.state !== null) this.state.responseLength += end - start;
     if (r.outputDone) return;
     r.bodyBytesSent += end - start;
     const rc = r.chains.output(r, link(Buf.memory(chunk, start, end)));
@@ -294,6 +398,7 @@ class ProxyRun implements ExchangeHandler {
 
   onEnd(x: Exchange): void {
     if (x !== this.x) return;
+    this.endState(x);
     this.release();
     this.x = null;
     if (!this.sent) { this.finish(502); return; }
@@ -303,14 +408,18 @@ class ProxyRun implements ExchangeHandler {
   onFail(x: Exchange, kind: number, err: Error | null): void {
     if (x !== this.x) return;
     const r = this.r;
+    const timeout = kind === FAIL_TIMEOUT;
+    if (this.state !== null && !this.sent) this.state.status = timeout ? 504 : 502;
+    this.endState(x);
     if (kind === FAIL_STALE && (idempotent(r.method) || !x.requestSent)) {
-      // a kept connection had died: the same peer again on a fresh one, not a failure
+      // a kept connection had died: the same peer again on a fresh one, not a failure (nginx
+      // records it as a try of its own)
+      this.newState();
       this.connect(this.peer!, true);
       return;
     }
     this.release();
     this.x = null;
-    const timeout = kind === FAIL_TIMEOUT;
     logError('error', r, `${err?.message ?? 'upstream failed'} while proxying to "${this.peer!.name}"`);
     if (this.sent) {
       // too late for another peer: a client connection is cut, a capture is truncated
@@ -374,6 +483,7 @@ class ProxyRun implements ExchangeHandler {
   private drop(): void {
     const x = this.x;
     this.x = null;
+    this.endState(x);
     if (x !== null) {
       x.abort();
       this.release();
@@ -395,7 +505,10 @@ class ProxyRun implements ExchangeHandler {
     const keep = v11 && this.group.pool !== null;
 
     let uri: string;
-    if (t.uri === null) {
+    if (t.dynamic && t.uri !== null) {
+      // a proxyPass with variables and a URI part: that URI is the whole of it (nginx: no args added)
+      uri = t.uri;
+    } else if (t.uri === null) {
       uri = r === r.main && !r.internal ? r.unparsedUri : escapeUri(r.uri, 0) + (r.args ? '?' + r.args : '');
     } else {
       const loc = r.loc;
@@ -462,6 +575,43 @@ class ProxyRun implements ExchangeHandler {
     s += '\r\n';
     return Buffer.from(s, 'latin1');
   }
+}
+
+/** The response head's fields as strings, name and value in turn (made once per head). */
+function headFields(h: MessageHead): string[] {
+  const buf = h.buf;
+  const hs = h.headers;
+  const n = h.headerCount;
+  const f = new Array<string>(2 * n);
+  for (let i = 0, o = 0; i < n; i++, o += 5) {
+    f[2 * i] = buf.toString('latin1', hs[o], hs[o + 1]);
+    f[2 * i + 1] = wireValue(buf, hs[o + 2], hs[o + 3]);
+  }
+  return f;
+}
+
+/** An error page is set for `status` where the request is (error_page; the core's, when there). */
+function interceptable(r: Request, status: number): boolean {
+  const pages = (r.conf as { errorPage?: { has?(code: number): boolean } | null }).errorPage;
+  return pages?.has?.(status) === true;
+}
+
+/**
+ * A replacement with its regex captures ($1..$9, one digit as in nginx's scripts) and
+ * $variables filled in.
+ */
+function expandCaptures(r: Request, s: string, m: RegExpExecArray | null): string {
+  if (s.indexOf('$') < 0) return s;
+  return s.replace(/\$(?:\{(\w+)\}|(\w+))/g, (all: string, a: string | undefined, b: string | undefined) => {
+    const name = a ?? b!;
+    const c = name.charCodeAt(0);
+    if (c >= 48 && c <= 57) {
+      const g = m?.[c - 48] ?? '';
+      // $1abc is capture 1 then "abc"; ${1} is capture 1
+      return a !== undefined ? (name.length === 1 ? g : '') : g + name.slice(1);
+    }
+    return expandVariables(r, all);
+  });
 }
 
 /** Log why the upstream request cannot be made; the caller answers 500. */
@@ -532,7 +682,8 @@ const plans = new WeakMap<object, HeadPlan>();
 
 /** The plan of a location: everything it depends on (the target, the version, the group's pool) is in `conf`. */
 function headPlan(conf: Request['conf'], t: ProxyTarget, keep: boolean): HeadPlan {
-  let plan = plans.get(conf);
+  // a target worked out per request (proxyPass with variables) has its own Host and pool
+  let plan = t.dynamic ? undefined : plans.get(conf);
   if (plan !== undefined) return plan;
   // a later setting of a name overrides an earlier one, in the earlier one's place
   const byName = new Map<string, [string, string]>();
@@ -550,31 +701,20 @@ function headPlan(conf: Request['conf'], t: ProxyTarget, keep: boolean): HeadPla
     if (p.value !== '') lines += `${p.name}: ${p.value}\r\n`;
   }
   plan = { lines, pairs, names: new Set(byName.keys()) };
-  plans.set(conf, plan);
+  if (!t.dynamic) plans.set(conf, plan);
   return plan;
 }
 
 /** Refresh: "5; url=http://..." — the URL after "url=" goes through proxy_redirect. */
 function refreshRedirect(value: string, run: ProxyRun): string {
   const i = value.search(/url=/i);
-  return i < 0 ? value : run.redirect(value, i + 4);
+  return i < 0 ? value : run.redirect(value, i + 4, false);
 }
 
 const CRLF = Buffer.from('\r\n');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
-/** $variables in proxySetHeader values and hash keys, with the proxy's own. */
-function expand(r: Request, s: string, t: ProxyTarget): string {
-  return expandVariables(r, s, (name) => {
-    switch (name) {
-      case 'proxy_host': return t.proxyHost;
-      case 'proxy_port': return String(t.port);
-      case 'proxy_add_x_forwarded_for': {
-        const prev = r.headersIn.getAll('x-forwarded-for').join(', ');
-        const addr = r.main.remoteAddr;
-        return prev ? `${prev}, ${addr}` : addr;
-      }
-    }
-    return undefined;
-  });
+/** $variables in proxySetHeader values and hash keys ($proxy_host and the like are variables of proxy.ts). */
+function expand(r: Request, s: string, _t: ProxyTarget): string {
+  return expandVariables(r, s);
 }

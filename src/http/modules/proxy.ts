@@ -4,10 +4,14 @@
 
 import { isToken } from '../../core/field.js';
 import { ConfigError, invalidValue, showValue } from '../conf/size-time.js';
-import type { UpstreamGroup } from '../upstream/upstream.js';
+import { implicitGroup, type UpstreamGroup } from '../upstream/upstream.js';
+import { isIP } from 'node:net';
+import { logError } from '../../core/log.js';
 import { DECLINED, DONE, HSL, L, cmd, defineModule, parser, type PhaseHandler } from '../conf/module.js';
 import { proxyHandler } from './proxy-handler.js';
 import { flag, isHeaderSafe, isPlainObject, num, oneOf, timer, words } from '../conf/parse.js';
+import { expandVariables, registerVariable } from '../variables.js';
+import type { Request } from '../request.js';
 
 /** proxy_next_upstream conditions. */
 export const NU_ERROR = 1, NU_TIMEOUT = 2, NU_INVALID_HEADER = 4, NU_HTTP_500 = 8, NU_HTTP_502 = 16,
@@ -19,10 +23,25 @@ const NU_NAMES: Record<string, number> = {
   http_404: NU_HTTP_404, http_429: NU_HTTP_429, non_idempotent: NU_NON_IDEMPOTENT, off: NU_OFF,
 };
 
-/** proxy_redirect: `default` (from proxyPass and the location), off, or prefix replacements. */
-export type ProxyRedirect = 'default' | 'off' | readonly (readonly [string, string])[];
+/**
+ * One proxy_redirect rule: `default` (worked out from proxyPass and the location), a prefix
+ * (`from` may use $variables) or a regex (~ / ~*, matched against the whole value, which the
+ * replacement then replaces; $1.. are its captures). `to` may use $variables.
+ */
+export type RedirectRule =
+  | { readonly kind: 'default' }
+  | { readonly kind: 'prefix'; readonly from: string; readonly to: string }
+  | { readonly kind: 'regex'; readonly re: RegExp; readonly to: string };
 
-/** A parsed proxyPass URL; `group` is bound when the whole config is resolved. */
+/** proxy_redirect: off, or its rules in order (the first that matches rewrites). */
+export type ProxyRedirect = 'off' | readonly RedirectRule[];
+
+const DEFAULT_RULE: RedirectRule = { kind: 'default' };
+
+/**
+ * A parsed proxyPass URL; `group` is bound when the whole config is resolved. A URL with
+ * $variables is `dynamic`: worked out per request (resolveTarget) into a target of its own.
+ */
 export class ProxyTarget {
   readonly url: string;
   readonly host: string;
@@ -32,32 +51,88 @@ export class ProxyTarget {
   readonly uri: string | null;
   /** $proxy_host: the upstream name, or host[:port]. */
   readonly proxyHost: string;
-  /** The upstream group it goes to (bound by resolveConfig). */
+  /** The URL has $variables (the template itself, or a target worked out from one). */
+  readonly dynamic: boolean;
+  /** The upstream group it goes to (bound by resolveConfig; per request for a dynamic URL). */
   group: UpstreamGroup | null;
-  constructor(url: string, host: string, port: number, explicitPort: boolean, uri: string | null) {
+  /** A template's groups to look hosts up in (bound by resolveConfig): named ones, and the implicit ones by host:port. */
+  lookup: { named: ReadonlyMap<string, UpstreamGroup>; implicit: Map<string, UpstreamGroup> } | null;
+  constructor(url: string, host: string, port: number, explicitPort: boolean, uri: string | null, dynamic = false) {
     this.url = url;
     this.host = host;
     this.port = port;
     this.explicitPort = explicitPort;
     this.uri = uri;
     this.proxyHost = explicitPort && port !== 80 ? `${host}:${port}` : host;
+    this.dynamic = dynamic;
     this.group = null;
+    this.lookup = null;
   }
 }
 
-/** 'http://upstream_name[/uri]' or 'http://host:port[/uri]'. */
-const proxyPass = parser<string>()((v, key): ProxyTarget => {
-  if (typeof v !== 'string') throw invalidValue(v, key);
-  const m = /^http:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?(\/[\x21-\x7e]*)?$/.exec(v);
-  if (m === null) {
-    if (/^https:/i.test(v)) throw new ConfigError(`https upstreams are not supported in "${key}" ${showValue(v)}`, key);
-    throw new ConfigError(`invalid URL prefix in ${showValue(v)} for "${key}" (http://host[:port][/uri] expected)`, key);
-  }
+const URL_RE = /^http:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?([/?][\x21-\x7e]*)?$/;
+
+/** 'http://host[:port][/uri]' split, or null. `dynamic`: worked out from a URL with variables. */
+export function parseProxyUrl(v: string, dynamic: boolean): ProxyTarget | null {
+  const m = URL_RE.exec(v);
+  if (m === null) return null;
   const host = m[1].startsWith('[') ? m[1].slice(1, -1) : m[1];
   const port = m[2] === undefined ? 80 : Number(m[2]);
-  if (port < 1 || port > 65535) throw invalidValue(v, key);
-  return new ProxyTarget(v, host, port, m[2] !== undefined, m[3] ?? null);
+  if (port < 1 || port > 65535) return null;
+  let uri = m[3] ?? null;
+  if (uri !== null && uri.startsWith('?')) uri = '/' + uri; // as nginx does with "http://h?a=b"
+  return new ProxyTarget(v, host, port, m[2] !== undefined, uri, dynamic);
+}
+
+/** 'http://upstream_name[/uri]' or 'http://host:port[/uri]'; $variables make it per request. */
+const proxyPass = parser<string>()((v, key): ProxyTarget => {
+  if (typeof v !== 'string') throw invalidValue(v, key);
+  if (v.includes('$')) {
+    if (!isHeaderSafe(v) || /\s/.test(v)) throw invalidValue(v, key);
+    return new ProxyTarget(v, '', 80, false, null, true);
+  }
+  const t = URL_RE.test(v) ? parseProxyUrl(v, false) : null;
+  if (t === null) {
+    if (/^https:/i.test(v)) throw new ConfigError(`https upstreams are not supported in "${key}" ${showValue(v)}`, key);
+    if (URL_RE.test(v)) throw invalidValue(v, key);
+    throw new ConfigError(`invalid URL prefix in ${showValue(v)} for "${key}" (http://host[:port][/uri] expected)`, key);
+  }
+  return t;
 });
+
+/** Implicit groups made for hosts a proxyPass with variables gave, per template: this many at most. */
+const DYNAMIC_GROUPS_MAX = 64;
+
+/**
+ * The target of a proxyPass with variables for this request (ngx_http_proxy_eval and the
+ * upstream lookup of ngx_http_upstream_init_request): the URL expanded, its host looked up among
+ * the upstream groups (a named one when no port is given, else an implicit one of another
+ * proxyPass), else an IP address gets an implicit group of its own (kept for later requests).
+ * A host name that is no group's is not resolved: there is no `resolver` (502, as nginx without
+ * one). Returns the status to answer with when the URL is unusable.
+ */
+export function resolveTarget(r: Request, t: ProxyTarget): ProxyTarget | number {
+  const url = expandVariables(r, t.url);
+  const rt = parseProxyUrl(url, true);
+  if (rt === null) {
+    logError('error', r, `invalid URL prefix in "${url}"`);
+    return 500;
+  }
+  const lk = t.lookup!;
+  const key = `${rt.host.toLowerCase()}:${rt.port}`;
+  let g = rt.explicitPort ? undefined : lk.named.get(rt.host);
+  if (g === undefined) g = lk.implicit.get(key);
+  if (g === undefined) {
+    if (isIP(rt.host) === 0) {
+      logError('error', r, `no resolver defined to resolve ${rt.host}`);
+      return 502;
+    }
+    if (lk.implicit.size >= DYNAMIC_GROUPS_MAX) lk.implicit.clear();
+    lk.implicit.set(key, g = implicitGroup(rt.host, rt.port));
+  }
+  rt.group = g;
+  return rt;
+}
 
 /** Request headers for the upstream; '' removes one. Values may use $variables. */
 const proxySetHeader = parser<Readonly<Record<string, string>>>()((v, key): readonly (readonly [string, string])[] => {
@@ -74,18 +149,38 @@ const proxySetHeader = parser<Readonly<Record<string, string>>>()((v, key): read
   return out;
 });
 
+type RedirectInput = 'default' | readonly [string, string];
+
 /**
  * How the upstream's Location and Refresh headers are rewritten: 'default' (the proxyPass URL
- * becomes the location's prefix), 'off', or [from, to] pairs; `to` may use $variables.
+ * becomes the location's prefix), 'off', [from, to], or a list of [from, to] and 'default'.
+ * `from` is a prefix, or a regex as '~re' (case-sensitive) or '~*re'; both may use $variables
+ * (a regex's replacement its captures $1..$9 too).
  */
-const proxyRedirect = parser<'default' | 'off' | false | readonly [string, string] | readonly (readonly [string, string])[]>()((v, key): ProxyRedirect => {
-  if (v === 'default' || v === 'off') return v;
-  if (v === false) return 'off';
+const proxyRedirect = parser<'default' | 'off' | false | readonly [string, string] | readonly RedirectInput[]>()((v, key): ProxyRedirect => {
+  if (v === 'off' || v === false) return 'off';
+  if (v === 'default') return [DEFAULT_RULE];
+  const bad = () => new ConfigError(`invalid value ${showValue(v)} for "${key}" ('default', 'off', [from, to] or a list of [from, to] and 'default' expected)`, key);
   const pair = (x: unknown): x is readonly [string, string] => Array.isArray(x) && x.length === 2
     && typeof x[0] === 'string' && x[0] !== '' && typeof x[1] === 'string' && isHeaderSafe(x[0]) && isHeaderSafe(x[1]);
-  if (pair(v)) return [[v[0], v[1]]];
-  if (Array.isArray(v) && v.length > 0 && v.every(pair)) return v.map((x) => [x[0], x[1]] as const);
-  throw new ConfigError(`invalid value ${showValue(v)} for "${key}" ('default', 'off', [from, to] or a list of [from, to] expected)`, key);
+  const rule = (x: readonly [string, string]): RedirectRule => {
+    const [from, to] = x;
+    if (!from.startsWith('~')) return { kind: 'prefix', from, to };
+    const ci = from.startsWith('~*');
+    const src = from.slice(ci ? 2 : 1);
+    try {
+      return { kind: 'regex', re: new RegExp(src, ci ? 'i' : ''), to };
+    } catch (e) {
+      throw new ConfigError(`invalid regex ${showValue(src)} in "${key}": ${(e as Error).message}`, key);
+    }
+  };
+  if (pair(v)) return [rule(v)];
+  if (!Array.isArray(v) || v.length === 0) throw bad();
+  return v.map((x: unknown) => {
+    if (x === 'default') return DEFAULT_RULE;
+    if (!pair(x)) throw bad();
+    return rule(x);
+  });
 });
 
 /** 'error timeout' (default), 'off', or any of error timeout invalid_header http_500 http_502
@@ -103,17 +198,34 @@ const nextUpstream = parser<string | readonly string[]>()((v, key): number => {
   return bits;
 });
 
+/** The target the request is proxied to: the one worked out for it, else its location's. */
+function targetOf(r: Request): ProxyTarget | null {
+  return r.upstream?.target ?? r.conf.proxyPass;
+}
+
+// the proxy's variables (ngx_http_proxy_vars): usable in proxySetHeader, addHeader, logs...
+registerVariable('proxy_host', (r) => targetOf(r)?.proxyHost);
+registerVariable('proxy_port', (r) => {
+  const t = targetOf(r);
+  return t === null ? undefined : String(t.port);
+});
+registerVariable('proxy_add_x_forwarded_for', (r) => {
+  const prev = r.headersIn.getAll('x-forwarded-for').join(', ');
+  const addr = r.main.remoteAddr;
+  return prev ? `${prev}, ${addr}` : addr;
+});
+
 const proxyPhase: PhaseHandler = (r) => (r.conf.proxyPass === null ? DECLINED : proxyHandler(r) ?? DONE);
 
 export const proxyModule = defineModule({
   name: 'proxy',
   nginx: 'ngx_http_proxy_module',
   about: 'proxyPass: the location\'s content handler sends the request to an upstream group',
-  notYet: ['proxy_intercept_errors', 'proxy_buffering', 'proxy_buffers', 'proxy_buffer_size', 'proxy_hide_header', 'proxy_pass_header', 'proxy_ignore_headers', 'proxy_ssl_verify', 'proxy_ssl_trusted_certificate', 'proxy_ssl_server_name', 'proxy_ssl_name'],
+  notYet: ['proxy_buffering', 'proxy_buffers', 'proxy_buffer_size', 'proxy_hide_header', 'proxy_pass_header', 'proxy_ignore_headers', 'proxy_ssl_verify', 'proxy_ssl_trusted_certificate', 'proxy_ssl_server_name', 'proxy_ssl_name'],
   directives: {
-    proxyPass: cmd(L, proxyPass, null, { inherit: false }),
+    proxyPass: cmd(L, proxyPass, null, { inherit: false, differs: 'with $variables, a host name that is no upstream group is answered 502, as nginx does without a resolver (there is no resolver directive)' }),
     proxySetHeader: cmd(HSL, proxySetHeader, {}),
-    proxyRedirect: cmd(HSL, proxyRedirect, 'default', { differs: 'prefixes only, no regexes yet' }),
+    proxyRedirect: cmd(HSL, proxyRedirect, 'default', { differs: 'regexes are JavaScript\'s (nginx: PCRE)' }),
     proxyPassRequestHeaders: cmd(HSL, flag, true),
     proxyPassRequestBody: cmd(HSL, flag, true),
     proxyHttpVersion: cmd(HSL, oneOf('1.0', '1.1'), '1.1', { differs: '1.1 by default, so an upstream\'s keepalive works without more lines (nginx: 1.0)' }),
@@ -122,6 +234,14 @@ export const proxyModule = defineModule({
     proxyReadTimeout: cmd(HSL, timer, '60s'),
     proxyNextUpstream: cmd(HSL, nextUpstream, 'error timeout'),
     proxyNextUpstreamTries: cmd(HSL, num, 0),
+    proxyInterceptErrors: cmd(HSL, flag, false),
   },
   phases: { content: proxyPhase },
+  checkBlock(raw) {
+    const rd = raw.proxyRedirect;
+    const explicitDefault = rd === 'default' || (Array.isArray(rd) && rd.includes('default'));
+    if (explicitDefault && typeof raw.proxyPass === 'string' && raw.proxyPass.includes('$')) {
+      throw new ConfigError('"proxyRedirect" default cannot be used with "proxyPass" directive with variables', 'proxyRedirect');
+    }
+  },
 });

@@ -32,6 +32,8 @@ export interface ExchangeHandler {
   onEnd(x: Exchange): void;
   /** The exchange failed; `where` tells whether a response head had arrived. */
   onFail(x: Exchange, kind: number, err: Error | null): void;
+  /** The connection is up (fresh or from the pool) and the request starts to go out. */
+  onConnected?(x: Exchange): void;
 }
 
 export interface ExchangeTimeouts {
@@ -62,6 +64,7 @@ export class UpstreamConnection implements ParserSink, Keepable {
   keptIn: KeepalivePool | null;
   keptKey: string;
   keptUntil: number;
+  readonly startedAt: number;
   /**
    * The exchange's connect, send or read timeout (T_*): one timer for the connection's life,
    * unref'd (the socket keeps the process alive while it is in use); moving its deadline later
@@ -77,6 +80,7 @@ export class UpstreamConnection implements ParserSink, Keepable {
     this.keptIn = null;
     this.keptKey = '';
     this.keptUntil = 0;
+    this.startedAt = clock.now();
     this.timer = new DeadlineTimer<UpstreamConnection>(this, onTimer, clock, true);
     (socket as unknown as Record<symbol, UpstreamConnection>)[CONN] = this;
     socket.on('data', onData);
@@ -156,6 +160,9 @@ export class Exchange {
   requestSent: boolean;
   keepAlive: boolean;
   paused: boolean;
+  /** Bytes written to and read from the connection by this exchange ($upstream_bytes_*). */
+  bytesSent: number;
+  bytesReceived: number;
   private interim: boolean;
   private pendingBody: boolean;
   /** Streamed body that arrived before the connection was up: sent after the head. */
@@ -180,6 +187,8 @@ export class Exchange {
     this.requestSent = false;
     this.keepAlive = false;
     this.paused = false;
+    this.bytesSent = 0;
+    this.bytesReceived = 0;
     this.interim = false;
     this.pendingBody = false;
     this.early = null;
@@ -219,6 +228,7 @@ export class Exchange {
       (this.early ??= []).push(chunk);
       return;
     }
+    this.bytesSent += chunk.length;
     if (!c.socket.write(chunk)) c.timer.arm(T_SEND, this.timeouts.send);
   }
 
@@ -300,6 +310,8 @@ export class Exchange {
     this.early = null;
     let total = head.length;
     for (let i = 0; i < parts.length; i++) total += parts[i].length;
+    this.bytesSent += total;
+    this.handler.onConnected?.(this);
     let ok: boolean;
     if (parts.length === 0) {
       ok = s.write(head);
@@ -323,6 +335,7 @@ export class Exchange {
   data(chunk: Buffer): void {
     if (this.state >= ST_DONE) return;
     this.gotBytes = true;
+    this.bytesReceived += chunk.length;
     const c = this.conn!;
     if (c.timer.kind === T_READ) c.timer.refresh();
     const rc = c.parser.execute(chunk);

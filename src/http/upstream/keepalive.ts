@@ -4,7 +4,8 @@
 // `keepalive N` is a cache size, not a cap on connections: at most N idle connections are kept
 // per pool; more may be open while busy, and one put back when the cache is full is closed.
 // An idle connection that turns readable (the peer sent something unasked) or closes is
-// dropped at once; one idle past `timeout` or used `maxRequests` times is closed.
+// dropped at once; one idle past `timeout`, used `maxRequests` times or opened more than
+// `maxTime` ago (keepalive_time) is closed when it comes back.
 //
 // Nothing is allocated, and no listener or timer is touched, when a connection goes in or comes
 // out: the connection keeps its own socket listeners for its whole life (they tell the pool when
@@ -28,6 +29,8 @@ export interface Keepable {
   keptKey: string;
   /** When it has been idle too long (the pool's clock, ms). */
   keptUntil: number;
+  /** When it was opened (the pool's clock, ms), for keepalive_time. */
+  readonly startedAt: number;
   /** Close it (its socket listeners free what it holds). */
   destroy(): void;
 }
@@ -45,16 +48,19 @@ export class KeepalivePool<T extends Keepable = Keepable> implements SocketCache
   timeout: number;
   /** Requests after which a connection is not kept any more. */
   maxRequests: number;
+  /** Age (since it was opened, ms) after which a connection is not kept any more (keepalive_time). */
+  maxTime: number;
   /** Idle connections per key, least recently used first. */
   private readonly idle: Map<string, T[]>;
   readonly clock: Clock;
   /** Wakes when the first kept connection's time is up; disarmed while none is kept. */
   private readonly sweeper: DeadlineTimer<KeepalivePool<T>>;
 
-  constructor(size: number, timeout = 60000, maxRequests = 1000, clock: Clock = SYSTEM_CLOCK) {
+  constructor(size: number, timeout = 60000, maxRequests = 1000, clock: Clock = SYSTEM_CLOCK, maxTime = 3600000) {
     this.size = size;
     this.timeout = timeout;
     this.maxRequests = maxRequests;
+    this.maxTime = maxTime;
     this.idle = new Map();
     this.clock = clock;
     this.sweeper = new DeadlineTimer<KeepalivePool<T>>(this, onSweep, clock, true);
@@ -76,11 +82,12 @@ export class KeepalivePool<T extends Keepable = Keepable> implements SocketCache
 
   /**
    * Offer a connection whose last response was read to the end. Returns false (and closes
-   * it) when it is not kept: cache full, too many requests, or it is not usable.
+   * it) when it is not kept: cache full, too many requests, open too long, or it is not usable.
    */
   put(key: string, c: T): boolean {
     const s = c.socket;
-    if (this.size <= 0 || c.requests >= this.maxRequests || s.destroyed || !s.writable || s.readableLength > 0) {
+    if (this.size <= 0 || c.requests >= this.maxRequests || this.clock.now() - c.startedAt > this.maxTime
+      || s.destroyed || !s.writable || s.readableLength > 0) {
       c.destroy();
       return false;
     }

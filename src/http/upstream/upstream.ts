@@ -21,8 +21,10 @@ export class Peer {
   down: boolean;
   // state (ngx_http_upstream_rr_peer_t)
   fails: number;
-  /** When the failure window began (ms), 0 when never failed. */
+  /** When the failure window began, or the peer was last tried after one (ms). */
   checked: number;
+  /** When it last failed (ms), 0 when never. */
+  accessed: number;
   conns: number;
   currentWeight: number;
   effectiveWeight: number;
@@ -38,6 +40,7 @@ export class Peer {
     this.down = down;
     this.fails = 0;
     this.checked = 0;
+    this.accessed = 0;
     this.conns = 0;
     this.currentWeight = 0;
     this.effectiveWeight = weight;
@@ -124,9 +127,16 @@ export class UpstreamGroup {
     return take(best, now);
   }
 
-  /** The peer failed this request (error, timeout, or a status listed in proxyNextUpstream). */
+  /**
+   * The peer failed this request (error, timeout, or a status listed in proxyNextUpstream): it
+   * counts towards max_fails, and its effective weight drops by weight/max_fails, so round-robin
+   * picks it less often until it earns the weight back (one per selection). A group of one peer
+   * keeps no such accounts (nginx's `single`).
+   */
   fail(peer: Peer, now = Date.now()): void {
+    if (this.primary.length === 1 && this.backup.length === 0) return;
     peer.fails++;
+    peer.accessed = now;
     peer.checked = now;
     if (peer.maxFails > 0) {
       peer.effectiveWeight -= Math.floor(peer.weight / peer.maxFails);
@@ -134,9 +144,13 @@ export class UpstreamGroup {
     }
   }
 
-  /** The peer answered. */
+  /**
+   * The peer answered. Its failures are forgotten only once it was tried after fail_timeout
+   * (checked later than its last failure), as nginx does: a success within the window does not
+   * wipe the count.
+   */
   succeed(peer: Peer): void {
-    peer.fails = 0;
+    if (peer.accessed < peer.checked) peer.fails = 0;
   }
 }
 
@@ -164,8 +178,9 @@ function available(p: Peer, now: number): boolean {
 }
 
 function take(p: Peer, now: number): Peer {
-  // a peer tried again after fail_timeout starts a new window
-  if (p.maxFails > 0 && p.fails >= p.maxFails && now - p.checked > p.failTimeout) p.checked = now;
+  // a peer picked once fail_timeout has passed since it was last checked is checked now: a
+  // success from here on clears its failures, and a failed one is tried again
+  if (now - p.checked > p.failTimeout) p.checked = now;
   return p;
 }
 
@@ -194,7 +209,7 @@ export function parseAddress(a: unknown, key: string): { host: string; port: num
 }
 
 const SERVER_KEYS = new Set(['address', 'weight', 'maxFails', 'failTimeout', 'backup', 'down']);
-const GROUP_KEYS = new Set(['servers', 'keepalive', 'keepaliveTimeout', 'keepaliveRequests', 'balance']);
+const GROUP_KEYS = new Set(['servers', 'keepalive', 'keepaliveTimeout', 'keepaliveRequests', 'keepaliveTime', 'balance']);
 
 /** A ConfigError from `fn` placed in the block `path`. */
 function at<T>(path: string, fn: () => T): T {
@@ -262,7 +277,8 @@ export function resolveUpstreams(raw: unknown): Map<string, UpstreamGroup> {
       const kt = grp.keepaliveTimeout === undefined ? 60000 : at(where, () => parseTime(grp.keepaliveTimeout as string | number, 'keepaliveTimeout'));
       const kr = grp.keepaliveRequests === undefined ? 1000 : Number(grp.keepaliveRequests);
       if (!Number.isInteger(kr) || kr < 1) throw new ConfigError(`invalid value ${showValue(grp.keepaliveRequests)} for "keepaliveRequests"`, 'keepaliveRequests', where);
-      pool = new KeepalivePool<UpstreamConnection>(n, kt, kr);
+      const ktime = grp.keepaliveTime === undefined ? 3600000 : at(where, () => parseTime(grp.keepaliveTime as string | number, 'keepaliveTime'));
+      pool = new KeepalivePool<UpstreamConnection>(n, kt, kr, undefined, ktime);
     }
     out.set(name, new UpstreamGroup(name, primary, backup, balance, pool, false));
   }
