@@ -3,7 +3,10 @@
 // app's deep links, assets' cache headers, the API on two upstreams (round robin), the health
 // check, the www redirect, the login's rate limit (429, and the default 503 with the 50x page),
 // the admin area's address rule and password, and the 50x page when the API is down.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -154,6 +157,29 @@ test('examples/site-nginx: both upstreams answered, in turn, on both sides', () 
   assert.equal(answered.sluice, answered.nginx, 'sluice');
   assert.ok(!accessLines.some((l) => l.includes('/health')), 'access_log off: /health is not logged');
   assert.ok(accessLines.some((l) => l.includes('"GET /app/settings HTTP/1.1" 200')), 'the other requests are');
+});
+
+test('examples/site-nginx: `sluice -t` takes both configs as a user runs them', () => {
+  for (const f of ['sluice.config.ts', 'api.config.ts']) {
+    const r = spawnSync(process.execPath, [fileURLToPath(new URL('../../../bin/sluice.mjs', import.meta.url)), '-t', '-c', DIR + f], { encoding: 'utf8', timeout: 60000 });
+    assert.is(r.status, 0, `${f}: ${r.stderr}`);
+    assert.match(r.stderr, /test is successful/);
+  }
+});
+
+test('examples/site-nginx: `nginx -t` takes nginx.conf as it is', () => {
+  const nginx = process.env.SLUICE_NGINX ?? '/usr/sbin/nginx';
+  if (!existsSync(nginx) && process.env.SLUICE_NO_NGINX === '1') return;
+  // a prefix of its own, so the pid file nginx -t writes stays out of the example's folder
+  const prefix = mkdtempSync(join(tmpdir(), 'sluice-site-nginx-'));
+  try {
+    // stdout as a terminal or a file would be (access_log /dev/stdout cannot open a pipe's socket)
+    const r = spawnSync(nginx, ['-t', '-p', prefix, '-c', DIR + 'nginx.conf', '-e', 'stderr'], { encoding: 'utf8', timeout: 30000, stdio: ['ignore', 'ignore', 'pipe'] });
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stderr, /test is successful/);
+  } finally {
+    rmSync(prefix, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -36,6 +36,9 @@ export function directivesMarkdown(modules: readonly HttpModule[] = MODULES): st
   out.push('block wins, else the enclosing block\'s, else the default — unless the row says it is not');
   out.push('inherited.');
   out.push('');
+  out.push('A whole site written both ways, each nginx line beside its translation:');
+  out.push('[examples/site-nginx](../examples/site-nginx/README.md).');
+  out.push('');
   out.push('| directive | module | blocks | default | nginx | status |');
   out.push('| --- | --- | --- | --- | --- | --- |');
   for (const m of modules) {
@@ -50,7 +53,10 @@ export function directivesMarkdown(modules: readonly HttpModule[] = MODULES): st
   }
   const later: [string, string][] = [];
   for (const m of modules) for (const d of m.notYet ?? []) later.push([d, m.nginx ?? m.name]);
-  for (const [mod, list] of PLANNED) for (const d of list) later.push([d, mod]);
+  // a planned directive that has been built since is in the table above, not here
+  const built = new Set<string>();
+  for (const m of modules) for (const [key, c] of Object.entries(m.directives)) for (const n of (nginxName(key, c) ?? '').split(', ')) built.add(n);
+  for (const [mod, list] of PLANNED) for (const d of list) if (!built.has(d)) later.push([d, mod]);
   if (later.length > 0) {
     out.push('');
     out.push('## Not yet');
