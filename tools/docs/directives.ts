@@ -32,6 +32,9 @@ export function directivesMarkdown(modules: readonly HttpModule[] = MODULES): st
   out.push('block wins, else the enclosing block\'s, else the default — unless the row says it is not');
   out.push('inherited.');
   out.push('');
+  out.push('A whole site written both ways, each nginx line beside its translation:');
+  out.push('[examples/site-nginx](../examples/site-nginx/README.md).');
+  out.push('');
   out.push('| directive | module | blocks | default | nginx | status |');
   out.push('| --- | --- | --- | --- | --- | --- |');
   for (const m of modules) {
@@ -46,7 +49,7 @@ export function directivesMarkdown(modules: readonly HttpModule[] = MODULES): st
   }
   // a directive some module provides is never listed as not yet (whatever a list says)
   const built = new Set<string>();
-  for (const m of modules) for (const [key, c] of Object.entries(m.directives)) { const n = nginxName(key, c); if (n !== null) built.add(n); }
+  for (const m of modules) for (const [key, c] of Object.entries(m.directives)) for (const n of (nginxName(key, c) ?? '').split(', ')) built.add(n);
   const later: [string, string][] = [];
   for (const m of modules) for (const d of m.notYet ?? []) if (!built.has(d)) later.push([d, m.nginx ?? m.name]);
   for (const [mod, list] of PLANNED) for (const d of list) if (!built.has(d)) later.push([d, mod]);
