@@ -336,4 +336,13 @@ test('upstream blocks: every error names its key and its block (was: the path as
   }
 });
 
+test('the phase engine holds only the handlers of modules the config uses', () => {
+  const plain = resolveConfig({ servers: [srv({ locations: { '/': {} } })] });
+  const used = resolveConfig({ servers: [srv({ locations: { '/': { accessRules: ['deny all'], limitReq: [] as never, rewrite: '^ /x' } } })], limitReqZone: '$uri zone=z:1m rate=1r/s' } as never);
+  assert.ok(used.servers[0].phases.access.length > plain.servers[0].phases.access.length, 'access handlers only when access is used');
+  assert.ok(used.servers[0].phases.rewrite.length > plain.servers[0].phases.rewrite.length, 'the rewrite program only when rewrite is used');
+  assert.ok(used.servers[0].phases.preaccess.length > plain.servers[0].phases.preaccess.length, 'limit_req only when used');
+  assert.is(plain.servers[0].phases.content.length > 0, true, 'static (no directives) always');
+});
+
 test.run();

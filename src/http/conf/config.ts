@@ -174,7 +174,11 @@ export function resolveConfig(raw: unknown, modules: readonly HttpModule[] = MOD
   }
 }
 
+/** The directives the config being resolved sets somewhere (the phase engine's modules). */
+let usedDirectives = new Set<string>();
+
 function resolve(raw: unknown, modules: readonly HttpModule[]): ResolvedConfig {
+  usedDirectives = new Set();
   if (!isPlainObject(raw)) throw new ConfigError('the config must be an object', '');
   const table = new DirectiveTable(modules);
   const http = resolveBlock(table, raw, 'http', null, TOP);
@@ -202,7 +206,7 @@ function resolve(raw: unknown, modules: readonly HttpModule[]): ResolvedConfig {
     }
   }
   bindProxyTargets(servers, upstreams);
-  const phases = new PhaseEngine(modules);
+  const phases = new PhaseEngine(modules, usedDirectives);
   const variables = new Map<string, Getter>();
   for (const m of modules) {
     if (m.variables === undefined) continue;
@@ -317,6 +321,7 @@ function resolveBlock(
     }
     const d = table.byName.get(key);
     if (d === undefined) throw new ConfigError(`unknown directive "${key}"${suggest(table, key)}`, key, path);
+    if (raw[key] !== undefined) usedDirectives.add(key);
     if (!table.allowed(d, block)) throw notAllowed(key, path);
     const v = raw[key];
     // undefined reads as "not set", so optional values can be spread in

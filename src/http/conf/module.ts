@@ -122,8 +122,17 @@ export class PhaseEngine {
   readonly preaccess: readonly PhaseHandler[];
   readonly access: readonly PhaseHandler[];
   readonly content: readonly PhaseHandler[];
-  constructor(modules: readonly HttpModule[]) {
-    const pick = (k: keyof ModulePhases) => modules.map((m) => m.phases?.[k]).filter((h): h is PhaseHandler => h !== undefined);
+  /**
+   * With `used` (the directives the config sets anywhere), a module that has directives but
+   * none of them set adds no handler: its handlers would only find their defaults and decline,
+   * so a config pays only for the modules it uses. A module without directives always runs.
+   */
+  constructor(modules: readonly HttpModule[], used?: ReadonlySet<string>) {
+    const active = used === undefined ? modules : modules.filter((m) => {
+      const names = Object.keys(m.directives);
+      return names.length === 0 || names.some((n) => used.has(n));
+    });
+    const pick = (k: keyof ModulePhases) => active.map((m) => m.phases?.[k]).filter((h): h is PhaseHandler => h !== undefined);
     this.serverRewrite = pick('serverRewrite');
     this.rewrite = pick('rewrite');
     this.preaccess = pick('preaccess');

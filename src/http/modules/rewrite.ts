@@ -78,6 +78,14 @@ const ret = parser<number | string | readonly [number] | readonly [number, strin
  */
 const returnBodies = new WeakMap<ReturnValue, Buffer>();
 
+/** The type for the URI's extension (r->exten), else defaultType; most URIs have none. */
+function uriType(r: Request): string {
+  const u = r.uri;
+  const dot = u.lastIndexOf('.');
+  if (dot < 0 || u.indexOf('/', dot) >= 0) return r.conf.defaultType;
+  return typeFor(r, u);
+}
+
 /** ngx_http_rewrite_return: answer with the code, its text or its redirect. */
 export function sendReturn(r: Request, ret: ReturnValue): void {
   const { code, text } = ret;
@@ -100,7 +108,7 @@ export function sendReturn(r: Request, ret: ReturnValue): void {
   }
   r.headersOut.status = code;
   // the type of the URI's extension, as for a file (ngx_http_send_response sets it so)
-  r.headersOut.contentType = typeFor(r, r.uri);
+  r.headersOut.contentType = uriType(r);
   r.headersOut.contentLength = body.length;
   r.sendHeader();
   if (!r.headerOnly && body.length > 0) r.print(body);
