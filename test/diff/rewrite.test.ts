@@ -3,6 +3,7 @@
 // http_server_name.t (regex captures) — facts taken from them, cases written here: the rewrite
 // module, try_files, error_page, map and captures against a real nginx.
 import { diffSuite, type DiffCase } from './harness.js';
+import { errorLines } from '../helpers.js';
 
 const FILES = {
   'file.txt': 'file\n',
@@ -241,5 +242,54 @@ const cases: DiffCase[] = [
     requests: ['/dir/', '/dir/?i=nothing.html', { path: '/quiet/none', status: 404 }],
   },
 ];
+
+cases.push(
+  {
+    name: 'server level: rewrite, if, set and return run before the location is found',
+    nginx: `server { listen 127.0.0.1:\${PORT};
+      set $who server;
+      if ($arg_deny) { return 403; }
+      rewrite ^/legacy/(.*)$ /modern/$1;
+      location /modern/ { return 200 "modern $uri from $who"; }
+      location / { return 200 "plain $uri"; }
+    }`,
+    sluice: () => ({
+      set: { $who: 'server' },
+      if: [['$arg_deny', { return: [403] }]],
+      rewrite: '^/legacy/(.*)$ /modern/$1',
+      locations: {
+        '/modern/': { return: [200, 'modern $uri from $who'] },
+        '/': { return: [200, 'plain $uri'] },
+      },
+    }),
+    requests: ['/legacy/a', '/other', { path: '/x?deny=1', status: 403 }],
+    ignoreHeaders: ['content-type'],
+  },
+  {
+    name: 'recursive_error_pages, and rewrite_log lines',
+    files: FILES,
+    nginx: `server { listen 127.0.0.1:\${PORT}; root \${ROOT};
+      location /rec/ { recursive_error_pages on; error_page 404 /rec/403; error_page 403 /404.html; if ($uri = /rec/403) { return 403; } return 404; }
+      location /norec/ { error_page 404 /norec/403; error_page 403 /404.html; if ($uri = /norec/403) { return 403; } return 404; }
+      location /logged/ { rewrite_log on; rewrite ^/logged/(.*)$ /new/$1 last; }
+      location /new/ { return 200 "new"; }
+    }`,
+    sluice: (env) => ({
+      root: env.root,
+      locations: {
+        '/rec/': { recursiveErrorPages: true, errorPage: ['404 /rec/403', '403 /404.html'], if: [['$uri = /rec/403', { return: [403] }]], return: [404] },
+        '/norec/': { errorPage: ['404 /norec/403', '403 /404.html'], if: [['$uri = /norec/403', { return: [403] }]], return: [404] },
+        // the harness's nginx logs from info up; rewrite_log writes at notice
+        '/logged/': { rewriteLog: true, errorLog: [errorLines, 'info'], rewrite: '^/logged/(.*)$ /new/$1 last' },
+        '/new/': { return: [200, 'new'] },
+      },
+    }),
+    requests: [
+      { path: '/rec/x', status: 403 }, { path: '/norec/x', status: 403 },
+      { path: '/logged/a', status: 200, log: /\[notice\].*"\^\/logged\/\(\.\*\)\$" matches "\/logged\/a"/ },
+    ],
+    ignoreHeaders: ['content-type'],
+  },
+);
 
 diffSuite('rewrite', cases);

@@ -79,7 +79,7 @@ export function oneOf<T extends string>(...values: readonly T[]): Parser<T, T> {
  * a level as [path, level] ('error' by default), or an object with write() (an application's
  * own logger, or a test's).
  */
-export function logPath(on: string): Parser<string | boolean | readonly [string, LogLevel] | LogSink, LogTarget> {
+export function logPath(on: string): Parser<string | boolean | readonly [string | LogSink, LogLevel] | LogSink, LogTarget> {
   return (v, key) => {
     if (v === false || v === 'off') return LOG_OFF;
     if (v === true) return logTarget(on);
