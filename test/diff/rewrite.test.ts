@@ -245,6 +245,33 @@ const cases: DiffCase[] = [
 
 cases.push(
   {
+    name: 'a rewrite list with steps: if, set, if, rule, in the order written',
+    nginx: `server { listen 127.0.0.1:\${PORT};
+      location /steps/ {
+        if ($arg_a) { set $x a; }
+        set $x "\${x}-set";
+        if ($x = a-set) { return 200 "both: $x"; }
+        rewrite ^/steps/(.*)$ /new/$1 last;
+      }
+      location /new/ { return 200 "new $uri x=$x"; }
+    }`,
+    sluice: () => ({
+      locations: {
+        '/steps/': {
+          rewrite: [
+            { if: [['$arg_a', { set: { $x: 'a' } }]] },
+            { set: { $x: '${x}-set' } },
+            { if: [['$x = a-set', { return: [200, 'both: $x'] }]] },
+            '^/steps/(.*)$ /new/$1 last',
+          ],
+        },
+        '/new/': { return: [200, 'new $uri x=$x'] },
+      },
+    }),
+    requests: ['/steps/?a=1', '/steps/z'],
+    ignoreHeaders: ['content-type'],
+  },
+  {
     name: 'server level: rewrite, if, set and return run before the location is found',
     nginx: `server { listen 127.0.0.1:\${PORT};
       set $who server;

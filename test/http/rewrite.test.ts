@@ -62,6 +62,15 @@ test.before(async () => { try {
       if: [['$arg_inner', { addHeader: [['X-Inner', '1']], content: (r: Request) => { r.say('inner'); } }]],
       content: (r: Request) => { r.say('outer'); },
     },
+    '/steps/': {
+      // an order keys alone cannot give: if, set, if, then a rule
+      rewrite: [
+        { if: [['$arg_a', { set: { $x: 'a' } }]] },
+        { set: { $x: '${x}-set' } },
+        { if: [['$x = a-set', { return: [200, 'both: $x'] }]] },
+        '^/steps/(.*)$ /new/$1 last',
+      ],
+    },
     '/break/': { set: { $x: '1' }, break: true, return: [200, 'not reached'], content: (r: Request) => { r.say('after break ', r.var.x ?? ''); } },
     // try_files
     '/': { root, tryFiles: '$uri $uri/ /app/index.html' },
@@ -168,6 +177,11 @@ test('if: its block becomes the config (content, addHeader)', async () => {
   assert.is(i.headers['x-outer'], undefined, 'the if block\'s own addHeader list replaces the outer one');
 });
 
+test('rewrite list with steps: the program in the order written', async () => {
+  assert.is((await one(get('/steps/?a=1'))).body, 'both: a-set');
+  assert.is((await one(get('/steps/z'))).body, '/new/z||-set\n');
+});
+
 test('break stops the program; the phases go on', async () => {
   assert.is((await one(get('/break/'))).body, 'after break 1\n');
 });
@@ -234,6 +248,8 @@ test('config errors are clear', () => {
   bad({ if: [['nothing', {}]] }, /invalid condition "nothing"/);
   bad({ if: [['$a', { if: [['$b', {}]] }]] }, /"if" directive is not allowed here/);
   bad({ set: { $uri: 'x' } }, /not changeable|is not changeable/);
+  bad({ rewrite: [{ root: '/x' }] }, /a step in "rewrite" is one of/);
+  bad({ rewrite: [{ set: { $uri: 'x' } }] }, /not changeable/);
   bad({ tryFiles: '$uri' }, /invalid number of arguments in "tryFiles"/);
   bad({ errorPage: '200 /x' }, /must be between 300 and 599/);
   bad({ return: [200, 'a $ b'] }, /invalid variable name/);

@@ -11,7 +11,9 @@
 //                          http://, https:// or $scheme
 //
 // The order of directives of different names is the order of their keys in the block (a JS
-// object keeps it); `rewrite`, `set` and `if` each take a list, run in its order.
+// object keeps it); `rewrite`, `set` and `if` each take a list, run in its order; and a `rewrite`
+// list may hold steps ({ set }, { if }, { return }, { break }) between its rules, for any order
+// nginx can write (an if, a set, then another if).
 
 import { statSync } from 'node:fs';
 import { ConfigError, invalidValue, showValue } from '../conf/size-time.js';
@@ -157,14 +159,38 @@ function rule(v: unknown, key: string): RewriteRule {
 }
 
 /** One rule ('regex replacement [flag]' or [regex, replacement, flag?]) or a list of rules. */
-const rewrite = parser<RuleInput | readonly RuleInput[]>()((v, key): readonly RewriteRule[] => {
+/** A step of a `rewrite` list that is another rewrite directive, to order it among the rules. */
+export type StepInput = { readonly set: Readonly<Record<string, string>> } | { readonly if: IfInput<Readonly<Record<string, unknown>>> }
+  | { readonly return: number | string | readonly [number] | readonly [number, string] } | { readonly break: boolean };
+
+export interface StepObject {
+  readonly step: Readonly<Record<string, unknown>>;
+}
+
+function step(v: unknown, key: string): RewriteRule | StepObject {
+  if (!isPlainObject(v)) return rule(v, key);
+  const keys = Object.keys(v);
+  if (keys.length !== 1 || !['set', 'if', 'return', 'break'].includes(keys[0])) {
+    throw new ConfigError(`a step in "${key}" is one of { set }, { if }, { return }, { break }: ${showValue(v)}`, key);
+  }
+  STEP_PARSERS[keys[0]](v[keys[0]], keys[0]); // checked now, compiled with the block
+  return { step: v };
+}
+
+/**
+ * One rule ('regex replacement [flag]' or [regex, replacement, flag?]) or a list of rules, where
+ * a step { set }, { if }, { return } or { break } may stand between rules: the list is then the
+ * block's program in the order written (for an order that keys alone cannot give, such as an
+ * if, a set, then another if).
+ */
+const rewrite = parser<RuleInput | readonly (RuleInput | StepInput)[]>()((v, key): readonly (RewriteRule | StepObject)[] => {
   if (typeof v === 'string') return [rule(v, key)];
   if (!Array.isArray(v) || v.length === 0) throw invalidValue(v, key);
   // a single rule is an array of strings whose second item is not an array
   if (typeof v[0] === 'string' && (v.length === 2 || v.length === 3) && typeof v[1] === 'string' && !/\s/.test(v[0]) && (v.length === 2 || ['last', 'break', 'redirect', 'permanent'].includes(v[2] as string))) {
     return [rule(v, key)];
   }
-  return v.map((e: unknown) => rule(e, key));
+  return v.map((e: unknown) => step(e, key));
 });
 
 export interface SetValue {
@@ -305,24 +331,43 @@ const SCRIPT_KEYS = new Set(['rewrite', 'set', 'if', 'return', 'break']);
 const programs = new WeakMap<Directives, readonly Step[]>();
 
 function compileBlock(raw: Readonly<Record<string, unknown>>, conf: Directives, ctx: BlockContext): readonly Step[] {
+  const c = conf as unknown as Record<string, unknown>;
+  return compileKeys(raw, (key) => c[key], ctx);
+}
+
+/** A step of a `rewrite` list ({ set }, { if }, ...): its keys parsed as the directives are. */
+const STEP_PARSERS: Readonly<Record<string, (v: unknown, key: string) => unknown>> = {
+  rewrite: (v, key) => rewrite(v, key), set: (v, key) => set(v, key), if: (v, key) => ifs(v, key),
+  return: (v, key) => ret(v, key), break: (v, key) => flag(v, key),
+};
+
+/** The program of a block's rewrite-module keys, in the order written; `value` gives each parsed. */
+function compileKeys(raw: Readonly<Record<string, unknown>>, value: (key: string) => unknown, ctx: BlockContext): Step[] {
   const steps: Step[] = [];
   for (const key of Object.keys(raw)) {
     if (!SCRIPT_KEYS.has(key) || raw[key] === undefined) continue;
     switch (key) {
       case 'rewrite':
-        for (const rl of conf.rewrite!) steps.push({ op: 'rewrite', rule: rl });
+        for (const rl of value(key) as readonly (RewriteRule | StepObject)[]) {
+          if ('step' in rl) {
+            const obj = rl.step;
+            steps.push(...compileKeys(obj, (k) => STEP_PARSERS[k](obj[k], k), ctx));
+          } else {
+            steps.push({ op: 'rewrite', rule: rl });
+          }
+        }
         break;
       case 'set':
-        for (const s of conf.set!) steps.push({ op: 'set', set: s });
+        for (const sv of value(key) as readonly SetValue[]) steps.push({ op: 'set', set: sv });
         break;
       case 'return':
-        steps.push({ op: 'return', ret: conf.return! });
+        steps.push({ op: 'return', ret: value(key) as ReturnValue });
         break;
       case 'break':
-        if (conf.break) steps.push({ op: 'break' });
+        if (value(key) === true) steps.push({ op: 'break' });
         break;
       case 'if':
-        conf.if!.forEach(([cond, body], i) => {
+        (value(key) as readonly (readonly [string, Record<string, unknown>])[]).forEach(([cond, body], i) => {
           if (ctx.inIf) throw new ConfigError('"if" directive is not allowed here', 'if');
           const c = parseCondition(cond, 'if');
           // the if block is a location-like block over this one; at server level only the
