@@ -43,7 +43,6 @@ const cases: DiffCase[] = [
     ],
     differences: [
       { id: 'proxy-connection-header', request: 3, body: true, headers: ['content-length'] },
-      { id: 'proxy-header-order', request: [8, 9], body: true },
     ],
   },
   {

@@ -75,8 +75,7 @@ export const DOCUMENTED_DIFFERENCES = {
   'htpasswd-crypt-schemes': deliberate('authBasicUserFile: hashes of libc crypt() schemes node:crypto cannot make (DES, bcrypt, yescrypt) answer 500 with a crit line; nginx verifies them through crypt(). {PLAIN}, {SHA}, {SSHA}, $apr1$, $1$, $5$, $6$ are verified as nginx does.'),
   // not yet: found by the differential cases, for the owner of the code to decide
   'http-var-joined': deliberate('$http_NAME of a repeated header: sluice joins the values with ", " (as nginx 1.23 and later do); nginx 1.22 gives the first.'),
-  'proxy-connection-header': notYet('proxyPass: a client\'s Proxy-Connection header is passed upstream by nginx; sluice drops it (with the other hop-by-hop headers).'),
-  'proxy-header-order': notYet('proxyPass: nginx sends Host, then the proxySetHeader headers in the order written, then Connection; sluice sends Connection right after Host.'),
+  'proxy-connection-header': deliberate('proxyPass: a client\'s Proxy-Connection header is passed upstream by nginx; sluice drops it with the other connection-specific fields (RFC 9110 §7.6.1 names Proxy-Connection among them): it is about the client\'s hop, not the upstream\'s.'),
   'lua-empty-content': deliberate('A content handler that writes nothing: nginx + lua sends an empty chunked body; sluice has the whole (empty) body when the handler returns, so it frames it with Content-Length: 0 (the same body, a shorter frame).'),
   'lua-http10-buffering': deliberate('A content handler answering HTTP/1.0: nginx + lua buffers the output and sends Content-Length (lua_http10_buffering on); sluice streams it and ends it by closing (HTTP/1.0 framing), rather than holding a whole response in memory to count it.'),
 } as const;

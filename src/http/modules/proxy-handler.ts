@@ -291,6 +291,8 @@ class ProxyRun implements ExchangeHandler {
     const r = this.r;
     const out = r.headersOut;
     out.status = h.statusCode;
+    // the upstream's reason phrase goes on to the client, as nginx passes its status line
+    out.statusLine = h.reasonEnd > h.reasonStart ? h.buf.toString('latin1', h.reasonStart, h.reasonEnd) : null;
     const buf = h.buf;
     const hs = h.headers;
     const n = h.headerCount;
@@ -541,6 +543,15 @@ class ProxyRun implements ExchangeHandler {
         if (v !== '') s += `${p.name}: ${v}\r\n`;
       }
     }
+    // the body's framing next, before the client's own headers, where nginx puts it
+    const rb = r.requestBody;
+    if (conf.proxyPassRequestBody && rb !== null && r.hasBody()) {
+      if (rb.complete) s += `Content-Length: ${rb.size}\r\n`;
+      else if (r.contentLengthIn >= 0) s += `Content-Length: ${r.contentLengthIn}\r\n`;
+      else { s += 'Transfer-Encoding: chunked\r\n'; this.chunkedUp = true; }
+    } else if (r.method === 'POST' || r.method === 'PUT' || r.method === 'PATCH') {
+      s += 'Content-Length: 0\r\n';
+    }
     if (conf.proxyPassRequestHeaders) {
       const hi = r.headersIn;
       // the names the client's Connection header lists are hop-by-hop (RFC 9110 §7.6.1)
@@ -563,14 +574,6 @@ class ProxyRun implements ExchangeHandler {
         }
         s += `${name}: ${value}\r\n`;
       }
-    }
-    const rb = r.requestBody;
-    if (conf.proxyPassRequestBody && rb !== null && r.hasBody()) {
-      if (rb.complete) s += `Content-Length: ${rb.size}\r\n`;
-      else if (r.contentLengthIn >= 0) s += `Content-Length: ${r.contentLengthIn}\r\n`;
-      else { s += 'Transfer-Encoding: chunked\r\n'; this.chunkedUp = true; }
-    } else if (r.method === 'POST' || r.method === 'PUT' || r.method === 'PATCH') {
-      s += 'Content-Length: 0\r\n';
     }
     s += '\r\n';
     return Buffer.from(s, 'latin1');
@@ -685,11 +688,17 @@ function headPlan(conf: Request['conf'], t: ProxyTarget, keep: boolean): HeadPla
   // a target worked out per request (proxyPass with variables) has its own Host and pool
   let plan = t.dynamic ? undefined : plans.get(conf);
   if (plan !== undefined) return plan;
-  // a later setting of a name overrides an earlier one, in the earlier one's place
+  // as nginx sends them: Host, then the proxySetHeader lines in the order written, then
+  // Connection; a setting of Host or Connection replaces the default in its place
   const byName = new Map<string, [string, string]>();
   byName.set('host', ['Host', t.proxyHost]);
-  byName.set('connection', ['Connection', keep ? '' : 'close']);
-  for (const [name, value] of conf.proxySetHeader) byName.set(name.toLowerCase(), [name, value]);
+  let connection: [string, string] = ['Connection', keep ? '' : 'close'];
+  for (const [name, value] of conf.proxySetHeader) {
+    const lower = name.toLowerCase();
+    if (lower === 'connection') connection = [name, value];
+    else byName.set(lower, [name, value]);
+  }
+  byName.set('connection', connection);
   const pairs: PlanPair[] = [];
   for (const [name, value] of byName.values()) {
     const dynamic = value.includes('$');
