@@ -59,6 +59,21 @@ export function words(v: unknown): unknown[] | null {
   return null;
 }
 
+/**
+ * ngx_http_types_slot: MIME types a filter applies to ('text/css application/json', or a list),
+ * text/html always among them, '*' for any.
+ */
+export const mimeTypes = parser<string | readonly string[]>()((v, key): ReadonlySet<string> => {
+  const list = words(v);
+  if (list === null || list.length === 0) throw invalidValue(v, key);
+  const set = new Set<string>(['text/html']);
+  for (const t of list) {
+    if (typeof t !== 'string' || !/^(\*|[\w.+-]+\/[\w.+*-]+)$/.test(t)) throw invalidValue(t, key);
+    set.add(t.toLowerCase());
+  }
+  return set;
+});
+
 /** An object literal (or Object.create(null)), not an array, class instance or null. */
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;

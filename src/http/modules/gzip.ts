@@ -4,18 +4,10 @@ import { GzipBodyFilter, GzipHeaderFilter } from '../../filters/gzip.js';
 import { invalidValue } from '../conf/size-time.js';
 import { HSL, cmd, defineModule, parser } from '../conf/module.js';
 import { flag, size, words } from '../conf/parse.js';
+import { mimeTypes } from '../conf/parse.js';
 
-/** MIME types to compress besides text/html (always); '*' for any. */
-const gzipTypes = parser<string | readonly string[]>()((v, key): ReadonlySet<string> => {
-  const list = words(v);
-  if (list === null || list.length === 0) throw invalidValue(v, key);
-  const set = new Set<string>(['text/html']);
-  for (const t of list) {
-    if (typeof t !== 'string' || !/^(\*|[\w.+-]+\/[\w.+*-]+)$/.test(t)) throw invalidValue(t, key);
-    set.add(t.toLowerCase());
-  }
-  return set;
-});
+// MIME types: conf/parse.ts's mimeTypes (text/html always, '*' for any)
+const gzipTypes = mimeTypes;
 
 /** 1..9. */
 const compLevel = parser<number>()((v, key): number => {

@@ -11,7 +11,7 @@ import { flag, isPlainObject } from '../conf/parse.js';
 import { ConfigError, invalidValue } from '../conf/size-time.js';
 import { LocalConnZone } from '../limit/local-zone.js';
 import { LC_BUSY, LC_OK, type ConnZone } from '../limit/zone.js';
-import { checkZones, limitLogLevel, rejectStatus, zoneKey, zoneNameSize, zoneSize } from './limit-req.js';
+import { checkZones, collectZones, limitLogLevel, rejectStatus, zoneKey, zoneNameSize, zoneSize } from './limit-req.js';
 
 // $limit_conn_status (r.main.limitConnStatus; 0: no key was counted)
 export const LIMIT_CONN_PASSED = 1;
@@ -45,32 +45,9 @@ function zoneFromString(s: string, key: string): LocalConnZone {
   return new LocalConnZone(name, zoneKey(w[0], key), size);
 }
 
-const limitConnZone = parser<LimitConnZoneValue>()((v, key): ReadonlyMap<string, ConnZone> => {
-  const zones = new Map<string, ConnZone>();
-  const add = (z: ConnZone) => {
-    const prev = zones.get(z.name);
-    if (prev !== undefined) throw new ConfigError(`${key} "${z.name}" is already bound to key "${prev.key}"`, key);
-    zones.set(z.name, z);
-  };
-  if (typeof v === 'string') add(zoneFromString(v, key));
-  else if (Array.isArray(v)) {
-    for (const s of v) {
-      if (typeof s !== 'string') throw invalidValue(s, key);
-      add(zoneFromString(s, key));
-    }
-  } else if (isPlainObject(v)) {
-    for (const name of Object.keys(v)) {
-      const z = v[name];
-      if (!isPlainObject(z) || name === '' || /[\s:]/.test(name)) throw invalidValue({ [name]: z }, key);
-      for (const k of Object.keys(z)) if (k !== 'key' && k !== 'size') throw new ConfigError(`invalid parameter "${k}" of zone "${name}"`, key);
-      if (z.size === undefined) throw new ConfigError(`invalid zone size "${name}"`, key);
-      add(new LocalConnZone(name, zoneKey(z.key, key), zoneSize(z.size, `${name}:${String(z.size)}`, key)));
-    }
-  } else {
-    throw invalidValue(v, key);
-  }
-  return zones;
-});
+const limitConnZone = parser<LimitConnZoneValue>()((v, key): ReadonlyMap<string, ConnZone> =>
+  collectZones(v, key, zoneFromString, ['key', 'size'],
+    (name, z) => new LocalConnZone(name, zoneKey(z.key, key), zoneSize(z.size, `${name}:${String(z.size)}`, key))));
 
 function connCount(v: unknown, key: string): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]{1,15}$/.test(v) ? Number(v) : -1;

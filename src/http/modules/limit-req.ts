@@ -117,34 +117,46 @@ export function zoneKey(v: unknown, key: string): string {
 }
 
 /** The zones of the http block, by name (each made once per resolved config). */
-const limitReqZone = parser<LimitReqZoneValue>()((v, key): ReadonlyMap<string, ReqZone> => {
-  const zones = new Map<string, ReqZone>();
-  const add = (z: ReqZone) => {
+const limitReqZone = parser<LimitReqZoneValue>()((v, key): ReadonlyMap<string, ReqZone> =>
+  collectZones(v, key, zoneFromString, ['key', 'size', 'rate'], (name, z) => {
+    const size = zoneSize(z.size, `${name}:${String(z.size)}`, key);
+    const rate = z.rate === undefined ? 1000 : parseRate(z.rate, `rate=${String(z.rate)}`, key);
+    return new LocalReqZone(name, zoneKey(z.key, key), rate, size);
+  }));
+
+/**
+ * The zones of a limitReqZone / limitConnZone value: nginx's string, a list of them, or
+ * { name: { key, size, ... } }; a name bound twice is refused as nginx refuses it.
+ */
+export function collectZones<Z extends { readonly name: string; readonly key: string }>(
+  v: unknown, key: string, fromString: (s: string, key: string) => Z, params: readonly string[],
+  fromObject: (name: string, z: Record<string, unknown>) => Z,
+): ReadonlyMap<string, Z> {
+  const zones = new Map<string, Z>();
+  const add = (z: Z) => {
     const prev = zones.get(z.name);
     if (prev !== undefined) throw new ConfigError(`${key} "${z.name}" is already bound to key "${prev.key}"`, key);
     zones.set(z.name, z);
   };
-  if (typeof v === 'string') add(zoneFromString(v, key));
+  if (typeof v === 'string') add(fromString(v, key));
   else if (Array.isArray(v)) {
     for (const s of v) {
       if (typeof s !== 'string') throw invalidValue(s, key);
-      add(zoneFromString(s, key));
+      add(fromString(s, key));
     }
   } else if (isPlainObject(v)) {
     for (const name of Object.keys(v)) {
       const z = v[name];
       if (!isPlainObject(z) || name === '' || /[\s:]/.test(name)) throw invalidValue({ [name]: z }, key);
-      for (const k of Object.keys(z)) if (k !== 'key' && k !== 'size' && k !== 'rate') throw new ConfigError(`invalid parameter "${k}" of zone "${name}"`, key);
+      for (const k of Object.keys(z)) if (!params.includes(k)) throw new ConfigError(`invalid parameter "${k}" of zone "${name}"`, key);
       if (z.size === undefined) throw new ConfigError(`invalid zone size "${name}"`, key);
-      const size = zoneSize(z.size, `${name}:${String(z.size)}`, key);
-      const rate = z.rate === undefined ? 1000 : parseRate(z.rate, `rate=${String(z.rate)}`, key);
-      add(new LocalReqZone(name, zoneKey(z.key, key), rate, size));
+      add(fromObject(name, z));
     }
   } else {
     throw invalidValue(v, key);
   }
   return zones;
-});
+}
 
 function limitFromString(s: string, key: string): LimitReq {
   const w = s.trim().split(/\s+/);

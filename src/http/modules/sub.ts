@@ -4,6 +4,7 @@ import { SubBodyFilter, SubHeaderFilter, subTable, type SubFilters, type SubPair
 import { ConfigError, invalidValue } from '../conf/size-time.js';
 import { HSL, cmd, defineModule, parser } from '../conf/module.js';
 import { flag, words } from '../conf/parse.js';
+import { mimeTypes } from '../conf/parse.js';
 
 /** [search, replacement] pairs, as many as wanted (up to 255); either may hold $variables. A
  *  block's list replaces the inherited one, as nginx's sub_filter does. */
@@ -19,17 +20,8 @@ const subFilter = parser<readonly (readonly [string, string])[]>()((v, key): Sub
   return { pairs, table: subTable(pairs) };
 });
 
-/** MIME types to filter besides text/html (always); '*' for any. */
-const subTypes = parser<string | readonly string[]>()((v, key): ReadonlySet<string> => {
-  const list = words(v);
-  if (list === null || list.length === 0) throw invalidValue(v, key);
-  const set = new Set<string>(['text/html']);
-  for (const t of list) {
-    if (typeof t !== 'string' || !/^(\*|[\w.+-]+\/[\w.+*-]+)$/.test(t)) throw invalidValue(t, key);
-    set.add(t.toLowerCase());
-  }
-  return set;
-});
+// MIME types: conf/parse.ts's mimeTypes (text/html always, '*' for any)
+const subTypes = mimeTypes;
 
 export const subModule = defineModule({
   name: 'sub',
