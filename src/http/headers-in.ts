@@ -92,6 +92,20 @@ export class HeadersIn {
     return undefined;
   }
 
+  /**
+   * The values of a header joined with `sep` ($http_NAME), without an array for the usual one
+   * value; `lower` is the name in lower case, `id` its known id (H_OTHER when unknown).
+   */
+  joined(lower: string, id: number, sep: string): string | undefined {
+    let out: string | undefined;
+    for (let i = 0; i < this.count; i++) {
+      if (id !== H_OTHER ? this.id(i) === id : this.id(i) === H_OTHER && this.name(i).toLowerCase() === lower) {
+        out = out === undefined ? this.value(i) : out + sep + this.value(i);
+      }
+    }
+    return out;
+  }
+
   /** Every value of a header, in order. */
   getAll(name: string): string[] {
     const lower = name.toLowerCase();

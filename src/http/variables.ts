@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import type { Request } from './request.js';
 import { formatHttpDate } from '../core/clock.js';
 import { complexOf } from './script.js';
+import { knownHeaderId } from './headers-in.js';
 
 export type Getter = (r: Request) => string | undefined;
 
@@ -112,10 +113,8 @@ function makeGetter(name: string): Getter {
     const h = name.slice(5).replace(/_/g, '-');
     // nginx joins repeated cookies with "; " and other repeated headers with ", "
     const sep = h === 'cookie' ? '; ' : ', ';
-    return (r) => {
-      const all = r.headersIn.getAll(h);
-      return all.length === 0 ? undefined : all.length === 1 ? all[0] : all.join(sep);
-    };
+    const id = knownHeaderId(h);
+    return (r) => r.headersIn.joined(h, id, sep);
   }
   if (name.startsWith('cookie_')) {
     const ck = name.slice(7);
