@@ -41,6 +41,7 @@ import { limitConnModule } from './http/modules/limit-conn.js';
 import { logModule } from './http/modules/log.js';
 import { staticModule } from './http/modules/static.js';
 import { proxyModule } from './http/modules/proxy.js';
+import { stubStatusModule } from './http/modules/stub-status.js';
 import { headersModule } from './http/modules/headers.js';
 import { gzipModule } from './http/modules/gzip.js';
 import { subModule } from './http/modules/sub.js';
@@ -72,6 +73,7 @@ export const MODULES = [
   limitConnModule,
   luaModule,
   proxyModule,
+  stubStatusModule,
   indexModule,
   staticModule,
   // filters, from the bottom of the chains up

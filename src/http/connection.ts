@@ -13,6 +13,7 @@ import type { ResolvedConfig, ResolvedServer } from './conf/config.js';
 import { finalizeRequest, runRequest } from './core.js';
 import { HeadersIn } from './headers-in.js';
 import { logError } from '../core/log.js';
+import { STAT, STAT_NONE, STAT_READING, STAT_WAITING, STAT_WRITING, statMove } from '../core/status.js';
 import { HttpParser } from './parser/index.js';
 import {
   E_OK, E_PAUSED, E_CLOSED, E_INVALID_VERSION, E_UNKNOWN_METHOD, E_URI_TOO_LONG, E_HEADER_TOO_LARGE, E_UNSUPPORTED_TE, E_UPGRADE,
@@ -111,6 +112,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   readTimerMs: number;
   writeTimer: TimerHandle | null;
   writeMark: number;
+  /** What stub_status counts it as: STAT_WAITING, STAT_READING, STAT_WRITING (src/core/status.ts). */
+  stat: number;
 
   constructor(socket: Socket, ctx: ListenContext) {
     this.id = ++connectionSerial;
@@ -150,6 +153,10 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.readTimerMs = 0;
     this.writeTimer = null;
     this.writeMark = 0;
+    // stub_status: handled and active; idle until its first byte (nginx's reusable connection)
+    STAT.handled++;
+    STAT.active++;
+    this.stat = statMove(STAT_NONE, STAT_WAITING);
 
     ctx.connections.add(this);
     (socket as unknown as { _hc: HttpConnection })._hc = this;
@@ -221,7 +228,13 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     // it is a HEAD, for an error page of a head that fails to parse (nginx knows the method by then)
     if (this.state === ST_HEAD) {
       // (matched over reads: the method may come split, "H" then "EAD ...")
-      let m = this.parser.messageInProgress() ? this.headMatch : 0;
+      let m = this.headMatch;
+      if (!this.parser.messageInProgress()) {
+        // the first byte of a request: stub_status counts it, and reading (ngx_http_create_request)
+        m = 0;
+        STAT.requests++;
+        this.stat = statMove(this.stat, STAT_READING);
+      }
       for (let i = from; m >= 0 && m < 5 && i < chunk.length; i++) m = chunk[i] === HEAD_SP[m] ? m + 1 : -1;
       this.headMatch = m;
     }
@@ -264,6 +277,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     const conf = this.server0.conf;
     this.clearReadTimer();
     this.requests++;
+    this.stat = statMove(this.stat, STAT_WRITING); // the head is read: the request is processed
     const method = h.method;
     const r = new Request(this.conn, this.server0, this.ctx.chains0, null);
     r.hc = this;
@@ -354,6 +368,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     if (this.state === ST_DISCARD) {
       this.clearReadTimer();
       this.state = ST_HEAD;
+      this.stat = statMove(this.stat, STAT_WAITING);
       this.r = null;
       return SINK_PAUSE;
     }
@@ -452,6 +467,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       return;
     }
     this.state = ST_HEAD;
+    this.stat = statMove(this.stat, STAT_WAITING); // a pipelined request makes it reading again
     if (!this.inFeed) this.pump();
   }
 
@@ -579,6 +595,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     if (r !== null) r.onWritable();
     if (this.state === ST_DRAIN) {
       this.state = ST_HEAD;
+      this.stat = statMove(this.stat, STAT_WAITING);
       this.pump();
     }
   }
@@ -610,6 +627,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   close(): void {
     if (this.state === ST_CLOSED) return;
     this.state = ST_CLOSED;
+    this.stat = statMove(this.stat, STAT_NONE);
     this.dropReadTimer();
     this.conn.end();
     this.socket.resume(); // drain what the client still sends so the close is clean
@@ -618,12 +636,14 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   /** Close at once. */
   destroy(): void {
     this.state = ST_CLOSED;
+    this.stat = statMove(this.stat, STAT_NONE);
     this.dropReadTimer();
     this.conn.destroy();
   }
 
   onClose(): void {
     this.state = ST_CLOSED;
+    this.stat = statMove(this.stat, STAT_NONE);
     this.dropReadTimer();
     if (this.writeTimer !== null) { this.clock.clearTimeout(this.writeTimer); this.writeTimer = null; }
     this.conn.closed = true;
@@ -637,7 +657,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.rest = null;
     this.queue.length = 0;
     this.parser.destroy();
-    if (this.ctx.connections.delete(this)) this.ctx.counter.active--;
+    if (this.ctx.connections.delete(this)) { this.ctx.counter.active--; STAT.active--; }
   }
 }
 

@@ -11,6 +11,7 @@ import { resolveConfig, type ResolvedConfig, type ResolvedServer, type SluiceCon
 import { HttpConnection, ListenContext } from './connection.js';
 import { LogFiles, logError } from '../core/log.js';
 import { SYSTEM_CLOCK, type Clock } from '../core/clock.js';
+import { STAT } from '../core/status.js';
 import { strayError } from './core.js';
 
 export interface BoundAddress {
@@ -63,6 +64,7 @@ export class SluiceServer {
     this.maxConnections = config.http.workerConnections;
     this.acceptLogged = 0;
     const onConnection = (socket: Socket, ctx: ListenContext) => {
+      STAT.accepts++; // stub_status: every accepted connection, dropped or not
       // worker_connections: past it nginx cannot get a connection and closes the new one
       if (this.maxConnections > 0 && this.active >= this.maxConnections) {
         logError('alert', null, `${this.maxConnections} worker_connections are not enough`, config.http.errorLog);
