@@ -2,7 +2,7 @@
 
 import { resolveConfig, ConfigError } from '../http/conf/config.js';
 import { startServer } from '../index.js'; // the entry point: it plugs subrequests in
-import { loadConfigFile } from './load-config.js';
+import { loadConfigFile, printWarnings } from './load-config.js';
 import { SERVER_VERSION } from '../core/version.js';
 import defaultConfig from './default-config.js';
 
@@ -44,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     if (test) process.stderr.write(`sluice: configuration file ${name} test failed\n`);
     return 1;
   }
+  printWarnings(config);
   if (test) {
     process.stderr.write(`sluice: the configuration file ${name} syntax is ok\nsluice: configuration file ${name} test is successful\n`);
     return 0;

@@ -1,6 +1,9 @@
 // Module hooks for loading config files (registered with node:module's register()):
 // `import ... from 'sluice'` resolves to this package wherever the config lives, and `.ts`
-// configs are transpiled on load with TypeScript (types stripped, no type check).
+// configs are transpiled on load with TypeScript (types stripped, no type check; a syntax
+// error fails the load with TypeScript's message, file, line and column).
+
+import { fileURLToPath } from 'node:url';
 
 interface ResolveContext { parentURL?: string }
 interface LoadContext { format?: string }
@@ -8,6 +11,9 @@ type NextResolve = (specifier: string, context: ResolveContext) => Promise<{ url
 type NextLoad = (url: string, context: LoadContext) => Promise<{ format: string; source?: string | ArrayBuffer | Uint8Array }>;
 
 const SELF = new URL('../index.js', import.meta.url).href;
+
+/** Starts the message of a syntax error found here (load-config.ts knows it by this). */
+export const SYNTAX_MARK = 'sluice-config-syntax: ';
 
 export async function resolve(specifier: string, context: ResolveContext, next: NextResolve) {
   if (specifier === 'sluice') return { url: SELF, shortCircuit: true };
@@ -32,10 +38,23 @@ export async function load(url: string, context: LoadContext, next: NextLoad) {
     } catch {
       throw new Error('sluice: a .ts config needs the "typescript" package (npm install typescript), or write it as .mjs');
     }
+    const fileName = fileURLToPath(url);
     const out = ts.transpileModule(source, {
-      fileName: new URL(url).pathname,
+      fileName,
+      reportDiagnostics: true,
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false, inlineSourceMap: true },
     });
+    // transpileModule repairs what it cannot parse and emits it anyway: a syntax error must
+    // fail the load (and `sluice -t`), named by TypeScript's own diagnostic and its position
+    const bad = out.diagnostics?.find((d) => d.category === ts.DiagnosticCategory.Error);
+    if (bad !== undefined) {
+      let at = fileName;
+      if (bad.file !== undefined && bad.start !== undefined) {
+        const { line, character } = bad.file.getLineAndCharacterOfPosition(bad.start);
+        at += `:${line + 1}:${character + 1}`;
+      }
+      throw new SyntaxError(`${SYNTAX_MARK}${ts.flattenDiagnosticMessageText(bad.messageText, ' ').replace(/\.$/, '')} (TS${bad.code}) in ${at}`);
+    }
     return { format: 'module', source: out.outputText, shortCircuit: true };
   }
   if (url.startsWith('file:') && url.includes('.js?sluice-config=1')) {

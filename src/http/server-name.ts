@@ -92,11 +92,74 @@ export interface ListenAddr {
 }
 
 /**
+ * The names of one listening address as nginx's ngx_http_server_names hashes them (with
+ * NGX_HASH_WILDCARD_KEY): servers in config order, each name added unless its key is taken —
+ * then it is ignored, and returned by add() as nginx's "conflicting server name" warning says.
+ * Exact names, the bare form of '.example.com' and the empty name share the exact keys;
+ * '*.example.com' and '.example.com' share the leading-wildcard keys; regexes never conflict.
+ */
+export class NameRegistry {
+  readonly exact = new Map<string, ResolvedServer>();
+  readonly head: Wildcard[] = [];
+  readonly tail: Wildcard[] = [];
+  readonly regex: RegexName[] = [];
+  /** Exact keys taken (also by '.example.com', which is looked up through its wildcard). */
+  private readonly exactKeys = new Set<string>();
+  private readonly headKeys = new Set<string>();
+  private readonly tailKeys = new Set<string>();
+
+  /** Add one name of `server`; false when it conflicts with one added before (and is ignored). */
+  add(raw: string, server: ResolvedServer): boolean {
+    const n = parseServerName(raw);
+    switch (n.kind) {
+      case 'exact':
+        if (this.exactKeys.has(n.match)) return false;
+        this.exactKeys.add(n.match);
+        this.exact.set(n.match, server);
+        return true;
+      case 'head': {
+        const key = n.match.slice(1);
+        if (n.bare) {
+          // '.example.com' takes the exact key 'example.com' first, then its wildcard's
+          if (this.exactKeys.has(key)) return false;
+          this.exactKeys.add(key);
+        }
+        if (this.headKeys.has(key)) return false;
+        this.headKeys.add(key);
+        this.head.push({ match: n.match, bare: n.bare, server });
+        return true;
+      }
+      case 'tail':
+        if (this.tailKeys.has(n.match)) return false;
+        this.tailKeys.add(n.match);
+        this.tail.push({ match: n.match, bare: false, server });
+        return true;
+      case 'regex':
+        this.regex.push({ regex: n.regex!, server });
+        return true;
+    }
+  }
+}
+
+/**
+ * The names two or more servers of one address declare, in nginx's warning's words, for each
+ * name ignored: `servers` listen on the address `addr` (as nginx writes it, "0.0.0.0:80"), in config order.
+ */
+export function conflictingNames(servers: readonly ResolvedServer[], addr: string): string[] {
+  const reg = new NameRegistry();
+  const out: string[] = [];
+  for (const s of servers) {
+    for (const raw of s.matchNames) if (!reg.add(raw, s)) out.push(`conflicting server name "${raw}" on ${addr}, ignored`);
+  }
+  return out;
+}
+
+/**
  * The virtual server index of one listening address (nginx's ngx_http_virtual_names_t):
  * exact names in a Map, then the longest leading wildcard, then the longest trailing
  * wildcard, then regexes in the order written, then the default server. When a name is
- * declared by several servers the first one keeps it, as nginx does ("conflicting server
- * name ... ignored").
+ * declared by several servers the first in config order keeps it, whichever is the default
+ * (nginx's "conflicting server name ... ignored").
  */
 export class VirtualNames {
   readonly servers: readonly ResolvedServer[];
@@ -112,35 +175,15 @@ export class VirtualNames {
     if (servers.length === 0) throw new Error('VirtualNames: no servers for this address');
     this.servers = servers;
     this.addr = addr;
-    this.exact = new Map();
-    this.head = [];
-    this.tail = [];
-    this.regex = [];
     let def: ResolvedServer | null = null;
-    for (const s of servers) {
-      if (def === null && isDefaultFor(s, addr)) def = s;
-      for (const raw of s.matchNames) {
-        const n = parseServerName(raw);
-        switch (n.kind) {
-          case 'exact':
-            if (!this.exact.has(n.match)) this.exact.set(n.match, s);
-            break;
-          case 'head':
-            if (!this.head.some((w) => w.match === n.match && w.bare === n.bare)) {
-              this.head.push({ match: n.match, bare: n.bare, server: s });
-            }
-            break;
-          case 'tail':
-            if (!this.tail.some((w) => w.match === n.match)) {
-              this.tail.push({ match: n.match, bare: false, server: s });
-            }
-            break;
-          case 'regex':
-            this.regex.push({ regex: n.regex!, server: s });
-            break;
-        }
-      }
-    }
+    for (const s of servers) if (def === null && isDefaultFor(s, addr)) def = s;
+    // names in config order (the listener may hold its default server first)
+    const reg = new NameRegistry();
+    for (const s of servers.slice().sort((a, b) => a.index - b.index)) for (const raw of s.matchNames) reg.add(raw, s);
+    this.exact = reg.exact;
+    this.head = reg.head;
+    this.tail = reg.tail;
+    this.regex = reg.regex;
     this.defaultServer = def ?? servers[0];
     // longest first, so the first hit is the most specific; sort is stable for equal lengths
     this.head.sort((a, b) => b.match.length - a.match.length);

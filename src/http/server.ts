@@ -46,6 +46,8 @@ export class SluiceServer {
       this.logs.open(conf.errorLog);
       this.logs.open(conf.accessLog);
     }
+    // what nginx warns about while reading its config (conflicting server names), at warn
+    for (const w of config.warnings) logError('warn', null, w, config.http.errorLog);
     const traced = TRACE_ALL || wantsTrace(config);
     this.chains = new Map();
     for (const s of config.servers) this.chains.set(s, buildChains(config.modules, s.conf, traced));

@@ -38,6 +38,54 @@ test('-t names the bad key and exits 1', () => {
   assert.match(r2.stderr, /clientMaxBodySize/);
 });
 
+test('-t: a misspelt key is named with "did you mean"', () => {
+  const f = join(dir, 'typo.mjs');
+  writeFileSync(f, `export default { servers: [{ listen: 0, locations: { '/': { clientMaxBodySise: '1m' } } }] };\n`);
+  const r = sluice('-t', '-c', f);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, 'sluice: unknown directive "clientMaxBodySise" (did you mean "clientMaxBodySize"?) in servers[0].locations["/"]\n');
+});
+
+test('a .ts config with a syntax error fails -t (and the start) with TypeScript\'s message, file, line and column', () => {
+  // TypeScript would repair the missing comma and emit code that runs
+  const f = join(dir, 'syntax.ts');
+  writeFileSync(f, `import { defineConfig } from 'sluice';\nexport default defineConfig({\n  servers: [{ listen: '127.0.0.1:0' }]\n  gzip: true,\n});\n`);
+  const r = sluice('-t', '-c', f);
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, `sluice: ',' expected (TS1005) in ${f}:4:3\n`);
+  assert.match(r.stderr, 'test failed');
+  const run = sluice('-c', f);
+  assert.is(run.status, 1, 'it does not start');
+  assert.match(run.stderr, `${f}:4:3`);
+});
+
+test('a .mjs or .js config with a syntax error: Node\'s message, file, line and column', () => {
+  const f = join(dir, 'syntax.mjs');
+  writeFileSync(f, `export default {\n  servers: [{ listen: 0 }\n};\n`);
+  const r = sluice('-t', '-c', f);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, `sluice: Unexpected token '}' in ${f}:3:1\n`);
+  const g = join(dir, 'syntax-end.js');
+  writeFileSync(g, `export default {\n  servers: [{ listen: 0 }],\n`);
+  const r2 = sluice('-t', '-c', g);
+  assert.is(r2.status, 1);
+  assert.match(r2.stderr, `sluice: Unexpected end of input in ${g}:3:1\n`);
+  // in a module the config imports: which one Node does not say, so the config is named
+  const h = join(dir, 'imports-bad.mjs');
+  writeFileSync(h, `import c from './syntax.mjs';\nexport default c;\n`);
+  const r3 = sluice('-t', '-c', h);
+  assert.is(r3.status, 1);
+  assert.match(r3.stderr, `sluice: Unexpected token '}' in a module imported by ${h}\n`);
+});
+
+test('-t warns of a server name two servers on one port declare, as nginx does', () => {
+  const f = join(dir, 'dup-name.mjs');
+  writeFileSync(f, `export default { servers: [{ listen: 8081, serverName: 'x' }, { listen: '8081 default_server', serverName: 'x' }] };\n`);
+  const r = sluice('-t', '-c', f);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^sluice: \[warn\] conflicting server name "x" on 0\.0\.0\.0:8081, ignored\nsluice: the configuration file .* syntax is ok\n/);
+});
+
 test('-t on a plain .js config that imports from sluice, in a folder without package.json', () => {
   const f = join(dir, 'plain.js');
   writeFileSync(f, `import { defineConfig } from 'sluice';\nexport default defineConfig({ servers: [{ listen: 0, locations: { '/': { return: [204] } } }] });\n`);

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { resolveConfig, type ResolvedServer, type ServerConfig } from '../../src/http/conf/config.js';
 import { ConfigError } from '../../src/http/conf/size-time.js';
 import { VirtualNames, findServer, normalizeHost, parseServerName } from '../../src/http/server-name.js';
+import { startServer } from '../../src/index.js';
 
 function servers(list: ServerConfig[]): ResolvedServer[] {
   return resolveConfig({ servers: list }).servers;
@@ -119,6 +120,63 @@ test('default_server, the empty name and first-wins conflicts', () => {
   check(list, [['a.test', 0], ['b.test', 1], ['unknown', 1], [null, 3], ['', 3]], 'default');
   const s = servers(list);
   assert.equal(s[3].serverNames, [''], 'no serverName means [""] as in nginx');
+});
+
+test('conflicting server names: nginx\'s warnings, per address, in config order', () => {
+  // what nginx 1.22.1 printed for the same servers (nginx -t)
+  const c = resolveConfig({ servers: [
+    { listen: '127.0.0.1:18990', return: [200, 'noname1'] },
+    { listen: '127.0.0.1:18990', return: [200, 'noname2'] },
+    { listen: '127.0.0.1:18991', serverName: 'X.com' },
+    { listen: '127.0.0.1:18991 default_server', serverName: 'x.com' },
+    { listen: '127.0.0.1:18992', serverName: '.y.com' },
+    { listen: '127.0.0.1:18992', serverName: '*.y.com y.com' },
+    { listen: '127.0.0.1:18993', serverName: 'z.com z.com ~^r$' },
+    { listen: '127.0.0.1:18993', serverName: '~^r$ w.*' },
+    { listen: '127.0.0.1:18993', serverName: 'w.* localhost' },
+    { listen: [18994, '[::1]:18994'], serverName: 'q' },
+    { listen: [18994, '[::1]:18994'], serverName: 'q' },
+    { listen: 18995, serverName: 'q' }, // another port: no conflict
+  ] });
+  assert.equal(c.warnings, [
+    'conflicting server name "" on 127.0.0.1:18990, ignored',
+    'conflicting server name "x.com" on 127.0.0.1:18991, ignored',
+    'conflicting server name "*.y.com" on 127.0.0.1:18992, ignored',
+    'conflicting server name "y.com" on 127.0.0.1:18992, ignored',
+    'conflicting server name "z.com" on 127.0.0.1:18993, ignored',
+    'conflicting server name "w.*" on 127.0.0.1:18993, ignored',
+    'conflicting server name "q" on 0.0.0.0:18994, ignored',
+    'conflicting server name "q" on [::1]:18994, ignored',
+  ]);
+  const at = (port: number) => c.servers.filter((x) => x.listen.some((l) => l.port === port));
+  // the first keeps it, even when the second is the default server (nginx answered "a")
+  const p1 = at(18991).sort((a, b) => Number(b.listen[0].defaultServer) - Number(a.listen[0].defaultServer));
+  assert.is(findServer(p1, 'x.com', { host: '127.0.0.1', port: 18991 }), c.servers[2]);
+  // '.y.com' holds y.com and its subdomains; '*.y.com' and 'y.com' after it are ignored
+  assert.is(findServer(at(18992), 'y.com'), c.servers[4]);
+  assert.is(findServer(at(18992), 'a.y.com'), c.servers[4]);
+  assert.is(findServer(at(18993), 'w.x'), c.servers[7]);
+  assert.is(findServer(at(18993), 'localhost'), c.servers[8]);
+  // "*.y.com" first: '.y.com' after it is ignored whole (its exact key taken but never found)
+  // (nginx 1.22.1 answered these from "zero" and "a")
+  const d = resolveConfig({ servers: [{ listen: 80 }, { listen: 80, serverName: '*.y.com' }, { listen: 80, serverName: '.y.com' }, { listen: 80, serverName: 'y.com' }] });
+  assert.equal(d.warnings, ['conflicting server name ".y.com" on 0.0.0.0:80, ignored', 'conflicting server name "y.com" on 0.0.0.0:80, ignored']);
+  assert.is(findServer(d.servers, 'y.com'), d.servers[0], 'no server has y.com: the default');
+  assert.is(findServer(d.servers, 'a.y.com'), d.servers[1]);
+});
+
+test('a server logs its config\'s warnings at warn when it starts', async () => {
+  const lines: string[] = [];
+  const srv = await startServer({
+    errorLog: [{ write: (l: string) => { lines.push(l); } }, 'warn'],
+    servers: [{ listen: '127.0.0.1:0', serverName: 'dup' }, { listen: '127.0.0.1:0', serverName: 'dup' }],
+  } as never);
+  try {
+    assert.is(lines.length, 1, lines.join(''));
+    assert.match(lines[0], /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[warn\] \d+#0: conflicting server name "dup" on 127\.0\.0\.1:0, ignored\n$/);
+  } finally {
+    await srv.close();
+  }
 });
 
 test('the default server of the accepting address', () => {

@@ -14,7 +14,7 @@ import { endVariableCheck, startVariableCheck } from '../script.js';
 import type { LocationApi } from '../../subrequest/subrequest.js';
 import { MODULES, type HttpDirectives, type LocationDirectives, type ServerDirectives } from '../../modules.js';
 import { LocationTree, ResolvedLocation, parseLocationKey } from '../location.js';
-import { parseServerName } from '../server-name.js';
+import { conflictingNames, parseServerName } from '../server-name.js';
 import { ConfigError, invalidValue } from './size-time.js';
 
 import { resolveUpstreams, implicitGroup, type UpstreamGroup } from '../upstream/upstream.js';
@@ -114,6 +114,8 @@ export class ResolvedServer {
   implicit: ResolvedLocation;
   /** Its regex names that have groups: the one the Host matches sets the request's captures. */
   nameCaptures: readonly ConfigRegex[];
+  /** Its place in the config's servers (the first declaring a name keeps it). */
+  index: number;
 
   constructor(listen: ListenAddress[], serverNames: string[], conf: Directives,
     locations: LocationTree, named: Map<string, ResolvedLocation>) {
@@ -128,6 +130,7 @@ export class ResolvedServer {
     this.phases = NO_PHASES;
     this.variables = NO_VARIABLES;
     this.nameCaptures = [];
+    this.index = 0;
     this.implicit = new ResolvedLocation('', 'prefix', '', null, conf);
   }
 }
@@ -139,12 +142,18 @@ export class ResolvedConfig {
   upstreams: Map<string, UpstreamGroup>;
   /** The modules it was resolved with (their filters make each server's chains). */
   table: DirectiveTable;
+  /**
+   * What nginx warns about while it reads a config (`conflicting server name "x" on
+   * 0.0.0.0:80, ignored`), without "sluice: [warn]": the server logs each at warn when it starts.
+   */
+  warnings: string[];
 
   constructor(http: Directives, servers: ResolvedServer[], upstreams: Map<string, UpstreamGroup>, table: DirectiveTable) {
     this.http = http;
     this.servers = servers;
     this.upstreams = upstreams;
     this.table = table;
+    this.warnings = [];
   }
 
   get modules(): readonly HttpModule[] {
@@ -205,6 +214,19 @@ function resolve(raw: unknown, modules: readonly HttpModule[]): ResolvedConfig {
       defaults.set(addr, i);
     }
   }
+  // ngx_http_server_names: per address, a name a server before already declared is ignored
+  const warnings: string[] = [];
+  const byAddr = new Map<string, ResolvedServer[]>();
+  for (let i = 0; i < servers.length; i++) {
+    servers[i].index = i;
+    for (const l of servers[i].listen) {
+      const addr = formatAddr(l);
+      let list = byAddr.get(addr);
+      if (list === undefined) byAddr.set(addr, list = []);
+      if (!list.includes(servers[i])) list.push(servers[i]);
+    }
+  }
+  for (const [addr, list] of byAddr) warnings.push(...conflictingNames(list, addr));
   bindProxyTargets(servers, upstreams);
   const phases = new PhaseEngine(modules, usedDirectives);
   const variables = new Map<string, Getter>();
@@ -219,6 +241,7 @@ function resolve(raw: unknown, modules: readonly HttpModule[]): ResolvedConfig {
   const withLocation = modules.find((m) => m.locationApi !== undefined);
   if (withLocation !== undefined) for (const s of servers) s.locationApi = withLocation.locationApi!;
   const resolved = new ResolvedConfig(http, servers, upstreams, table);
+  resolved.warnings = warnings;
   for (const m of modules) m.checkConfig?.(resolved);
   // ngx_http_variables_init_vars: a variable a value reads must exist
   const unknown = endVariableCheck((name) => variables.has(name));
