@@ -10,7 +10,8 @@ const PORT = Number(process.env.SLUICE_PORT ?? 8080);
 /** examples/site, from dist/src/ or src/ alike. */
 const SITE = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../examples/site/' : '../../examples/site/', import.meta.url));
 
-const page = `<!DOCTYPE html>
+/** The demo page, naming the port it was asked on (`SLUICE_PORT`, 8080 by default). */
+const page = (port: string) => `<!DOCTYPE html>
 <html>
 <head><meta charset="utf-8"><title>sluice</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em}code{background:#f3f3f3;padding:0 .2em}</style>
@@ -19,21 +20,23 @@ const page = `<!DOCTYPE html>
 <h1>sluice is running</h1>
 <p>An nginx-style HTTP/1.1 server for Node.js: an llparse-built parser, nginx's locations and
 phases, filter chains and OpenResty-style handlers. This page comes from a <code>content</code>
-handler in the embedded default config (<code>src/default-config.ts</code>).</p>
+handler in the embedded default config (<code>src/cli/default-config.ts</code>), on port ${port}:
+<code>SLUICE_PORT=${port} npm start</code> (the <code>SLUICE_PORT</code> environment variable sets the port; 8080 by default).</p>
 <ul>
 <li><a href="/hello">/hello</a> — nginx's <code>return 200 "hello"</code></li>
 <li><a href="/hi?name=you">/hi?name=you</a> — a content handler (<code>r.say</code>, <code>r.var.arg_name</code>)</li>
 <li><a href="/vars?a=1&amp;b=2">/vars?a=1&amp;b=2</a> — nginx variables through <code>r.var</code></li>
 <li><a href="/args?x=1&amp;x=2&amp;flag">/args?x=1&amp;x=2&amp;flag</a> — <code>r.uriArgs()</code> (ngx.req.get_uri_args)</li>
-<li><code>curl -d 'some body' http://127.0.0.1:8080/echo</code> — <code>r.readBody()</code> and <code>r.body()</code></li>
+<li><code>curl -d 'some body' http://127.0.0.1:${port}/echo</code> — <code>r.readBody()</code> and <code>r.body()</code></li>
 <li><a href="/go">/go</a> — <code>r.exec()</code> into an <code>internal</code> location (<a href="/internal/">/internal/</a> itself is 404 for clients)</li>
 <li><a href="/away">/away</a> — <code>r.redirect('/')</code></li>
 <li><a href="/img/logo.PNG">/img/logo.PNG</a> — a <code>~*</code> regex location</li>
 <li><a href="/oops">/oops</a> — a handler that throws: 500, and the server goes on</li>
 <li><a href="/static/">/static/</a> — static files (<code>alias</code>, <code>index</code>, gzip, ranges, 304);
-  try <code>curl -H 'Range: bytes=0-99' http://127.0.0.1:8080/static/index.html</code></li>
+  try <code>curl -H 'Range: bytes=0-99' http://127.0.0.1:${port}/static/index.html</code></li>
 <li><a href="/capture">/capture</a> — <code>r.location.captureMulti()</code>: two locations called inside the server, no HTTP</li>
 <li><a href="/proxied/hello">/proxied/hello</a> — <code>proxyPass</code> to an upstream group with a keepalive pool (this server itself)</li>
+<li><a href="/status">/status</a> — nginx's <code>stub_status</code> (<code>stubStatus: true</code>): connections and requests</li>
 <li><a href="/traced/index.html">/traced/index.html</a> — the filter trace: every filter the request passes, on stderr</li>
 </ul>
 </body>
@@ -49,7 +52,7 @@ export default defineConfig({
       '= /': {
         content: (r: Request) => {
           r.header['Content-Type'] = 'text/html; charset=utf-8';
-          r.print(page);
+          r.print(page(r.var.server_port ?? String(PORT)));
         },
       },
       '/hello': { return: [200, 'hello\n'] },
@@ -102,6 +105,7 @@ export default defineConfig({
         },
       },
       '/proxied/': { proxyPass: 'http://self/' },
+      '= /status': { stubStatus: true },
     },
   }],
 });

@@ -131,6 +131,10 @@ test('no -c: the embedded demo site, every demo page answers', timed(60000, asyn
     const home = await page('/');
     assert.is(home.status, 200);
     assert.match(home.body.toString(), /sluice is running/);
+    // the page names the port it runs on, and the variable that sets it
+    assert.match(home.body.toString(), `on port ${probe}:\n<code>SLUICE_PORT=${probe} npm start</code>`);
+    assert.match(home.body.toString(), `http://127.0.0.1:${probe}/echo`);
+    assert.match((await page('/status')).body.toString(), /^Active connections: \d+ \nserver accepts handled requests\n/);
     assert.is((await page('/hello')).body.toString(), 'hello\n');
     assert.match((await page('/hi?name=you')).body.toString(), /hello, you/);
     assert.match((await page('/capture')).body.toString(), /\/hello answered 200: hello/);
