@@ -5,7 +5,7 @@
 // closes them when it stops. Two servers in one process keep their logs apart.
 
 import { close, openSync, write } from 'node:fs';
-import { SYSTEM_CLOCK, type Clock } from './clock.js';
+import { SYSTEM_CLOCK, type Clock, type TimerHandle } from './clock.js';
 
 /** Where log lines go: a stream, or an object of the user's with write(). */
 export interface LogSink {
@@ -76,9 +76,20 @@ export class LogFiles {
     return f;
   }
 
-  /** An access log's buffer, flushed with the files. */
-  addBuffer(b: LogBuffer): void {
-    if (!this.buffers.includes(b)) this.buffers.push(b);
+  /**
+   * The buffer of `f` (access_log buffer=, flush=): one per file, as nginx keeps it on the open
+   * file; a second access log of the file must ask for the same size and flush time.
+   */
+  lineBuffer(f: LogFile, size: number, flushMs: number): LineBuffer {
+    for (const b of this.buffers) {
+      if (b instanceof LineBuffer && b.file === f) {
+        if (b.size !== size || b.flushMs !== flushMs) throw new Error(`sluice: access_log "${f.path}" already defined with conflicting parameters`);
+        return b;
+      }
+    }
+    const b = new LineBuffer(f, size, flushMs, this.clock);
+    this.buffers.push(b);
+    return b;
   }
 
   /** Write out what the buffers hold (into the files' queues). */
@@ -109,6 +120,56 @@ export class LogFiles {
     this.buffers.length = 0;
     return Promise.all(all).then(() => undefined);
   }
+}
+
+/**
+ * An access log's buffer (ngx_http_log_buf_t): lines are held until the next does not fit, the
+ * flush time passes since the first was held, or the logs are flushed, reopened or closed. A line
+ * bigger than the buffer is written on its own.
+ */
+export class LineBuffer implements LogBuffer {
+  readonly file: LogFile;
+  readonly size: number;
+  readonly flushMs: number;
+  private readonly clock: Clock;
+  private held: Buffer[];
+  private bytes: number;
+  private timer: TimerHandle | null;
+
+  constructor(file: LogFile, size: number, flushMs: number, clock: Clock) {
+    this.file = file;
+    this.size = size;
+    this.flushMs = flushMs;
+    this.clock = clock;
+    this.held = [];
+    this.bytes = 0;
+    this.timer = null;
+  }
+
+  add(b: Buffer): void {
+    if (this.bytes + b.length > this.size) this.flushBuffer();
+    if (b.length > this.size) {
+      this.file.writeBytes(b);
+      return;
+    }
+    if (this.bytes === 0 && this.flushMs > 0) this.timer = this.clock.setTimeout(onFlushTimer, this.flushMs, this, true);
+    this.held.push(b);
+    this.bytes += b.length;
+  }
+
+  flushBuffer(): void {
+    if (this.timer !== null) { this.clock.clearTimeout(this.timer); this.timer = null; }
+    if (this.bytes === 0) return;
+    const held = this.held;
+    this.held = [];
+    this.bytes = 0;
+    this.file.writeBytes(held.length === 1 ? held[0] : Buffer.concat(held));
+  }
+}
+
+function onFlushTimer(b: LineBuffer): void {
+  (b as unknown as { timer: TimerHandle | null }).timer = null;
+  b.flushBuffer();
 }
 
 /**
@@ -333,19 +394,27 @@ function escapeControls(s: string): string {
   return s;
 }
 
-/** What the access log line needs of a request. */
-export interface AccessRequest extends LogRequest {
-  readonly conf: { readonly errorLog: LogTarget; readonly accessLog: LogTarget };
-  readonly headersIn: { get(name: string): string | undefined };
-  readonly headersOut: { readonly status: number };
-  readonly bodyBytesSent: number;
+/** A block's access logs as the request path sees them (http's AccessLogs). */
+export interface AccessLogSet {
+  readonly logs: readonly unknown[];
+  log(r: AccessRequest): void;
 }
 
-/** The access log line (after the main request), to its location's accessLog. */
+/** What the access log needs of a request. */
+export interface AccessRequest {
+  readonly conf: { readonly accessLog: AccessLogSet };
+  outputPending(): boolean;
+  addCleanup(fn: () => void): void;
+}
+
+/**
+ * The access log lines of a main request that ended (ngx_http_log_handler, run when nginx frees
+ * the request): when output is still on its way, once it has gone (or the client went), so the
+ * bytes sent are what was sent.
+ */
 export function logAccess(r: AccessRequest): void {
-  const t = r.conf.accessLog;
-  if (t.sink === null) return;
-  const ref = r.headersIn.get('referer') ?? '-';
-  const ua = r.headersIn.get('user-agent') ?? '-';
-  t.sink.write(escapeControls(`${r.main.remoteAddr || '-'} - - [${new Date().toISOString()}] "${r.method} ${r.unparsedUri} HTTP/${(r.httpVersion / 1000) | 0}.${r.httpVersion % 1000}" ${r.headersOut.status} ${r.bodyBytesSent} "${ref}" "${ua}"`) + '\n');
+  const logs = r.conf.accessLog;
+  if (logs.logs.length === 0) return;
+  if (r.outputPending()) r.addCleanup(() => logs.log(r));
+  else logs.log(r);
 }

@@ -54,6 +54,10 @@ export interface HttpConnectionLike {
   confChosen(r: Request): void;
   /** The server's clock (limitReq's delays and buckets read it). */
   readonly clock: Clock;
+  /** The connection's serial ($connection), its requests so far ($connection_requests), when it was accepted. */
+  readonly id: number;
+  readonly requests: number;
+  readonly startTime: number;
 }
 
 /** A consumer of the body as it arrives (proxyPass streaming it upstream). */
@@ -184,6 +188,15 @@ export class Request implements FilterRequest {
   writeWaiters: (() => void)[] | null;
   /** Bytes of body handed to the filters. */
   bodyBytesSent: number;
+  /** The log's byte counts (main request): the connection's Conn.sent when this request began,
+   *  the size of the response head, the request's bytes off the wire (head + body, as framed),
+   *  and whether it came pipelined behind another ($pipe). */
+  sentBase: number;
+  headerSize: number;
+  requestLength: number;
+  pipelined: boolean;
+  /** $request_id, made when first read. */
+  requestId: string | null;
   allowRanges: boolean;
   reading: boolean;
   buffered: number;
@@ -285,6 +298,11 @@ export class Request implements FilterRequest {
     this.outputDone = false;
     this.writeWaiters = null;
     this.bodyBytesSent = 0;
+    this.sentBase = conn === null ? 0 : conn.sent;
+    this.headerSize = 0;
+    this.requestLength = 0;
+    this.pipelined = false;
+    this.requestId = null;
     this.allowRanges = false;
     this.reading = false;
     this.buffered = 0;

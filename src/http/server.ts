@@ -43,7 +43,7 @@ export class SluiceServer {
     // every block's logs, opened once per path (a file that cannot be opened fails the start)
     for (const conf of allBlocks(config)) {
       this.logs.open(conf.errorLog);
-      this.logs.open(conf.accessLog);
+      conf.accessLog.open(this.logs);
     }
     const traced = TRACE_ALL || wantsTrace(config);
     this.chains = new Map();
