@@ -21,7 +21,8 @@ import { isRedirect } from './modules/rewrite.js';
 import type { LocationApi } from '../subrequest/subrequest.js';
 import type { UpstreamInfo } from './upstream/state.js';
 import { FieldError, checkFieldName, checkFieldValue } from '../core/field.js';
-import { logError, logs } from '../core/log.js';
+import { logError, logs, type LogLevel } from '../core/log.js';
+import { log as handlerLog } from './log/handler-log.js';
 import type { Clock } from '../core/clock.js';
 
 /** How a handler leaves early: thrown by exit(), exec() and redirect(), caught by the phase runner. */
@@ -606,6 +607,14 @@ export class Request implements FilterRequest {
   /** Output is still held by a filter, postponed, or a file read is in flight. */
   outputPending(): boolean {
     return this.out !== null || this.reading || this.buffered !== 0 || this.postponed !== null;
+  }
+
+  /**
+   * ngx.log(ngx.ERR, ...): a line at `level` ('debug', 'info', 'notice', 'warn', 'error', 'crit',
+   * 'alert', 'emerg') to this location's errorLog, in nginx's shape (src/http/log/handler-log.ts).
+   */
+  log(level: LogLevel, ...args: unknown[]): void {
+    handlerLog(this, level, ...args);
   }
 
   /** A directive's string with its $variables filled in (nginx's complex values). */

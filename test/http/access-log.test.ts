@@ -139,6 +139,24 @@ test('buffer= holds lines until the next does not fit; flush= writes them after 
   rmSync(dir, { recursive: true, force: true });
 }));
 
+test('r.log() and log(r, ...): ngx.log\'s line in nginx\'s shape, to the location\'s error log, from its level', timed(10000, async () => {
+  const err = sink(), locErr = sink();
+  const { log } = await import('../../src/index.js');
+  const h = { content: (r: Request) => { r.log('error', 'x=', 1, ' ', null); r.log('info', 'dropped'); log(r, 'warn', 'w'); r.say('ok'); } };
+  const { s } = await serve({ errorLog: [err, 'warn'], locations: { '/': h, '/l/': { ...h, errorLog: [locErr, 'info'] } } });
+  try {
+    await raw(s.port, get('/a'), { responses: 1 });
+    await raw(s.port, get('/l/b'), { responses: 1 });
+    assert.is(err.lines.length, 2, 'error and warn, not info');
+    assert.match(err.lines[0], /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[error\] \d+#0: \*r\d+ \[js\] x=1 nil, client: 127\.0\.0\.1, server: , request: "GET \/a HTTP\/1\.1", host: "localhost"\n$/);
+    assert.match(err.lines[1], /\[warn\] .*\[js\] w, client/);
+    assert.is(locErr.lines.length, 3, 'the location\'s own log, from info');
+    assert.throws(() => log({ conf: { errorLog: err } } as never, 'loud' as never), /unknown level/);
+  } finally {
+    await s.close();
+  }
+}));
+
 test('config errors as nginx\'s', () => {
   const srv = (o: object) => ({ errorLog: 'off', servers: [{ listen: '127.0.0.1:0', ...o }] }) as SluiceConfig;
   const bad: [SluiceConfig, RegExp][] = [
