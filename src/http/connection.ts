@@ -241,7 +241,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     // $request_length: what this message took of the bytes read
     this.msgBytes += (rc === E_PAUSED ? this.parser.pos : chunk.length) - from;
     const cur = this.starting ?? this.r;
-    if (cur !== null && this.msgBytes > cur.requestLength) cur.requestLength = this.msgBytes;
+    if (cur !== null && this.msgBytes > cur.requestLength) cur.bodyLength = this.msgBytes - cur.requestLength;
     if (rc === E_PAUSED) {
       const pos = this.parser.pos;
       if (pos < chunk.length && this.state !== ST_CLOSED) {

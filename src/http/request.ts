@@ -195,6 +195,8 @@ export class Request implements FilterRequest {
   sentBase: number;
   headerSize: number;
   requestLength: number;
+  /** The body's bytes as framed (chunk lines too) that came after the head. */
+  bodyLength: number;
   pipelined: boolean;
   /** $request_id, made when first read. */
   requestId: string | null;
@@ -302,6 +304,7 @@ export class Request implements FilterRequest {
     this.sentBase = conn === null ? 0 : conn.sent;
     this.headerSize = 0;
     this.requestLength = 0;
+    this.bodyLength = 0;
     this.pipelined = false;
     this.requestId = null;
     this.allowRanges = false;

@@ -58,6 +58,16 @@ function sent(r: Request): number {
   return m.conn === null ? m.headerSize + m.bodyBytesSent : m.conn.sent - m.sentBase;
 }
 
+/**
+ * $request_length: the head, and the body's bytes as framed when the body was read (by a handler
+ * or a proxy); a body nginx discards (return, static files) is not counted, as nginx's.
+ */
+function requestLength(r: Request): number {
+  const rb = r.requestBody;
+  if (rb === null || rb.discarding || (!rb.read && rb.stream === null)) return r.requestLength;
+  return r.requestLength + r.bodyLength;
+}
+
 /** The status as logged: the error page's, else the response's, "%03d" (0 before any). */
 function status(r: Request): string {
   const s = r.errStatus !== 0 ? r.errStatus : r.headersOut.status;
@@ -79,7 +89,7 @@ function remoteUser(r: Request): string | undefined {
 registerVariable('status', status);
 registerVariable('bytes_sent', (r) => String(sent(r)));
 registerVariable('body_bytes_sent', (r) => String(Math.max(0, sent(r) - r.main.headerSize)));
-registerVariable('request_length', (r) => String(r.main.requestLength));
+registerVariable('request_length', (r) => String(requestLength(r.main)));
 registerVariable('request_time', (r) => seconds(now(r) - r.main.startTime));
 registerVariable('msec', (r) => seconds(now(r)));
 registerVariable('time_local', (r) => timeLocal(now(r)));
