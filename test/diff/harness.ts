@@ -80,7 +80,7 @@ export const DOCUMENTED_DIFFERENCES = {
   'proxy-http-version-1.1': deliberate('proxyHttpVersion is 1.1 by default, so an upstream\'s keepalive works without more lines (nginx: 1.0, with "Connection: close").'),
   'large-header-431': deliberate('A header line or head over largeClientHeaderBuffers gets 431 Request Header Fields Too Large (nginx: 400 Bad Request).'),
   'return-code-range': deliberate('return takes codes 200..599, 444 and 499 only (nginx sends 0..999 as given).'),
-  'logs-default': deliberate('errorLog is stderr and accessLog is off by default (nginx: logs/error.log and logs/access.log); the access log has the combined format only, with an ISO time.'),
+  'logs-default': deliberate('errorLog is stderr and accessLog is off by default (nginx: logs/error.log and logs/access.log, under its prefix); the format, when on, is nginx\'s combined, byte for byte.'),
   'worker-connections-count': deliberate('workerConnections counts client connections only (nginx also counts listening and upstream ones).'),
   'htpasswd-crypt-schemes': deliberate('authBasicUserFile: hashes of libc crypt() schemes node:crypto cannot make (DES, bcrypt, yescrypt) answer 500 with a crit line; nginx verifies them through crypt(). {PLAIN}, {SHA}, {SSHA}, $apr1$, $1$, $5$, $6$ are verified as nginx does.'),
   // not yet: found by the differential cases, for the owner of the code to decide
