@@ -6,6 +6,7 @@ export type { DirectiveValues, HttpDirectives, ServerDirectives, LocationDirecti
 export { defineModule, cmd, parser, H, S, L, HS, SL, HSL, type HttpModule, type Cmd, type Parser, type Block } from './http/conf/module.js';
 export type { ServerConfig, LocationConfig } from './http/conf/config.js';
 export { LogTarget, type LogSink, type LogLevel } from './core/log.js';
+export { log } from './http/log/handler-log.js';
 export { FieldError, isToken } from './core/field.js';
 export { RequestError, type RequestBody } from './http/request.js';
 export type { UserFilter, FilterClass, FilterFactory } from './http/modules/user-filters.js';

@@ -56,6 +56,8 @@ export interface FilterRequest {
   /** The response carries no body (HEAD, 204, 304). */
   headerOnly: boolean;
   headerSent: boolean;
+  /** Bytes of the response head (for $body_bytes_sent). */
+  headerSize: number;
   keepalive: boolean;
   chunked: boolean;
   /** A filter needs bodies in memory: the copy filter reads file bufs into memory. */

@@ -95,6 +95,7 @@ export class HeaderWriteFilter extends HeaderFilter {
     // ASCII (the usual case) leaves as the string itself, encoded once into the outgoing bytes
     const b = utf8 ? Buf.memory(Buffer.from(s, 'utf8')) : Buf.latin1(s);
     b.tag = HEADER_BUF;
+    r.headerSize = b.last - b.pos;
     // a header-only response is complete here; otherwise the body follows and flushes it
     if (r.headerOnly) b.flags |= B_FLUSH;
     return this.write!.body(r, link(b));

@@ -114,6 +114,10 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   writeMark: number;
   /** What stub_status counts it as: STAT_WAITING, STAT_READING, STAT_WRITING (src/core/status.ts). */
   stat: number;
+  /** The bytes of the message being parsed (head + body as framed: $request_length), and
+   *  whether it began in bytes read with the one before ($pipe). */
+  msgBytes: number;
+  msgPipelined: boolean;
 
   constructor(socket: Socket, ctx: ListenContext) {
     this.id = ++connectionSerial;
@@ -157,6 +161,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     STAT.handled++;
     STAT.active++;
     this.stat = statMove(STAT_NONE, STAT_WAITING);
+    this.msgBytes = 0;
+    this.msgPipelined = false;
 
     ctx.connections.add(this);
     (socket as unknown as { _hc: HttpConnection })._hc = this;
@@ -195,17 +201,19 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     while (this.canParse()) {
       let chunk: Buffer;
       let from = 0;
+      let pipelined = false;
       if (this.rest !== null) {
         chunk = this.rest;
         from = this.restPos;
         this.rest = null;
+        pipelined = true;
       } else if (this.queue.length > 0) {
         chunk = this.queue.shift()!;
         this.queued -= chunk.length;
       } else {
         break;
       }
-      this.parse(chunk, from);
+      this.parse(chunk, from, pipelined);
     }
     if (this.state === ST_CLOSED) return;
     if (this.queued <= QUEUE_MAX && this.socket.isPaused()) this.socket.resume();
@@ -220,7 +228,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     }
   }
 
-  private parse(chunk: Buffer, from: number): void {
+  private parse(chunk: Buffer, from: number, pipelined = false): void {
     // (a keep-alive timer still running here is replaced by the header timer in pump() if the
     // head stays incomplete, and cleared by onHead() if it is complete: no work per request)
     this.inFeed = true;
@@ -238,7 +246,15 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       for (let i = from; m >= 0 && m < 5 && i < chunk.length; i++) m = chunk[i] === HEAD_SP[m] ? m + 1 : -1;
       this.headMatch = m;
     }
+    if (this.state === ST_HEAD && !this.parser.messageInProgress()) {
+      this.msgBytes = 0;
+      this.msgPipelined = pipelined;
+    }
     const rc = this.parser.execute(chunk, from);
+    // $request_length: what this message took of the bytes read
+    this.msgBytes += (rc === E_PAUSED ? this.parser.pos : chunk.length) - from;
+    const cur = this.starting ?? this.r;
+    if (cur !== null && this.msgBytes > cur.requestLength) cur.bodyLength = this.msgBytes - cur.requestLength;
     if (rc === E_PAUSED) {
       const pos = this.parser.pos;
       if (pos < chunk.length && this.state !== ST_CLOSED) {
@@ -281,6 +297,9 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     const method = h.method;
     const r = new Request(this.conn, this.server0, this.ctx.chains0, null);
     r.hc = this;
+    r.startTime = this.clock.now();
+    r.pipelined = this.msgPipelined;
+    r.requestLength = headBytes(h);
     r.method = METHODS[method] ?? 'GET';
     r.httpVersion = h.versionMajor * 1000 + h.versionMinor;
     r.headersIn = HeadersIn.fromHead(h);
@@ -659,6 +678,18 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.parser.destroy();
     if (this.ctx.connections.delete(this)) { this.ctx.counter.active--; STAT.active--; }
   }
+}
+
+/** The bytes of a request's head, request line to the empty line (what nginx's request_length starts with). */
+function headBytes(h: MessageHead): number {
+  const b = h.buf;
+  let start = h.urlStart;
+  while (start > 0 && b[start - 1] !== 0x0a) start--;
+  let i = h.headerCount > 0 ? h.headers[(h.headerCount - 1) * 5 + 3] : h.urlEnd;
+  i = b.indexOf(0x0a, i) + 1;
+  if (i === 0) return 0;
+  if (b[i] === 0x0d) i++;
+  return i + 1 - start;
 }
 
 // socket listeners: named functions, `this` is the socket (no closure per connection)

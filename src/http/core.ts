@@ -301,10 +301,12 @@ export function finalizeRequest(r: Request, rc: number): void {
         // a subrequest cut short: what it sent stands, its capture says truncated
         r.truncated = true;
       } else {
-        // too late for a status: the response is cut short and the connection closed
+        // too late for a status: the response is cut short and the connection closed (and
+        // logged, with the status that went out and the bytes that did)
         r.finalized = true;
         r.keepalive = false;
         r.main.conn?.destroy();
+        logAccess(r);
         r.hc?.requestDone(r);
         return;
       }

@@ -21,7 +21,8 @@ import { isRedirect } from './modules/rewrite.js';
 import type { LocationApi } from '../subrequest/subrequest.js';
 import type { UpstreamInfo } from './upstream/state.js';
 import { FieldError, checkFieldName, checkFieldValue } from '../core/field.js';
-import { logError, logs } from '../core/log.js';
+import { logError, logs, type LogLevel } from '../core/log.js';
+import { log as handlerLog } from './log/handler-log.js';
 import type { Clock } from '../core/clock.js';
 
 /** How a handler leaves early: thrown by exit(), exec() and redirect(), caught by the phase runner. */
@@ -54,6 +55,10 @@ export interface HttpConnectionLike {
   confChosen(r: Request): void;
   /** The server's clock (limitReq's delays and buckets read it). */
   readonly clock: Clock;
+  /** The connection's serial ($connection), its requests so far ($connection_requests), when it was accepted. */
+  readonly id: number;
+  readonly requests: number;
+  readonly startTime: number;
 }
 
 /** A consumer of the body as it arrives (proxyPass streaming it upstream). */
@@ -184,6 +189,17 @@ export class Request implements FilterRequest {
   writeWaiters: (() => void)[] | null;
   /** Bytes of body handed to the filters. */
   bodyBytesSent: number;
+  /** The log's byte counts (main request): the connection's Conn.sent when this request began,
+   *  the size of the response head, the request's bytes off the wire (head + body, as framed),
+   *  and whether it came pipelined behind another ($pipe). */
+  sentBase: number;
+  headerSize: number;
+  requestLength: number;
+  /** The body's bytes as framed (chunk lines too) that came after the head. */
+  bodyLength: number;
+  pipelined: boolean;
+  /** $request_id, made when first read. */
+  requestId: string | null;
   allowRanges: boolean;
   reading: boolean;
   buffered: number;
@@ -285,6 +301,12 @@ export class Request implements FilterRequest {
     this.outputDone = false;
     this.writeWaiters = null;
     this.bodyBytesSent = 0;
+    this.sentBase = conn === null ? 0 : conn.sent;
+    this.headerSize = 0;
+    this.requestLength = 0;
+    this.bodyLength = 0;
+    this.pipelined = false;
+    this.requestId = null;
     this.allowRanges = false;
     this.reading = false;
     this.buffered = 0;
@@ -588,6 +610,14 @@ export class Request implements FilterRequest {
   /** Output is still held by a filter, postponed, or a file read is in flight. */
   outputPending(): boolean {
     return this.out !== null || this.reading || this.buffered !== 0 || this.postponed !== null;
+  }
+
+  /**
+   * ngx.log(ngx.ERR, ...): a line at `level` ('debug', 'info', 'notice', 'warn', 'error', 'crit',
+   * 'alert', 'emerg') to this location's errorLog, in nginx's shape (src/http/log/handler-log.ts).
+   */
+  log(level: LogLevel, ...args: unknown[]): void {
+    handlerLog(this, level, ...args);
   }
 
   /** A directive's string with its $variables filled in (nginx's complex values). */

@@ -40,11 +40,11 @@ export class SluiceServer {
   constructor(config: ResolvedConfig, options: ServerOptions = {}) {
     this.config = config;
     this.clock = options.clock ?? SYSTEM_CLOCK;
-    this.logs = new LogFiles();
+    this.logs = new LogFiles(this.clock);
     // every block's logs, opened once per path (a file that cannot be opened fails the start)
     for (const conf of allBlocks(config)) {
       this.logs.open(conf.errorLog);
-      this.logs.open(conf.accessLog);
+      conf.accessLog.open(this.logs);
     }
     // what nginx warns about while reading its config (conflicting server names), at warn
     for (const w of config.warnings) logError('warn', null, w, config.http.errorLog);
@@ -96,6 +96,20 @@ export class SluiceServer {
     const errno = e.errno === undefined ? '' : `${-e.errno}: `;
     const text = e.code === 'EMFILE' ? 'Too many open files' : e.code === 'ENFILE' ? 'Too many open files in system' : e.message;
     logError(e.code === 'EMFILE' || e.code === 'ENFILE' ? 'crit' : 'alert', null, `accept() failed (${errno}${text})`, this.config.http.errorLog);
+  }
+
+  /**
+   * Reopen every log file this server has open (nginx's USR1, what logrotate sends after moving
+   * the files): a new fd for each path, lines logged from now on go there; the old fd is closed
+   * once the lines queued for it are written. No line is lost or written twice.
+   */
+  reopenLogs(): void {
+    this.logs.reopen();
+  }
+
+  /** Resolves when every line logged so far (buffered ones included) is written. */
+  flushLogs(): Promise<void> {
+    return this.logs.flush();
   }
 
   /** The filter chains of a virtual server (by its index in the config; the first by default). */

@@ -36,19 +36,12 @@ const BUILTIN = new Map<string, Getter>([
   ['content_type', (r) => r.headersIn.get('content-type')],
   ['cookie', (r) => r.headersIn.getAll('cookie').join('; ') || undefined],
   ['request_body', (r) => r.body()?.toString('latin1')],
-  ['request_length', (r) => String(r.requestBody?.size ?? 0)],
-  ['status', (r) => String(r.headersOut.status || '')],
-  ['body_bytes_sent', (r) => String(r.bodyBytesSent)],
-  ['request_time', (r) => ((Date.now() - r.startTime) / 1000).toFixed(3)],
-  ['msec', () => (Date.now() / 1000).toFixed(3)],
-  ['time_local', () => formatLocal(new Date())],
-  ['time_iso8601', () => new Date().toISOString().replace(/\.\d{3}Z$/, '+00:00')],
   ['http_date', () => formatHttpDate(Date.now())],
+  // (the log's variables, $status, $time_local, $body_bytes_sent ..., are in log/variables.ts)
   ['pid', () => String(process.pid)],
   ['sluice_version', () => SERVER_VERSION],
   ['realpath_root', (r) => r.conf.root],
   ['document_root', (r) => r.conf.root],
-  ['connection', (r) => String((r.main.conn as unknown as { id?: number } | null)?.id ?? '')],
 ]);
 
 /**
@@ -191,14 +184,6 @@ function cookieVar(cookies: string[], name: string): string | undefined {
     }
   }
   return undefined;
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-function formatLocal(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  const off = -d.getTimezoneOffset();
-  const sign = off >= 0 ? '+' : '-';
-  return `${p(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${sign}${p(Math.abs(off) / 60 | 0)}${p(Math.abs(off) % 60)}`;
 }
 
 /** The object behind r.var. */

@@ -43,6 +43,16 @@
 // `status` in a DiffRequest is checked on both sides (guards against both being wrong the same
 // way, say both 404 because a case's config is off). `log` checks both error logs.
 //
+// Access logs: a case with `accessLog: true` gets a log file for each side, ${ACCESS_LOG} in its
+// nginx text (write `access_log ${ACCESS_LOG};` where it wants one) and env.accessLog for sluice
+// (`accessLog: env.accessLog`); after each request (or the oneConnection group) the lines each
+// side added are compared byte for byte, once both have as many as the requests sent (bounded
+// wait; sluice's flushed with flushLogs()). Normalised, and nothing else: each side's own port
+// ("PORT") and the times ($time_local, $time_iso8601 and $msec read TIME_LOCAL, TIME_ISO, MSEC).
+// A claim with `accessLog: true` skips that comparison (and must differ). A DiffRequest with
+// `abort: true` is sent, then the client half-closes and waits for the server's close, with no
+// response (a proxied /hang never gets an answer from the echo upstreams: nginx's 499).
+//
 // No nginx: the suite fails, unless SLUICE_NO_NGINX=1 (then it is skipped with a note).
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -70,7 +80,7 @@ export const DOCUMENTED_DIFFERENCES = {
   'proxy-http-version-1.1': deliberate('proxyHttpVersion is 1.1 by default, so an upstream\'s keepalive works without more lines (nginx: 1.0, with "Connection: close").'),
   'large-header-431': deliberate('A header line or head over largeClientHeaderBuffers gets 431 Request Header Fields Too Large (nginx: 400 Bad Request).'),
   'return-code-range': deliberate('return takes codes 200..599, 444 and 499 only (nginx sends 0..999 as given).'),
-  'logs-default': deliberate('errorLog is stderr and accessLog is off by default (nginx: logs/error.log and logs/access.log); the access log has the combined format only, with an ISO time.'),
+  'logs-default': deliberate('errorLog is stderr and accessLog is off by default (nginx: logs/error.log and logs/access.log, under its prefix); the format, when on, is nginx\'s combined, byte for byte.'),
   'worker-connections-count': deliberate('workerConnections counts client connections only (nginx also counts listening and upstream ones).'),
   'htpasswd-crypt-schemes': deliberate('authBasicUserFile: hashes of libc crypt() schemes node:crypto cannot make (DES, bcrypt, yescrypt) answer 500 with a crit line; nginx verifies them through crypt(). {PLAIN}, {SHA}, {SSHA}, $apr1$, $1$, $5$, $6$ are verified as nginx does.'),
   // not yet: found by the differential cases, for the owner of the code to decide
@@ -102,6 +112,8 @@ export interface DiffEnv {
   up2: number;
   /** The suite's temp directory. */
   prefix: string;
+  /** This side's access log file (cases with accessLog: true; '' otherwise). */
+  accessLog: string;
 }
 
 export interface DiffRequest {
@@ -121,6 +133,8 @@ export interface DiffRequest {
   status?: number;
   /** A line both error logs must get while this request runs. */
   log?: RegExp;
+  /** Send, half-close, wait for the server's close; no response (the client gave up: 499). */
+  abort?: boolean;
 }
 
 export interface ClaimedDifference {
@@ -131,6 +145,8 @@ export interface ClaimedDifference {
   body?: boolean;
   /** Header names (lower case) not compared. */
   headers?: string[];
+  /** The access log lines not compared. */
+  accessLog?: boolean;
 }
 
 export interface DiffCase {
@@ -155,6 +171,8 @@ export interface DiffCase {
   /** A rewrite of both bodies before they are compared (after the port and error-page ones). */
   normalize?: (body: string, side: 'nginx' | 'sluice') => string;
   differences?: ClaimedDifference[];
+  /** Compare the access log lines of both sides (see the top of this file). */
+  accessLog?: boolean;
   /** Run only this case (while writing it). */
   only?: boolean;
 }
@@ -345,6 +363,8 @@ export async function upstream(name: string, port = 0): Promise<EchoUpstream> {
     let buf = Buffer.alloc(0);
     s.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
+      // /hang: never answered (the client or the proxy gives up first)
+      if (/^\S+ \S*\/hang/.test(buf.toString('latin1', 0, 200))) return;
       const body = requestBody(buf);
       if (body === null) return;
       const he = buf.indexOf('\r\n\r\n');
@@ -427,6 +447,10 @@ async function exchange(port: number, reqs: (string | DiffRequest)[], one: boole
   let c: RawClient | null = null;
   try {
     for (const q of reqs) {
+      if (typeof q === 'object' && q.abort === true) {
+        out.push({ res: null, note: await abort(port, requestBytes(q, one).bytes), log: '' });
+        continue;
+      }
       const { bytes, head } = requestBytes(q, one);
       if (c === null || c.closed) c = await RawClient.open(port);
       try {
@@ -441,6 +465,46 @@ async function exchange(port: number, reqs: (string | DiffRequest)[], one: boole
     c?.close();
   }
   return out;
+}
+
+/** Send, half-close, wait for the server to close (bounded); '' when it closed without answering. */
+function abort(port: number, bytes: Buffer): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    let got = 0;
+    const t = setTimeout(() => { s.destroy(); resolve('the server did not close'); }, DEADLINE_MS);
+    s.on('data', (d: Buffer) => { got += d.length; });
+    s.on('error', () => { /* a reset is a close */ });
+    s.on('close', () => { clearTimeout(t); resolve(got === 0 ? '' : `${got} bytes of response`); });
+    s.on('connect', () => { s.write(bytes); s.end(); });
+  });
+}
+
+/* access logs */
+
+/** The lines a log file got after `offset`, and its new size. */
+function linesSince(path: string, offset: number): { lines: string[]; size: number } {
+  let size = 0;
+  try { size = statSync(path).size; } catch { return { lines: [], size: offset }; }
+  if (size <= offset) return { lines: [], size: offset };
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(size - offset);
+    readSync(fd, b, 0, b.length, offset);
+    const text = b.toString('latin1');
+    const end = text.lastIndexOf('\n') + 1; // whole lines only
+    return { lines: text.slice(0, end).split('\n').slice(0, -1), size: offset + end };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An access log line with its side's port and the times normalised (nothing else). */
+function normaliseLogLine(line: string, port: number): string {
+  return line.split(String(port)).join('PORT')
+    .replace(/\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}/g, 'TIME_LOCAL')
+    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d/g, 'TIME_ISO')
+    .replace(/\b\d{10}\.\d{3}\b/g, 'MSEC');
 }
 
 /* comparison */
@@ -606,7 +670,7 @@ async function startSluice(c: DiffCase, env: Omit<DiffEnv, 'port'>): Promise<{ s
 /* the suite */
 
 function fill(s: string, vars: Record<string, string | number>): string {
-  return s.replace(/\$\{(PORT|ROOT|UP1|UP2|PREFIX)\}/g, (_m, k: string) => String(vars[k]));
+  return s.replace(/\$\{(PORT|ROOT|UP1|UP2|PREFIX|ACCESS_LOG)\}/g, (_m, k: string) => String(vars[k]));
 }
 
 /**
@@ -657,7 +721,7 @@ export function diffSuite(name: string, cases: DiffCase[]): void {
         const list = await freePorts(cases.length);
         cases.forEach((c, i) => ports.set(c, list[i]));
         const http = cases.map((c) => `# case: ${c.name}\n` + fill(c.nginx, {
-          PORT: ports.get(c)!, ROOT: roots.get(c)!, UP1: up1, UP2: up2, PREFIX: prefix,
+          PORT: ports.get(c)!, ROOT: roots.get(c)!, UP1: up1, UP2: up2, PREFIX: prefix, ACCESS_LOG: accessLogOf(c, 'nginx'),
         })).join('\n');
         try {
           await nginx.start(http, list);
@@ -679,11 +743,14 @@ export function diffSuite(name: string, cases: DiffCase[]): void {
     if (startError === null) rmSync(prefix, { recursive: true, force: true });
   });
 
+  // each case's access log files (cases with accessLog: true)
+  const accessLogOf = (c: DiffCase, side: 'nginx' | 'sluice') => c.accessLog ? join(prefix, 'logs', `${side}-access-${cases.indexOf(c)}.log`) : '';
+
   const chosen = cases.some((c) => c.only) ? cases.filter((c) => c.only) : cases;
   for (const c of chosen) {
     t(c.name, timed(60000, async () => {
       if (startError !== null) throw new Error(`nginx did not start (prefix ${prefix}):\n${startError.message}`);
-      const env = { root: roots.get(c)!, up1, up2, prefix };
+      const env = { root: roots.get(c)!, up1, up2, prefix, accessLog: accessLogOf(c, 'sluice') };
       const { s, port } = await startSluice(c, env);
       const nPort = ports.get(c)!;
       try {
@@ -692,10 +759,21 @@ export function diffSuite(name: string, cases: DiffCase[]): void {
         let i = 0;
         for (const group of perRequest) {
           const nOff = nginx.logSize();
+          const nAcc = accessLogOf(c, 'nginx'), sAcc = accessLogOf(c, 'sluice');
+          const nAccOff = c.accessLog ? linesSince(nAcc, 0).size : 0;
+          const sAccOff = c.accessLog ? linesSince(sAcc, 0).size : 0;
           errorLines.lines.length = 0;
           errorLines.capturing = true;
           const nSeen = await exchange(nPort, group, c.oneConnection === true);
           const sSeen = await exchange(port, group, c.oneConnection === true);
+          let nLines: string[] = [], sLines: string[] = [];
+          if (c.accessLog) {
+            // each side logs after its response has gone: wait for a line per request (bounded)
+            await s.flushLogs();
+            await waitFor(() => linesSince(nAcc, nAccOff).lines.length >= group.length, 2000);
+            nLines = linesSince(nAcc, nAccOff).lines.map((l) => normaliseLogLine(l, nPort));
+            sLines = linesSince(sAcc, sAccOff).lines.map((l) => normaliseLogLine(l, port));
+          }
           const wantsLog = group.some((q) => typeof q === 'object' && q.log !== undefined);
           // nginx may write its line just after the response: wait for it (bounded), not on silence
           if (wantsLog) await waitFor(() => group.every((q) => typeof q !== 'object' || q.log === undefined || q.log.test(nginx.logSince(nOff))), 2000);
@@ -711,6 +789,16 @@ export function diffSuite(name: string, cases: DiffCase[]): void {
             const found = compare(c, i, label, n, sl, nLog, sLog);
             if (found.length > 0) found.push(sideBySide(nSeen[k].res, sSeen[k].res));
             problems.push(...found);
+          }
+          if (c.accessLog) {
+            const first = i - group.length;
+            const claim = claimsFor(c, first).find((d) => d.accessLog);
+            const same = nLines.length === sLines.length && nLines.every((l, k) => l === sLines[k]);
+            if (claim !== undefined) {
+              if (same) problems.push(`request ${first}: claimed difference '${claim.id}' does not show in the access log: remove the claim`);
+            } else if (!same) {
+              problems.push(`request ${first}${group.length > 1 ? `..${i - 1}` : ''}: access log lines differ\n  nginx\n${indent(nLines.join('\n'))}\n  sluice\n${indent(sLines.join('\n'))}`);
+            }
           }
         }
         if (problems.length > 0) throw new DiffError(`${c.name}: sluice and nginx differ\n${problems.join('\n')}`);

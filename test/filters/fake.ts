@@ -110,6 +110,7 @@ export class FakeRequest implements FilterRequest {
   filterFinalized = false;
   outputDone = false;
   headerSent: boolean;
+  headerSize: number;
   keepalive: boolean;
   chunked: boolean;
   filterNeedInMemory: boolean;
@@ -144,6 +145,7 @@ export class FakeRequest implements FilterRequest {
     this.httpVersion = o.httpVersion ?? 1001;
     this.headerOnly = this.method === 'HEAD';
     this.headerSent = false;
+    this.headerSize = 0;
     this.keepalive = true;
     this.chunked = false;
     this.filterNeedInMemory = false;

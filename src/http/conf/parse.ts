@@ -98,7 +98,12 @@ export function logPath(on: string): Parser<string | boolean | readonly [string 
   return (v, key) => {
     if (v === false || v === 'off') return LOG_OFF;
     if (v === true) return logTarget(on);
-    if (typeof v === 'string' && v !== '' && !v.includes('\0')) return logTarget(v);
+    if (typeof v === 'string' && v !== '' && !v.includes('\0')) {
+      // nginx's arguments, 'path level' (error_log /var/log/e.log warn)
+      const m = /^(\S+)\s+(\w+)$/.exec(v.trim());
+      if (m !== null && (LEVELS as readonly string[]).includes(m[2])) return logTarget(m[1], m[2] as LogLevel);
+      return logTarget(v);
+    }
     if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && v[0] !== '' && !v[0].includes('\0')
       && (LEVELS as readonly string[]).includes(v[1])) {
       return logTarget(v[0], v[1] as LogLevel);

@@ -98,7 +98,7 @@ export const coreModule = defineModule({
     internal: cmd(L, flag, false),
     serverTokens: cmd(HSL, flag, false, { differs: 'off by default: the header is just "Server: sluice"' }),
     chunkedTransferEncoding: cmd(HSL, flag, true),
-    errorLog: cmd(HSL, logPath('stderr'), 'stderr', { differs: 'stderr by default (nginx: logs/error.log); a level as [path, level]; an object with write() is taken too' }),
+    errorLog: cmd(HSL, logPath('stderr'), 'stderr', { differs: 'stderr by default (nginx: logs/error.log); nginx\'s arguments \'path level\' or [path, level] (nginx\'s levels, error by default); an object with write() is taken too; one log per block (nginx: several); written in the background for files' }),
     tcpNodelay: cmd(HSL, flag, true),
     ifModifiedSince: cmd(HSL, oneOf('exact', 'before', 'off'), 'exact'),
     maxRanges: cmd(HSL, num, null),
