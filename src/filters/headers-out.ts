@@ -24,6 +24,9 @@ export class HeadersOut {
   /** The Location is a header passed through as it came (an upstream's, no proxyRedirect rule
    *  matched): never made absolute, as nginx's r->headers_out.location is not set for it. */
   locationAsIs: boolean;
+  /** The Content-Type is as the response came (an upstream's, none included): defaultType is
+   *  not added, as nginx sets it only for what it serves itself. */
+  typeAsIs: boolean;
   contentEncoding: string | null;
   /** Other headers, in order; `keys` holds the lower-cased names. */
   names: string[];
@@ -41,6 +44,7 @@ export class HeadersOut {
     this.etag = null;
     this.location = null;
     this.locationAsIs = false;
+    this.typeAsIs = false;
     this.contentEncoding = null;
     this.names = [];
     this.keys = [];
@@ -122,6 +126,7 @@ export class HeadersOut {
     this.etag = null;
     this.location = null;
     this.locationAsIs = false;
+    this.typeAsIs = false;
     this.contentEncoding = null;
     this.names.length = 0;
     this.keys.length = 0;

@@ -59,6 +59,7 @@ const ST_WAIT = 2;      // the message is complete; waiting for its response to 
 const ST_DISCARD = 3;   // the response is done; reading and dropping the rest of the body
 const ST_DRAIN = 4;     // the response is done; waiting for the socket to drain first
 const ST_CLOSED = 5;
+const ST_UPGRADED = 6;  // after a 101: the socket belongs to a tunnel or a handler's stream
 
 // read timer kinds
 const T_NONE = 0, T_HEADER = 1, T_BODY = 2, T_KEEPALIVE = 3;
@@ -488,6 +489,32 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.state = ST_HEAD;
     this.stat = statMove(this.stat, STAT_WAITING); // a pipelined request makes it reading again
     if (!this.inFeed) this.pump();
+  }
+
+  /**
+   * The request's 101 has gone out and the connection leaves HTTP (ngx_http_upstream_upgrade, a
+   * handler's r.upgrade()): nothing here reads the socket or times it any more, and the bytes
+   * already read past the request's head are returned, in order, for the new owner. The
+   * connection still counts as open until its socket closes. Null when it cannot be taken (the
+   * request is not this connection's current one, or its body is still arriving).
+   */
+  upgrade(r: Request): Buffer[] | null {
+    if (r !== this.r || this.state !== ST_WAIT || this.conn.closed) return null;
+    const out: Buffer[] = [];
+    if (this.rest !== null && this.restPos < this.rest.length) out.push(this.rest.subarray(this.restPos));
+    for (let i = 0; i < this.queue.length; i++) out.push(this.queue[i]);
+    this.rest = null;
+    this.queue.length = 0;
+    this.queued = 0;
+    this.state = ST_UPGRADED;
+    this.dropReadTimer();
+    if (this.writeTimer !== null) { this.clock.clearTimeout(this.writeTimer); this.writeTimer = null; }
+    const s = this.socket;
+    s.off('data', onSocketData);
+    s.off('end', onSocketEnd);
+    s.off('drain', onSocketDrain);
+    this.conn.onFull = null;
+    return out;
   }
 
   // ---------------------------------------------------------------- errors, timers, closing

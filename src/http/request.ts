@@ -59,6 +59,8 @@ export interface HttpConnectionLike {
   readonly id: number;
   readonly requests: number;
   readonly startTime: number;
+  /** After a 101: the connection leaves HTTP; the bytes read past the head, or null when it cannot (src/http/upgrade.ts). */
+  upgrade?(r: Request): Buffer[] | null;
 }
 
 /** A consumer of the body as it arrives (proxyPass streaming it upstream). */
@@ -471,7 +473,8 @@ export class Request implements FilterRequest {
     if (h.location !== null && h.location.charCodeAt(0) === 0x2f && this === this.main && this.conf.absoluteRedirect && !h.locationAsIs) {
       h.location = absoluteUrl(this, h.location);
     }
-    if (h.contentType === null) h.contentType = this.conf.defaultType;
+    // (a 101 has no content; a proxied response keeps what its upstream sent, no type included)
+    if (h.contentType === null && !h.typeAsIs && h.status !== 101) h.contentType = this.conf.defaultType;
     if (this.method === 'HEAD') this.headerOnly = true;
     try {
       return this.chains.sendHeader(this);

@@ -26,6 +26,8 @@ import {
 import type { Peer, UpstreamGroup } from '../upstream/upstream.js';
 import { UpstreamInfo, UpstreamState } from '../upstream/state.js';
 import { SYSTEM_CLOCK, type Clock } from '../../core/clock.js';
+import type { Socket } from 'node:net';
+import { Tunnel, TUNNEL_CLIENT_TIMEOUT, TUNNEL_UPSTREAM_TIMEOUT } from '../upstream/tunnel.js';
 
 /** Request headers never passed upstream as they are (hop-by-hop, or set by us). */
 function skipRequestHeader(id: number): boolean {
@@ -77,6 +79,10 @@ class ProxyRun implements ExchangeHandler {
   /** The last response head's fields, name and value (for pass() and $upstream_http_*). */
   fields: string[] | null;
   readonly clock: Clock;
+  /** After a 101: the two sockets joined, and the exchange that got the 101 (for its counts). */
+  tunnel: Tunnel | null;
+  private upgraded: Exchange | null;
+  private upgradedRest: number;
   private readonly resolve: () => void;
   private readonly reject: (e: unknown) => void;
   private done: boolean;
@@ -99,6 +105,9 @@ class ProxyRun implements ExchangeHandler {
     this.state = null;
     this.fields = null;
     this.clock = r.main.hc?.clock ?? SYSTEM_CLOCK;
+    this.tunnel = null;
+    this.upgraded = null;
+    this.upgradedRest = 0;
     // a later proxying of the same request (after an internal redirect) is set apart by a separator
     let up = r.upstream;
     if (up === null) r.upstream = up = new UpstreamInfo();
@@ -194,7 +203,7 @@ class ProxyRun implements ExchangeHandler {
     const conf = r.conf;
     const x = this.x = new Exchange(peer.host, peer.port, peer.name, this.group.pool, this,
       { connect: conf.proxyConnectTimeout, send: conf.proxySendTimeout, read: conf.proxyReadTimeout },
-      r.method === 'HEAD');
+      r.method === 'HEAD', this.clock);
     const rb = r.requestBody;
     const body: Buffer[] = [];
     if (conf.proxyPassRequestBody && rb !== null) {
@@ -251,6 +260,7 @@ class ProxyRun implements ExchangeHandler {
     }
     this.fields = headFields(h);
     r.upstream!.headers = this.fields;
+    if (status === 101) { this.switching(x, h); return; }
     const nu = r.conf.proxyNextUpstream;
     const bit = status === 500 ? NU_HTTP_500 : status === 502 ? NU_HTTP_502 : status === 503 ? NU_HTTP_503
       : status === 504 ? NU_HTTP_504 : status === 403 ? NU_HTTP_403 : status === 404 ? NU_HTTP_404
@@ -286,8 +296,79 @@ class ProxyRun implements ExchangeHandler {
     this.pass(x, h);
   }
 
-  /** Status and headers down the header filters. */
-  private pass(x: Exchange, h: MessageHead): void {
+  /**
+   * A 101 (ngx_http_proxy_process_header, ngx_http_upstream_upgrade): for a request that asked
+   * for a protocol (its Upgrade header), the 101 goes to the client with the upstream's headers
+   * and both connections become a tunnel once the head is out; the upstream connection is never
+   * pooled. A 101 nobody asked for is an invalid answer (nginx would pass it on and then the
+   * upstream's bytes as its body).
+   */
+  private switching(x: Exchange, h: MessageHead): void {
+    const r = this.r;
+    if (!r.headersIn.hasKnown(H_UPGRADE)) {
+      x.abort();
+      this.onFail(x, FAIL_INVALID, new Error('upstream sent "101 Switching Protocols" to a request without "Upgrade"'));
+      return;
+    }
+    if (r !== r.main || r.main.hc?.upgrade === undefined || r.conn === null) {
+      logError('error', r, 'connection upgrade in subrequest');
+      this.endState(x);
+      this.release();
+      this.x = null;
+      x.abort();
+      this.finish(502);
+      return;
+    }
+    this.group.succeed(this.peer!);
+    this.pass(x, h, true);
+    if (this.x === x && this.sent) x.upgrade();
+  }
+
+  /** Exchange: the 101's socket is ours, with what the upstream sent past the head. */
+  onUpgraded(x: Exchange, up: Socket, rest: Buffer | null): void {
+    const r = this.r;
+    if (x !== this.x || this.done) { up.destroy(); return; }
+    this.x = null;
+    this.upgraded = x;
+    this.upgradedRest = rest === null ? 0 : rest.length;
+    const fromClient = r.main.hc!.upgrade!(r);
+    const c = r.conn;
+    if (fromClient === null || c === null || c.closed) {
+      up.destroy();
+      this.endState(x);
+      this.release();
+      this.finish(502); // the 101 went but the connection cannot be joined: it is cut
+      return;
+    }
+    // the request is over for HTTP: nothing more goes out through the filters, no keep-alive
+    r.outputDone = true;
+    r.keepalive = false;
+    const conf = r.conf;
+    if (conf.tcpNodelay) c.socket.setNoDelay(true);
+    this.tunnel = new Tunnel(c.socket, up, fromClient, rest,
+      { read: conf.proxyReadTimeout, send: conf.proxySendTimeout, clientSend: conf.sendTimeout }, this.clock,
+      (t) => this.tunnelDone(t));
+  }
+
+  /** Both sockets of the tunnel are closed: the request ends (its access log line now, as nginx's). */
+  private tunnelDone(t: Tunnel): void {
+    const r = this.r;
+    if (t.reason === TUNNEL_UPSTREAM_TIMEOUT) logError('info', r, 'upstream timed out (110: Connection timed out) while proxying upgraded connection');
+    else if (t.reason === TUNNEL_CLIENT_TIMEOUT) logError('info', r, 'client timed out (110: Connection timed out) while proxying upgraded connection');
+    r.bodyBytesSent += t.down;
+    const x = this.upgraded;
+    const st = this.state;
+    this.endState(x);
+    if (st !== null && x !== null) {
+      st.bytesSent = x.bytesSent + t.up;
+      st.bytesReceived = x.bytesReceived + t.down - this.upgradedRest;
+    }
+    this.release();
+    this.complete();
+  }
+
+  /** Status and headers down the header filters (`upgrade`: a 101's, Upgrade passed on). */
+  private pass(x: Exchange, h: MessageHead, upgrade = false): void {
     const r = this.r;
     const out = r.headersOut;
     out.status = h.statusCode;
@@ -308,12 +389,13 @@ class ProxyRun implements ExchangeHandler {
         const id = hs[o + 4];
         const name = f[2 * i];
         const lower = id === H_OTHER ? name.toLowerCase() : '';
+        if (upgrade && id === H_UPGRADE) { out.add(name, f[2 * i + 1]); continue; }
         if (skipResponseHeader(id, lower)) continue;
         if (hop !== null && hop.includes(id === H_OTHER ? lower : KNOWN_HEADER_NAMES[id])) continue;
         let value = f[2 * i + 1];
         // the length the parser framed the body by: -1 when chunked won over a Content-Length
         // beside it (RFC 9112 §6.3), so the client never gets a length the body does not have
-        if (id === H_CONTENT_LENGTH) { if (!r.headerOnly && h.contentLength >= 0) out.contentLength = h.contentLength; continue; }
+        if (id === H_CONTENT_LENGTH) { if (!upgrade && !r.headerOnly && h.contentLength >= 0) out.contentLength = h.contentLength; continue; }
         if (id === H_LOCATION) value = this.redirect(value, 0, true);
         else if (id === H_OTHER && lower === 'refresh') value = refreshRedirect(value, this);
         out.add(name, value);
@@ -325,7 +407,8 @@ class ProxyRun implements ExchangeHandler {
       this.onFail(x, FAIL_INVALID, new Error(`response header refused: ${(e as Error).message}`));
       return;
     }
-    if (h.contentLength >= 0 && r.method === 'HEAD') out.contentLength = h.contentLength;
+    if (h.contentLength >= 0 && r.method === 'HEAD' && !upgrade) out.contentLength = h.contentLength;
+    out.typeAsIs = true;
     this.sent = true;
     r.sendHeader();
   }
@@ -477,6 +560,8 @@ class ProxyRun implements ExchangeHandler {
   /** The client went away (nginx's 499): close the upstream connection, end the request. */
   private abandon(): void {
     if (this.done) return;
+    // a tunnel ends as it does when either side closes (its own close event completes the run)
+    if (this.tunnel !== null) { this.tunnel.close(); return; }
     this.drop();
     this.finish(499);
   }
@@ -688,17 +773,12 @@ function headPlan(conf: Request['conf'], t: ProxyTarget, keep: boolean): HeadPla
   // a target worked out per request (proxyPass with variables) has its own Host and pool
   let plan = t.dynamic ? undefined : plans.get(conf);
   if (plan !== undefined) return plan;
-  // as nginx sends them: Host, then the proxySetHeader lines in the order written, then
-  // Connection; a setting of Host or Connection replaces the default in its place
+  // as nginx sends them (ngx_http_proxy_init_headers): the proxySetHeader lines in the order
+  // written, then the defaults they did not set, Host and then Connection
   const byName = new Map<string, [string, string]>();
-  byName.set('host', ['Host', t.proxyHost]);
-  let connection: [string, string] = ['Connection', keep ? '' : 'close'];
-  for (const [name, value] of conf.proxySetHeader) {
-    const lower = name.toLowerCase();
-    if (lower === 'connection') connection = [name, value];
-    else byName.set(lower, [name, value]);
-  }
-  byName.set('connection', connection);
+  for (const [name, value] of conf.proxySetHeader) byName.set(name.toLowerCase(), [name, value]);
+  if (!byName.has('host')) byName.set('host', ['Host', t.proxyHost]);
+  if (!byName.has('connection')) byName.set('connection', ['Connection', keep ? '' : 'close']);
   const pairs: PlanPair[] = [];
   for (const [name, value] of byName.values()) {
     const dynamic = value.includes('$');

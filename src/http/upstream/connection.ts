@@ -34,6 +34,11 @@ export interface ExchangeHandler {
   onFail(x: Exchange, kind: number, err: Error | null): void;
   /** The connection is up (fresh or from the pool) and the request starts to go out. */
   onConnected?(x: Exchange): void;
+  /**
+   * After a 101 the handler took with x.upgrade(): the socket is the handler's now (never
+   * pooled), with the bytes the upstream sent past the head (`rest`, or null).
+   */
+  onUpgraded?(x: Exchange, socket: Socket, rest: Buffer | null): void;
 }
 
 export interface ExchangeTimeouts {
@@ -164,6 +169,8 @@ export class Exchange {
   bytesSent: number;
   bytesReceived: number;
   private interim: boolean;
+  /** The handler took the 101 (upgrade()): the socket is handed over once the parser returns. */
+  private upgrading: boolean;
   private pendingBody: boolean;
   /** Streamed body that arrived before the connection was up: sent after the head. */
   private early: Buffer[] | null;
@@ -190,6 +197,7 @@ export class Exchange {
     this.bytesSent = 0;
     this.bytesReceived = 0;
     this.interim = false;
+    this.upgrading = false;
     this.pendingBody = false;
     this.early = null;
     this.clock = clock;
@@ -253,6 +261,16 @@ export class Exchange {
     this.paused = false;
     if (this.state < ST_DONE) c.timer.arm(T_READ, this.timeouts.read);
     c.socket.resume();
+  }
+
+  /**
+   * Called from onHead of a 101: the connection leaves HTTP. Once this read is parsed, the socket
+   * and the bytes after the head go to the handler's onUpgraded; the exchange is over.
+   */
+  upgrade(): void {
+    if (this.state !== ST_BODY || this.status !== 101) return;
+    this.state = ST_DONE;
+    this.upgrading = true;
   }
 
   /** Give up on this exchange (next upstream, client gone): the connection is closed. */
@@ -339,6 +357,7 @@ export class Exchange {
     const c = this.conn!;
     if (c.timer.kind === T_READ) c.timer.refresh();
     const rc = c.parser.execute(chunk);
+    if (this.upgrading) { this.handOver(c, chunk); return; }
     if (rc !== E_OK && this.state < ST_DONE) this.fail(FAIL_INVALID, new Error(`upstream sent an invalid response: ${c.parser.errorReason}`));
   }
 
@@ -375,6 +394,23 @@ export class Exchange {
     this.state = ST_FAILED;
     this.cleanup(false);
     this.handler.onFail(this, kind, err);
+  }
+
+  /** The 101's connection goes to the handler: our listeners off (but 'close', which frees the parser and timer). */
+  private handOver(c: UpstreamConnection, chunk: Buffer): void {
+    const at = c.parser.pos;
+    const rest = at < chunk.length ? chunk.subarray(at) : null;
+    this.conn = null;
+    c.x = null;
+    c.requests++;
+    c.timer.disarm();
+    const s = c.socket;
+    s.off('data', onData);
+    s.off('end', onEnd);
+    s.off('error', onError);
+    s.off('drain', onDrain);
+    if (this.handler.onUpgraded === undefined) { s.destroy(); return; }
+    this.handler.onUpgraded(this, s, rest);
   }
 
   /** Let go of the connection: back to the pool, or closed. */
