@@ -24,6 +24,7 @@ import { FieldError, checkFieldName, checkFieldValue } from '../core/field.js';
 import { logError, logs, type LogLevel } from '../core/log.js';
 import { log as handlerLog } from './log/handler-log.js';
 import type { Clock } from '../core/clock.js';
+import { upgradeRequest, type UpgradedStream } from './upgrade.js';
 
 /** How a handler leaves early: thrown by exit(), exec() and redirect(), caught by the phase runner. */
 export class ExitSignal {
@@ -266,6 +267,8 @@ export class Request implements FilterRequest {
   limitConnStatus: number;
   /** What proxying left ($upstream_* variables), made when the proxy first runs. */
   upstream: UpstreamInfo | null;
+  /** After r.upgrade(): the client connection as a stream; the request lasts until it closes. */
+  upgraded: UpgradedStream | null;
   private userCtx: Record<string, unknown> | null;
   private varProxy: Record<string, string | undefined> | null;
   private headerProxy: Record<string, string | string[] | undefined> | null;
@@ -341,6 +344,7 @@ export class Request implements FilterRequest {
     this.limitReqStatus = 0;
     this.limitConnStatus = 0;
     this.upstream = null;
+    this.upgraded = null;
     this.userCtx = null;
     this.varProxy = null;
     this.headerProxy = null;
@@ -542,6 +546,20 @@ export class Request implements FilterRequest {
     if (this.headerSent) throw new Error('redirect(): response headers already sent');
     checkFieldValue('Location', url, 'redirect()');
     throw new ExitSignal('redirect', status, url);
+  }
+
+  /**
+   * Switch protocols (the server side of lua-resty-websocket's handshake, without its framing):
+   * the request must be a GET over HTTP/1.1 without a body, with an `Upgrade` header and
+   * `Connection: upgrade` — otherwise it ends with 400 (as r.exit(400); logged at info). Answers
+   * `101 Switching Protocols` with `headers` (Upgrade defaults to the protocol asked for) and
+   * returns the client connection as a Duplex: the bytes the client sent after its head come
+   * first; ending it (or the client's FIN) closes the connection. The request, and its access
+   * log line, last until the stream closes; the handler may return at once. No timeout applies
+   * to the stream: the handler keeps its own.
+   */
+  upgrade(headers: Readonly<Record<string, string | readonly string[]>> = {}): UpgradedStream {
+    return upgradeRequest(this, headers);
   }
 
   // ---------------------------------------------------------------- internals

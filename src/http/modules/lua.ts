@@ -4,6 +4,7 @@
 import type { Request } from '../request.js';
 import { DECLINED, DONE, HSL, L, cmd, defineModule, type PhaseHandler } from '../conf/module.js';
 import { fn } from '../conf/parse.js';
+import { whenUpgradeDone } from '../upgrade.js';
 
 /** A phase handler: gets the request (OpenResty's `ngx`), may return a promise. */
 export type Handler = (r: Request) => unknown;
@@ -11,7 +12,12 @@ export type Handler = (r: Request) => unknown;
 const rewritePhase: PhaseHandler = (r) => call(r.conf.rewriteHandler as Handler | null, r, DECLINED);
 const accessPhase: PhaseHandler = (r) => call(r.conf.access as Handler | null, r, DECLINED);
 // the location's content handler, when it has one (nginx's clcf->handler)
-const contentPhase: PhaseHandler = (r) => call(r.conf.content as Handler | null, r, DONE);
+const contentPhase: PhaseHandler = (r) => {
+  const rc = call(r.conf.content as Handler | null, r, DONE);
+  // after r.upgrade() the request lasts as long as its stream (nginx's upgraded request too)
+  if (typeof rc === 'number') return r.upgraded === null ? rc : whenUpgradeDone(r) ?? rc;
+  return rc.then(() => whenUpgradeDone(r) ?? undefined);
+};
 
 export const luaModule = defineModule({
   name: 'lua',
