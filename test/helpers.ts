@@ -188,6 +188,20 @@ export class RawClient {
     return this.buf.subarray(0, this.len);
   }
 
+  /** Wait until `cond` holds (checked as bytes arrive) or the close; rejects after `ms`. */
+  async until(cond: () => boolean, ms = DEADLINE_MS): Promise<void> {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (this.closed) throw new Error(`raw client: closed before the condition held; got ${this.len} bytes: ${JSON.stringify(this.pending().toString('latin1').slice(0, 400))}`);
+      const left = end - Date.now();
+      if (left <= 0) throw new Error(`raw client: the condition did not hold within ${ms} ms; got ${this.len} bytes`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.wake = () => { clearTimeout(t); r(); };
+      });
+    }
+  }
+
   /** Wait until the server closes the connection; true when it did within `ms`. */
   async waitClosed(ms = DEADLINE_MS): Promise<boolean> {
     try {

@@ -40,6 +40,13 @@
 //   differences: [{ id: 'large-header-431', request: 0, status: true, body: true }]
 // The claimed parts of that request are not compared — but they must differ: a claimed
 // difference that no longer shows fails the case (so the list stays true).
+// A request that switches protocols: `tunnel: { send, until }` in a DiffRequest. After a 101
+// head, `send` goes on the same connection and what comes back past the head, up to and with the
+// first `until`, is that response's body (compared as any body); a response other than 101 is
+// read as usual. The echo upstreams answer a request with an Upgrade header to a path containing
+// /upgrade with a 101 (Upgrade as asked, "Connection: Upgrade", X-Upstream) and then, as the
+// tunnel's first bytes, one JSON line of the request line and headers they got; then they echo
+// every byte. A path with /upgrade but no Upgrade header gets the usual 200 (a refusal).
 // `status` in a DiffRequest is checked on both sides (guards against both being wrong the same
 // way, say both 404 because a case's config is off). `log` checks both error logs.
 //
@@ -135,6 +142,8 @@ export interface DiffRequest {
   log?: RegExp;
   /** Send, half-close, wait for the server's close; no response (the client gave up: 499). */
   abort?: boolean;
+  /** After a 101: send these bytes and take what comes back, up to and with `until`, as the body. */
+  tunnel?: { send: string | Buffer; until: string };
 }
 
 export interface ClaimedDifference {
@@ -370,6 +379,17 @@ export async function upstream(name: string, port = 0): Promise<EchoUpstream> {
       const he = buf.indexOf('\r\n\r\n');
       const lines = buf.toString('latin1', 0, he).split('\r\n');
       const headers = lines.slice(1).map((l) => { const i = l.indexOf(':'); return [l.slice(0, i), l.slice(i + 1).trim()]; });
+      const upgrade = headers.find(([k]) => k.toLowerCase() === 'upgrade');
+      if (upgrade !== undefined && /\/upgrade/.test(lines[0])) {
+        // switch: the head we got as the first bytes, then an echo of everything
+        const rest = buf.subarray(he + 4);
+        s.removeAllListeners('data');
+        s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${upgrade[1]}\r\nConnection: Upgrade\r\nX-Upstream: ${name}\r\n\r\n`
+          + JSON.stringify({ name, request: lines[0], headers }) + '\n');
+        if (rest.length > 0) s.write(rest);
+        s.on('data', (x: Buffer) => s.write(x));
+        return;
+      }
       const out = JSON.stringify({ name, request: lines[0], headers, body: body.toString('latin1') }) + '\n';
       const m = /\/status\/(\d{3})/.exec(lines[0]);
       const status = m === null ? 200 : Number(m[1]);
@@ -453,6 +473,12 @@ async function exchange(port: number, reqs: (string | DiffRequest)[], one: boole
       }
       const { bytes, head } = requestBytes(q, one);
       if (c === null || c.closed) c = await RawClient.open(port);
+      if (typeof q === 'object' && q.tunnel !== undefined) {
+        out.push(await tunnelExchange(c, bytes, q.tunnel));
+        c.close();
+        c = null;
+        continue;
+      }
       try {
         const [res] = await c.exchange(bytes, 1, head ? [0] : []);
         out.push({ res: res?.complete ? res : res ?? null, note: res === undefined ? 'closed without a response' : res.complete ? '' : 'incomplete response', log: '' });
@@ -505,6 +531,30 @@ function normaliseLogLine(line: string, port: number): string {
     .replace(/\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}/g, 'TIME_LOCAL')
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d/g, 'TIME_ISO')
     .replace(/\b\d{10}\.\d{3}\b/g, 'MSEC');
+}
+
+/** A request that may switch protocols: the 101's head, then the tunnel's bytes up to `until` as its body. */
+async function tunnelExchange(c: RawClient, bytes: Buffer, t: { send: string | Buffer; until: string }): Promise<Seen> {
+  c.write(bytes);
+  const headEnd = () => c.pending().indexOf('\r\n\r\n');
+  try {
+    await c.until(() => headEnd() >= 0);
+    if (!/^HTTP\/1\.1 101 /.test(c.pending().toString('latin1', 0, 13))) {
+      await c.wait(1);
+      const [res] = c.take();
+      return { res: res ?? null, note: res === undefined ? 'closed without a response' : res.complete ? '' : 'incomplete response', log: '' };
+    }
+    c.write(t.send);
+    const found = () => c.pending().indexOf(t.until, headEnd() + 4, 'latin1');
+    await c.until(() => found() >= 0);
+    const p = Buffer.from(c.pending());
+    const e = headEnd();
+    const [res] = parseResponses(p.subarray(0, e + 4));
+    res.body = p.subarray(e + 4, found() + Buffer.byteLength(t.until, 'latin1'));
+    return { res, note: '', log: '' };
+  } catch (e) {
+    return { res: null, note: (e as Error).message, log: '' };
+  }
 }
 
 /* comparison */
