@@ -94,6 +94,7 @@ export const DOCUMENTED_DIFFERENCES = {
   'http-var-joined': deliberate('$http_NAME of a repeated header: sluice joins the values with ", " (as nginx 1.23 and later do); nginx 1.22 gives the first.'),
   'proxy-connection-header': deliberate('proxyPass: a client\'s Proxy-Connection header is passed upstream by nginx; sluice drops it with the other connection-specific fields (RFC 9110 §7.6.1 names Proxy-Connection among them): it is about the client\'s hop, not the upstream\'s.'),
   'lua-empty-content': deliberate('A content handler that writes nothing: nginx + lua sends an empty chunked body; sluice has the whole (empty) body when the handler returns, so it frames it with Content-Length: 0 (the same body, a shorter frame).'),
+  'upgrade-101-content-length': deliberate('proxyPass: an upstream\'s 101 goes to the client without its Content-Length (RFC 9110 §8.6: none in a 1xx; sluice\'s header filter never writes one on a 101); nginx passes it on.'),
   'lua-http10-buffering': deliberate('A content handler answering HTTP/1.0: nginx + lua buffers the output and sends Content-Length (lua_http10_buffering on); sluice streams it and ends it by closing (HTTP/1.0 framing), rather than holding a whole response in memory to count it.'),
 } as const;
 
@@ -384,7 +385,7 @@ export async function upstream(name: string, port = 0): Promise<EchoUpstream> {
         // switch: the head we got as the first bytes, then an echo of everything
         const rest = buf.subarray(he + 4);
         s.removeAllListeners('data');
-        s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${upgrade[1]}\r\nConnection: Upgrade\r\nX-Upstream: ${name}\r\n\r\n`
+        s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${upgrade[1]}\r\nConnection: Upgrade\r\nContent-Length: 0\r\nX-Upstream: ${name}\r\n\r\n`
           + JSON.stringify({ name, request: lines[0], headers }) + '\n');
         if (rest.length > 0) s.write(rest);
         s.on('data', (x: Buffer) => s.write(x));

@@ -44,6 +44,7 @@ const cases: DiffCase[] = [
       // an upstream that does not switch (no /upgrade in the path): 200, the client stays on HTTP
       { ...upgrade('/other'), status: 200 },
     ],
+    differences: [{ id: 'upgrade-101-content-length', request: 0, headers: ['content-length'] }],
   },
   {
     name: 'without proxy_set_header Upgrade the client\'s Upgrade is not passed: no switch',

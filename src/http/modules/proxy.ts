@@ -223,7 +223,7 @@ export const proxyModule = defineModule({
   about: 'proxyPass: the location\'s content handler sends the request to an upstream group',
   notYet: ['proxy_buffering', 'proxy_buffers', 'proxy_buffer_size', 'proxy_hide_header', 'proxy_pass_header', 'proxy_ignore_headers', 'proxy_ssl_verify', 'proxy_ssl_trusted_certificate', 'proxy_ssl_server_name', 'proxy_ssl_name'],
   directives: {
-    proxyPass: cmd(L, proxyPass, null, { inherit: false, differs: 'with $variables, a host name that is no upstream group is answered 502, as nginx does without a resolver (there is no resolver directive)' }),
+    proxyPass: cmd(L, proxyPass, null, { inherit: false, differs: 'with $variables, a host name that is no upstream group is answered 502, as nginx does without a resolver (there is no resolver directive); an upstream\'s 101 goes out without its Content-Length, and a 101 to a request without Upgrade is refused (502; nginx passes it on, then the bytes as a body) — see docs/upgrade.md' }),
     proxySetHeader: cmd(HSL, proxySetHeader, {}),
     proxyRedirect: cmd(HSL, proxyRedirect, 'default', { differs: 'regexes are JavaScript\'s (nginx: PCRE)' }),
     proxyPassRequestHeaders: cmd(HSL, flag, true),
