@@ -690,15 +690,16 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   }
 
   /**
-   * Graceful shutdown (ngx_close_idle_connections): an idle keep-alive connection closes now; one
-   * that has sent nothing yet gets at most `freshMs` for its first request (its client reused
-   * nothing, so it would not retry); a busy one closes after its current response.
+   * Graceful shutdown (ngx_close_idle_connections): a busy connection closes after its current
+   * response; an idle one (keep-alive, or nothing sent yet) is closed once `graceMs` pass without
+   * a request, and a request that comes before is answered with Connection: close. (nginx closes
+   * idle ones at once, which cuts a request already on its way; clients retry those.)
    */
-  drain(freshMs: number): void {
+  drain(graceMs: number): void {
     if (this.state !== ST_HEAD || this.r !== null || this.rest !== null || this.queue.length > 0 || this.parser.messageInProgress()) return;
-    if (this.requests > 0) { this.close(); return; }
-    const left = this.readTimerKind === T_HEADER ? this.readDeadline - this.clock.now() : freshMs;
-    this.setReadTimer(T_HEADER, Math.max(1, Math.min(freshMs, left)));
+    const kind = this.requests > 0 ? T_KEEPALIVE : T_HEADER;
+    const left = this.readTimerKind === kind ? this.readDeadline - this.clock.now() : graceMs;
+    this.setReadTimer(kind, Math.max(1, Math.min(graceMs, left)));
   }
 }
 

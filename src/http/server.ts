@@ -200,24 +200,25 @@ export class SluiceServer {
    * then close whatever is left (nginx's graceful shutdown). null: no limit; 0: fast.
    */
   close(graceMs: number | null = 1000): Promise<void> {
-    return this.shutdown(graceMs !== 0, graceMs);
+    return this.shutdown(graceMs !== 0, graceMs, 0);
   }
 
   /**
    * Shut down. Graceful (nginx's QUIT, worker_shutdown_timeout): stop accepting, close idle
    * keep-alive connections, answer running requests with Connection: close, and after
-   * `timeoutMs` (null: never) close what is left. Fast (TERM, INT): close every connection now.
+   * `timeoutMs` (null: never) close what is left; an idle connection gets `idleGraceMs` for one
+   * more request. Fast (TERM, INT): close every connection now.
    * Resolves once every connection is closed and the logs are written.
    */
-  shutdown(graceful: boolean, timeoutMs: number | null): Promise<void> {
+  shutdown(graceful: boolean, timeoutMs: number | null, idleGraceMs = IDLE_GRACE_MS): Promise<void> {
     if (this.shutting !== null) {
       if (!graceful) for (const hc of this.connections()) hc.destroy();
       return this.shutting;
     }
-    return this.shutting = this.drain(graceful, timeoutMs);
+    return this.shutting = this.drain(graceful, timeoutMs, idleGraceMs);
   }
 
-  private async drain(graceful: boolean, timeoutMs: number | null): Promise<void> {
+  private async drain(graceful: boolean, timeoutMs: number | null, idleGraceMs: number): Promise<void> {
     const closed = this.listeners.filter((l) => !l.taken && l.bound).map((l) => new Promise<void>((resolve) => l.net.close(() => resolve())));
     const empty = this.listeners.map((l) => new Promise<void>((resolve) => {
       const ctx = l.ctx;
@@ -225,7 +226,7 @@ export class SluiceServer {
       if (ctx.connections.size === 0) { resolve(); return; }
       ctx.onDrained = resolve;
       for (const hc of [...ctx.connections]) {
-        if (graceful) hc.drain(FRESH_GRACE_MS); else hc.destroy();
+        if (graceful) hc.drain(idleGraceMs); else hc.destroy();
       }
     }));
     let timer: NodeJS.Timeout | null = null;
@@ -249,8 +250,8 @@ export class SluiceServer {
   }
 }
 
-/** How long a connection that has sent nothing yet may still send its first request in a graceful shutdown. */
-const FRESH_GRACE_MS = 1000;
+/** How long an idle connection may still send a request in a graceful shutdown (answered with Connection: close). */
+const IDLE_GRACE_MS = 1000;
 
 interface Listener {
   net: NetServer;
