@@ -5,7 +5,7 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SERVER_VERSION } from '../core/version.js';
-import { configName, errorText, readConfig, type RunOptions } from '../process/cycle.js';
+import { configName, readConfig, type RunOptions } from '../process/cycle.js';
 import { guardEarlySignals } from '../process/signals.js';
 import { SIGNALS, signalProcess, type SignalName } from '../process/pid-file.js';
 import { acceptMode, hasReusePort } from '../process/accept.js';
@@ -88,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     config = await readConfig(opts.file);
   } catch (e) {
-    process.stderr.write(`sluice: [emerg] ${errorText(e)}\n`);
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
     if (test) process.stderr.write(`sluice: configuration file ${name} test failed\n`);
     return 1;
   }
