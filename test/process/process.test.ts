@@ -23,7 +23,7 @@ function site(tag: string, workers: number | null, extra = ''): string {
 };\n`;
 }
 
-const MODES: [string, number | null][] = process.env.ONLY_SINGLE ? [['one process', null]] : [['one process', null], ['master + 2 workers', 2]];
+const MODES: [string, number | null][] = [['one process', null], ['master + 2 workers', 2]];
 
 for (const [mode, workers] of MODES) {
   test(`${mode}: reload under load, 0 failed requests, the new config in force afterwards`, timed(60000, async () => {
