@@ -28,6 +28,7 @@
 // list is the order of docs/directives.md.
 
 import { coreModule, eventsModule } from './http/modules/core.js';
+import { processModule } from './http/modules/process.js';
 import { indexModule } from './http/modules/index.js';
 import { rewriteModule } from './http/modules/rewrite.js';
 import { mapModule } from './http/modules/map.js';
@@ -54,6 +55,7 @@ import { captureModule } from './subrequest/module.js';
 import type { InputsOf, TableOf, ValuesOf } from './http/conf/module.js';
 
 export const MODULES = [
+  processModule,
   eventsModule,
   coreModule,
   logModule,

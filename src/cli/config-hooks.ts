@@ -29,16 +29,18 @@ export async function resolve(specifier: string, context: ResolveContext, next: 
 }
 
 export async function load(url: string, context: LoadContext, next: NextLoad) {
-  if (url.startsWith('file:') && (url.endsWith('.ts') || url.endsWith('.mts'))) {
+  // (a reload imports the file anew under a query: ?sluice-reload=N)
+  const bare = url.replace(/\?sluice-reload=\d+$/, '');
+  if (url.startsWith('file:') && (bare.endsWith('.ts') || bare.endsWith('.mts'))) {
     const { readFile } = await import('node:fs/promises');
-    const source = await readFile(new URL(url), 'utf8');
+    const source = await readFile(new URL(bare), 'utf8');
     let ts: typeof import('typescript');
     try {
       ts = (await import('typescript')).default;
     } catch {
       throw new Error('sluice: a .ts config needs the "typescript" package (npm install typescript), or write it as .mjs');
     }
-    const fileName = fileURLToPath(url);
+    const fileName = fileURLToPath(bare);
     const out = ts.transpileModule(source, {
       fileName,
       reportDiagnostics: true,

@@ -13,8 +13,13 @@ import { SYNTAX_MARK } from './config-hooks.js';
 
 let hooked = false;
 
-/** Import a config file and return its default export (not yet validated). */
-export async function loadConfigFile(file: string): Promise<unknown> {
+let generation = 0;
+
+/**
+ * Import a config file and return its default export (not yet validated). `fresh`: import it
+ * anew, not from the module cache (a reload; what the file imports stays cached).
+ */
+export async function loadConfigFile(file: string, fresh = false): Promise<unknown> {
   const path = resolvePath(file);
   if (!existsSync(path)) throw new ConfigError(`open() "${path}" failed (No such file or directory)`, 'config');
   if (!/\.(ts|mts|mjs|js)$/.test(path)) throw new ConfigError(`config "${path}" must be a .ts, .mjs or .js file`, 'config');
@@ -27,7 +32,8 @@ export async function loadConfigFile(file: string): Promise<unknown> {
     hooked = true;
   }
   // the query marks a .js config as ESM even in a folder without "type": "module"
-  const url = pathToFileURL(path).href + (path.endsWith('.js') ? '?sluice-config=1' : '');
+  let url = pathToFileURL(path).href + (path.endsWith('.js') ? '?sluice-config=1' : '');
+  if (fresh) url += (url.includes('?') ? '&' : '?') + `sluice-reload=${++generation}`;
   let mod: { default?: unknown };
   try {
     mod = await import(url) as { default?: unknown };

@@ -40,6 +40,10 @@ export class ListenContext {
   readonly counter: { active: number };
   /** The clock of the timeouts (the system's; a test may give its own). */
   readonly clock: Clock;
+  /** Graceful shutdown or reload (src/http/server.ts drain()): no keep-alive past the current response. */
+  draining: boolean;
+  /** Called when draining and the last connection has closed. */
+  onDrained: (() => void) | null;
   constructor(config: ResolvedConfig, servers: ResolvedServer[], chains: ReadonlyMap<ResolvedServer, FilterChains>, addr: { host: string; port: number }, counter: { active: number } = { active: 0 }, clock: Clock = SYSTEM_CLOCK) {
     this.config = config;
     this.counter = counter;
@@ -49,6 +53,8 @@ export class ListenContext {
     this.chains = chains;
     this.chains0 = chains.get(servers[0])!;
     this.connections = new Set();
+    this.draining = false;
+    this.onDrained = null;
   }
 }
 
@@ -304,7 +310,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     r.method = METHODS[method] ?? 'GET';
     r.httpVersion = h.versionMajor * 1000 + h.versionMinor;
     r.headersIn = HeadersIn.fromHead(h);
-    r.keepalive = h.keepAlive;
+    r.keepalive = h.keepAlive && !this.ctx.draining;
     this.r = r;
     this.state = ST_BODY;
     this.continueSent = false;
@@ -467,7 +473,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     r.cleanup();
     if (r !== this.r || this.state === ST_CLOSED) return;
     this.keepaliveMs = r.conf.keepaliveTimeout;
-    if (!r.keepalive || this.conn.closed) {
+    if (!r.keepalive || this.conn.closed || this.ctx.draining) {
       this.close();
       return;
     }
@@ -703,7 +709,24 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.rest = null;
     this.queue.length = 0;
     this.parser.destroy();
-    if (this.ctx.connections.delete(this)) { this.ctx.counter.active--; STAT.active--; }
+    if (this.ctx.connections.delete(this)) {
+      this.ctx.counter.active--;
+      STAT.active--;
+      if (this.ctx.draining && this.ctx.connections.size === 0) this.ctx.onDrained?.();
+    }
+  }
+
+  /**
+   * Graceful shutdown (ngx_close_idle_connections): a busy connection closes after its current
+   * response; an idle one (keep-alive, or nothing sent yet) is closed once `graceMs` pass without
+   * a request, and a request that comes before is answered with Connection: close. (nginx closes
+   * idle ones at once, which cuts a request already on its way; clients retry those.)
+   */
+  drain(graceMs: number): void {
+    if (this.state !== ST_HEAD || this.r !== null || this.rest !== null || this.queue.length > 0 || this.parser.messageInProgress()) return;
+    const kind = this.requests > 0 ? T_KEEPALIVE : T_HEADER;
+    const left = this.readTimerKind === kind ? this.readDeadline - this.clock.now() : graceMs;
+    this.setReadTimer(kind, Math.max(1, Math.min(graceMs, left)));
   }
 }
 

@@ -24,7 +24,7 @@ export class SluiceServer {
   readonly config: ResolvedConfig;
   /** Each virtual server's own filter chains (fresh instances: nothing is shared between servers). */
   readonly chains: Map<ResolvedServer, FilterChains>;
-  private readonly listeners: { net: NetServer; ctx: ListenContext; host: string; port: number }[];
+  private readonly listeners: Listener[];
   /** Open client connections, against workerConnections (each connection's close counts down). */
   active: number;
   private guarded = false;
@@ -37,9 +37,13 @@ export class SluiceServer {
   /** Where the connections' timeouts read time (the system clock; a test may give a ManualClock). */
   readonly clock: Clock;
 
+  private readonly listenOptions: { reusePort?: boolean; exclusive?: boolean };
+  private shutting: Promise<void> | null = null;
+
   constructor(config: ResolvedConfig, options: ServerOptions = {}) {
     this.config = config;
     this.clock = options.clock ?? SYSTEM_CLOCK;
+    this.listenOptions = options.listen ?? {};
     this.logs = new LogFiles(this.clock);
     // every block's logs, opened once per path (a file that cannot be opened fails the start)
     for (const conf of allBlocks(config)) {
@@ -65,22 +69,24 @@ export class SluiceServer {
     this.active = 0;
     this.maxConnections = config.http.workerConnections;
     this.acceptLogged = 0;
-    const onConnection = (socket: Socket, ctx: ListenContext) => {
-      STAT.accepts++; // stub_status: every accepted connection, dropped or not
-      // worker_connections: past it nginx cannot get a connection and closes the new one
-      if (this.maxConnections > 0 && this.active >= this.maxConnections) {
-        logError('alert', null, `${this.maxConnections} worker_connections are not enough`, config.http.errorLog);
-        socket.destroy();
-        return;
-      }
-      this.active++;
-      new HttpConnection(socket, ctx);
-    };
     for (const g of groups.values()) {
       const ctx = new ListenContext(config, g.servers, this.chains, { host: g.host, port: g.port }, this, this.clock);
-      const net = createNetServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket: Socket) => onConnection(socket, ctx));
-      this.listeners.push({ net, ctx, host: g.host, port: g.port });
+      const l: Listener = { net: createNetServer({ allowHalfOpen: true, pauseOnConnect: false }), ctx, host: g.host, port: g.port, taken: false, bound: false };
+      l.net.on('connection', (socket: Socket) => this.onConnection(socket, l.ctx));
+      this.listeners.push(l);
     }
+  }
+
+  private onConnection(socket: Socket, ctx: ListenContext): void {
+    STAT.accepts++; // stub_status: every accepted connection, dropped or not
+    // worker_connections: past it nginx cannot get a connection and closes the new one
+    if (this.maxConnections > 0 && this.active >= this.maxConnections) {
+      logError('alert', null, `${this.maxConnections} worker_connections are not enough`, this.config.http.errorLog);
+      socket.destroy();
+      return;
+    }
+    this.active++;
+    new HttpConnection(socket, ctx);
   }
 
   /**
@@ -119,12 +125,15 @@ export class SluiceServer {
 
   /** Start listening on every address; resolves when all are bound. */
   async listen(): Promise<this> {
-    await Promise.all(this.listeners.map((l) => new Promise<void>((resolve, reject) => {
+    await Promise.all(this.listeners.map((l) => l.bound ? undefined : new Promise<void>((resolve, reject) => {
       const onError = (e: Error) => reject(new Error(`sluice: bind() to ${l.host}:${l.port} failed (${(e as NodeJS.ErrnoException).code ?? e.message})`));
       l.net.once('error', onError);
-      l.net.listen({ host: l.host, port: l.port, backlog: 511 }, () => {
+      // port 0 cannot be shared by separate binds: such a listener goes through the shared socket
+      const opts = l.port === 0 ? {} : this.listenOptions;
+      l.net.listen({ host: l.host, port: l.port, backlog: 511, ...opts }, () => {
         l.net.off('error', onError);
         l.net.on('error', (e: NodeJS.ErrnoException) => this.onAcceptError(e));
+        l.bound = true;
         resolve();
       });
     })));
@@ -165,29 +174,93 @@ export class SluiceServer {
   }
 
   /**
-   * Stop accepting, close idle connections, let running requests finish for `graceMs`,
-   * then close whatever is left (nginx's graceful shutdown).
+   * A reload in one process (nginx's new cycle, without a new process): this server, not yet
+   * listening, takes over `old`'s listening sockets for the addresses both configs name (a
+   * connection accepted from now on gets the new config; none is refused), binds the others,
+   * and `old` drains: its requests finish under the old config, its idle connections close.
    */
-  async close(graceMs = 1000): Promise<void> {
-    const closed = this.listeners.map((l) => new Promise<void>((resolve) => l.net.close(() => resolve())));
-    const deadline = Date.now() + graceMs;
-    for (;;) {
-      let busy = 0;
-      for (const l of this.listeners) {
-        for (const hc of l.ctx.connections) {
-          if (hc.r === null) hc.destroy(); else busy++;
-        }
-      }
-      if (busy === 0 || Date.now() >= deadline) break;
-      await new Promise((res) => setTimeout(res, 20));
+  async takeOver(old: SluiceServer, timeoutMs: number | null): Promise<void> {
+    for (const l of this.listeners) {
+      const o = old.listeners.find((x) => !x.taken && x.host === l.host && x.port === l.port);
+      if (o === undefined) continue;
+      o.taken = true;
+      o.net.removeAllListeners('connection');
+      o.net.removeAllListeners('error');
+      o.net.on('connection', (socket: Socket) => this.onConnection(socket, l.ctx));
+      o.net.on('error', (e: NodeJS.ErrnoException) => this.onAcceptError(e));
+      l.net = o.net;
+      l.bound = true;
     }
-    for (const l of this.listeners) for (const hc of l.ctx.connections) hc.destroy();
+    await this.listen();
+    void old.shutdown(true, timeoutMs);
+  }
+
+  /**
+   * Stop accepting, close idle connections, let running requests finish for `graceMs`,
+   * then close whatever is left (nginx's graceful shutdown). null: no limit; 0: fast.
+   */
+  close(graceMs: number | null = 1000): Promise<void> {
+    return this.shutdown(graceMs !== 0, graceMs, 0);
+  }
+
+  /**
+   * Shut down. Graceful (nginx's QUIT, worker_shutdown_timeout): stop accepting, close idle
+   * keep-alive connections, answer running requests with Connection: close, and after
+   * `timeoutMs` (null: never) close what is left; an idle connection gets `idleGraceMs` for one
+   * more request. Fast (TERM, INT): close every connection now.
+   * Resolves once every connection is closed and the logs are written.
+   */
+  shutdown(graceful: boolean, timeoutMs: number | null, idleGraceMs = IDLE_GRACE_MS): Promise<void> {
+    if (this.shutting !== null) {
+      if (!graceful) for (const hc of this.connections()) hc.destroy();
+      return this.shutting;
+    }
+    return this.shutting = this.drain(graceful, timeoutMs, idleGraceMs);
+  }
+
+  private async drain(graceful: boolean, timeoutMs: number | null, idleGraceMs: number): Promise<void> {
+    const closed = this.listeners.filter((l) => !l.taken && l.bound).map((l) => new Promise<void>((resolve) => l.net.close(() => resolve())));
+    const empty = this.listeners.map((l) => new Promise<void>((resolve) => {
+      const ctx = l.ctx;
+      ctx.draining = true;
+      if (ctx.connections.size === 0) { resolve(); return; }
+      ctx.onDrained = resolve;
+      for (const hc of [...ctx.connections]) {
+        if (graceful) hc.drain(idleGraceMs); else hc.destroy();
+      }
+    }));
+    let timer: NodeJS.Timeout | null = null;
+    if (graceful && timeoutMs !== null) {
+      // worker_shutdown_timeout: what is still open then is closed
+      timer = setTimeout(() => { for (const hc of this.connections()) hc.destroy(); }, timeoutMs);
+    }
+    await Promise.all(empty);
+    if (timer !== null) clearTimeout(timer);
     // kept upstream connections go too (they are unref'd, but a closed server keeps nothing)
     for (const g of this.config.upstreams.values()) g.pool?.clear();
     await Promise.all(closed);
     if (this.guarded) { this.guarded = false; guardProcess(-1); }
+    await (this as { flushLogs?: () => Promise<void> }).flushLogs?.();
     await this.logs.close();
   }
+
+  /** Reopen every log file (USR1, `sluice -s reopen`): the logs helper's reopenLogs when built. */
+  reopen(): void {
+    (this as { reopenLogs?: () => void }).reopenLogs?.();
+  }
+}
+
+/** How long an idle connection may still send a request in a graceful shutdown (answered with Connection: close). */
+const IDLE_GRACE_MS = 1000;
+
+interface Listener {
+  net: NetServer;
+  readonly ctx: ListenContext;
+  readonly host: string;
+  readonly port: number;
+  /** Handed to the server of a reload: closing this server leaves it open. */
+  taken: boolean;
+  bound: boolean;
 }
 
 /** The soft RLIMIT_NOFILE (Linux: /proc/self/limits), or 0 when it cannot be read. */
@@ -224,6 +297,8 @@ function guardProcess(delta: number): void {
 export interface ServerOptions {
   /** The clock of the connections' timeouts (header, body, keep-alive, send). */
   clock?: Clock;
+  /** Extra listen() options: `{ reusePort: true, exclusive: true }` for a worker that binds its own socket (src/process/accept.ts). */
+  listen?: { reusePort?: boolean; exclusive?: boolean };
 }
 
 /** Resolve a config (throws ConfigError naming the bad key), bind, and serve. */

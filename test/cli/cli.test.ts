@@ -149,10 +149,39 @@ test('no -c: the embedded demo site, every demo page answers', timed(60000, asyn
   }
 }));
 
-test('-v prints the version', () => {
+test('-v and -V print the version on stderr, as nginx does', () => {
   const r = sluice('-v');
   assert.is(r.status, 0);
-  assert.match(r.stdout, /sluice\/\d+\.\d+\.\d+/);
+  assert.match(r.stderr, /^sluice version: sluice\/\d+\.\d+\.\d+\n$/);
+  const v = sluice('-V');
+  assert.is(v.status, 0);
+  assert.match(v.stderr, /^sluice version: sluice\/\d+\.\d+\.\d+\n/);
+  assert.ok(v.stderr.includes(`Node ${process.version}`), v.stderr);
+});
+
+test('-T tests the config and dumps the file and the resolved values', () => {
+  const f = join(dir, 'dump.mjs');
+  writeFileSync(f, `export default { workerProcesses: 3, gzip: true, servers: [{ listen: '127.0.0.1:0', serverName: 'a.test', locations: { '/x': { gzip: false, return: [204] } } }] };\n`);
+  const r = sluice('-T', '-c', f);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /test is successful/);
+  assert.ok(r.stdout.startsWith(`# configuration file ${f}:\n`), r.stdout);
+  assert.match(r.stdout, /^worker_processes 3;$/m);
+  assert.match(r.stdout, /^gzip on;$/m);
+  assert.match(r.stdout, /listen 127\.0\.0\.1:0;/);
+  assert.match(r.stdout, /server_name a\.test;/);
+  assert.match(r.stdout, /location \/x \{\n(?:.*\n)*?\s+gzip off;/);
+});
+
+test('-s with no running process: nginx\'s open() error; a bad signal name is refused', () => {
+  const f = join(dir, 'pid.mjs');
+  writeFileSync(f, `export default { pid: '${join(dir, 'none.pid')}', servers: [{ listen: '127.0.0.1:0', locations: {} }] };\n`);
+  const r = sluice('-s', 'reload', '-c', f);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /open\(\) ".*none\.pid" failed \(2: No such file or directory\)/);
+  const b = sluice('-s', 'restart', '-c', f);
+  assert.is(b.status, 1);
+  assert.match(b.stderr, /invalid option: "-s restart"/);
 });
 
 test.run();

@@ -15,7 +15,7 @@ const SAMPLE: Record<string, unknown> = {
   keepaliveTimeout: '7s', keepaliveRequests: 9, keepaliveTime: '2h', keepaliveDisable: 'safari', sendTimeout: '8s', root: '/srv', alias: '/srv/a/',
   defaultType: 'text/x-sample', types: { 'text/x-sample': 'smp' }, internal: true, serverTokens: true,
   chunkedTransferEncoding: false, errorLog: 'off', tcpNodelay: false, ifModifiedSince: 'before', maxRanges: 3,
-  filterTrace: true, workerConnections: 64, gzip: true, gzipTypes: 'text/css', gzipMinLength: 100,
+  filterTrace: true, workerConnections: 64, workerProcesses: 2, masterProcess: true, pid: "run/x.pid", workerShutdownTimeout: "5s", gzip: true, gzipTypes: 'text/css', gzipMinLength: 100,
   gzipCompLevel: 5, gzipVary: true, addHeader: [['X-Sample', '1']], expires: '1h', index: 'main.html',
   accessLog: 'stdout', rewriteHandler: () => {}, access: () => {}, content: () => {}, proxyPass: 'http://127.0.0.1:9', stubStatus: true, logFormat: { main: '$remote_addr $status' },
   proxySetHeader: { 'X-Sample': '1' }, proxyRedirect: 'off', proxyPassRequestHeaders: false,

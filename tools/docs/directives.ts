@@ -12,7 +12,6 @@ import { MODULES } from '../../src/modules.js';
 /** nginx modules not here yet at all, with the directives they would bring. */
 const PLANNED: readonly [string, readonly string[]][] = [
   ['ngx_http_ssl_module', ['ssl_certificate', 'ssl_certificate_key', 'ssl_protocols', 'ssl_ciphers', 'ssl_prefer_server_ciphers', 'ssl_session_cache', 'ssl_session_timeout', 'ssl_session_tickets', 'ssl_client_certificate', 'ssl_verify_client', 'ssl_password_file', 'ssl_stapling']],
-  ['ngx_core_module', ['worker_processes', 'pid', 'worker_shutdown_timeout']],
 ];
 
 const BLOCKS: readonly Block[] = ['http', 'server', 'location'];
