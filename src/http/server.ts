@@ -51,7 +51,7 @@ export class SluiceServer {
       conf.accessLog.open(this.logs);
     }
     // what nginx warns about while reading its config (conflicting server names), at warn
-    for (const w of config.warnings) logError('warn', null, w, config.http.errorLog);
+    if (options.warnings !== false) for (const w of config.warnings) logError('warn', null, w, config.http.errorLog);
     const traced = TRACE_ALL || wantsTrace(config);
     this.chains = new Map();
     for (const s of config.servers) this.chains.set(s, buildChains(config.modules, s.conf, traced));
@@ -299,6 +299,9 @@ export interface ServerOptions {
   clock?: Clock;
   /** Extra listen() options: `{ reusePort: true, exclusive: true }` for a worker that binds its own socket (src/process/accept.ts). */
   listen?: { reusePort?: boolean; exclusive?: boolean };
+  /** Log the config's warnings (conflicting server names) to the error log; a worker does not,
+   *  its master has (nginx warns once, while the master reads the config). Default true. */
+  warnings?: boolean;
 }
 
 /** Resolve a config (throws ConfigError naming the bad key), bind, and serve. */

@@ -60,6 +60,9 @@ export async function runMaster(first: ResolvedConfig, opts: RunOptions): Promis
   cluster.setupPrimary({ exec: process.argv[1], args: [], silent: false });
   let config = first;
   const log = new ProcessLog(config, opts.errorLog, false);
+  // what nginx warns about while reading the config, once, in the master's error log (the
+  // workers are told not to)
+  for (const w of config.warnings) log.log('warn', w);
   const pidFile = writePidFile(config.http.pid);
   const procs = new Set<Proc>();
   let generation = 1;
@@ -164,6 +167,7 @@ export async function runMaster(first: ResolvedConfig, opts: RunOptions): Promis
     }
     config = fresh;
     log.replace(config, opts.errorLog);
+    for (const w of config.warnings) log.log('warn', w);
     for (const p of old) { p.retiring = true; tell(p, { sluice: 'quit' }); }
   };
 

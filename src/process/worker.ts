@@ -26,7 +26,7 @@ export async function runWorker(env: WorkerEnv): Promise<void> {
   let log: ProcessLog;
   try {
     const config = await readConfig(env.file, true);
-    server = await startServer(config, { listen: listenOptions(acceptMode()) });
+    server = await startServer(config, { listen: listenOptions(acceptMode()), warnings: false });
     log = new ProcessLog(config, env.errorLog, true);
   } catch (e) {
     // nginx's fatal exit code: the master does not restart it

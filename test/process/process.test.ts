@@ -299,4 +299,28 @@ for (const [mode, workers] of MODES) {
   }));
 }
 
+test('master + 2 workers: a conflicting server name is warned about once, not once per worker', timed(60000, async () => {
+  const dir = prefixDir();
+  const conf = writeConfig(dir, 'site.mjs', `export default {
+  workerProcesses: 2,
+  errorLog: ['stderr', 'warn'],
+  servers: [
+    { listen: '127.0.0.1:0', serverName: 'dup.test', locations: { '/': { content: (r) => { r.say(String(process.pid)); } } } },
+    { listen: '127.0.0.1:0', serverName: 'dup.test', locations: { '/': { return: [200, 'b'] } } },
+  ],
+};\n`);
+  const s = new Running(dir, conf);
+  try {
+    const port = await s.started();
+    // both workers are up once both have answered (each would have warned while starting)
+    const seen = new Set<string>();
+    for (let i = 0; i < 400 && seen.size < 2; i++) seen.add((await once(port, '/')).body.trim());
+    assert.is(seen.size, 2, 'both workers served');
+    const n = s.stderr.split('conflicting server name "dup.test"').length - 1;
+    assert.is(n, 1, s.stderr);
+  } finally {
+    await s.kill();
+  }
+}));
+
 test.run();
