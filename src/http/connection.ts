@@ -124,6 +124,9 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   /** The bytes of the message being parsed (head + body as framed: $request_length), and
    *  whether it began in bytes read with the one before ($pipe). */
   msgBytes: number;
+  /** The read the current message began in, and where (its first line, for a bad head's log). */
+  msgChunk: Buffer | null;
+  msgFrom: number;
   msgPipelined: boolean;
 
   constructor(socket: Socket, ctx: ListenContext) {
@@ -169,6 +172,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     STAT.active++;
     this.stat = statMove(STAT_NONE, STAT_WAITING);
     this.msgBytes = 0;
+    this.msgChunk = null;
+    this.msgFrom = 0;
     this.msgPipelined = false;
 
     ctx.connections.add(this);
@@ -256,6 +261,9 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     if (this.state === ST_HEAD && !this.parser.messageInProgress()) {
       this.msgBytes = 0;
       this.msgPipelined = pipelined;
+      // where this message starts: a head that fails to parse is logged with its first line
+      this.msgChunk = chunk;
+      this.msgFrom = from;
     }
     const rc = this.parser.execute(chunk, from);
     // $request_length: what this message took of the bytes read
@@ -297,6 +305,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   // ---------------------------------------------------------------- parser events
 
   onHead(h: MessageHead): number {
+    this.msgChunk = null; // the head parsed: its first line is not needed (nor the read kept)
     const conf = this.server0.conf;
     this.clearReadTimer();
     this.requests++;
@@ -545,6 +554,14 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     e.hc = this;
     e.keepalive = false;
     if (this.headMatch === 5) e.method = 'HEAD'; // its error page goes without a body
+    // $request: the line as it was read, as nginx logs a request it could not parse
+    const mc = this.msgChunk;
+    if (mc !== null) {
+      let end = this.msgFrom;
+      while (end < mc.length && mc[end] !== 0x0d && mc[end] !== 0x0a) end++;
+      e.requestLine = mc.toString('latin1', this.msgFrom, end);
+    }
+    this.msgChunk = null;
     this.r = e;
     this.state = ST_WAIT;
     logError('info', null, `client sent invalid request (${this.parser.errorReason}) while reading client request headers, client: ${this.conn.remoteAddress}`, this.server0.conf.errorLog);

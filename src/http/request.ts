@@ -241,6 +241,8 @@ export class Request implements FilterRequest {
   variables: Map<string, string> | null;
   /** A file try_files opened for the static module to serve (closed at the end if it does not). */
   openedFile: OpenedFile | null;
+  /** The request line as read, for a head that failed to parse ($request); null otherwise. */
+  requestLine: string | null;
   /** Values of cacheable config variables (map) worked out for this request. */
   varCache: Map<unknown, string> | null;
   /** The last regex match that had groups ($1..$9): a location, server name, rewrite, if, map. */
@@ -333,6 +335,7 @@ export class Request implements FilterRequest {
     this.variables = null;
     this.captures = null;
     this.varCache = null;
+    this.requestLine = null;
     this.openedFile = null;
     this.errStatus = 0;
     this.errorPage = false;

@@ -9,6 +9,22 @@ const HIGH = [['User-Agent', 'caf\xe9\ttab']] as [string, string][];
 
 const cases: DiffCase[] = [
   {
+    name: 'a head that fails to parse is logged with the line as it was read',
+    accessLog: true,
+    nginx: `log_format req '"$request" $status';
+      server { listen 127.0.0.1:\${PORT}; access_log \${ACCESS_LOG} req; return 200 ok; }`,
+    sluice: (env) => ({
+      logFormat: { req: '"$request" $status' },
+      servers: [{ listen: `127.0.0.1:${env.port}`, accessLog: `${env.accessLog} req`, return: [200, 'ok'] }],
+    }),
+    requests: [
+      { raw: 'GET /x HTTP/1.1\r\nBad Header\r\n\r\n', status: 400 },
+      { raw: 'BL@H /y HTTP/1.1\r\n\r\n', status: 400 },
+      { raw: 'GET /sp ace HTTP/1.1\r\n\r\n', status: 400 },
+    ],
+    differences: [{ id: 'error-page-markup', request: [0, 1, 2], accessLog: false }],
+  },
+  {
     name: 'static: 200, HEAD, 206, 304, 404 with log_not_found, a query, escaped User-Agent and Referer (combined)',
     accessLog: true,
     files: { 'a.txt': 'hello, world\n', 'dir/index.html': '<p>index</p>\n' },
