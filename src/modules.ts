@@ -42,6 +42,7 @@ import { limitConnModule } from './http/modules/limit-conn.js';
 import { logModule } from './http/modules/log.js';
 import { staticModule } from './http/modules/static.js';
 import { proxyModule } from './http/modules/proxy.js';
+import { sslModule } from './http/modules/ssl.js';
 import { stubStatusModule } from './http/modules/stub-status.js';
 import { headersModule } from './http/modules/headers.js';
 import { gzipModule } from './http/modules/gzip.js';
@@ -59,6 +60,7 @@ export const MODULES = [
   eventsModule,
   coreModule,
   logModule,
+  sslModule,
   // realip first in the server rewrite and access phases; then
   // access and auth_basic, whose
   // `satisfy any` verdict post_access gives before the lua module's `access` handler runs

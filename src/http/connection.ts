@@ -25,6 +25,9 @@ import { findServer } from './server-name.js';
 import { setCaptures } from './regex.js';
 import { parseRequestTarget, validateHost } from './uri.js';
 import { KD_MSIE6, KD_SAFARI } from './modules/core.js';
+import type { TlsListen } from './ssl.js';
+import type { TLSSocket } from 'node:tls';
+import { tlsInfo } from './modules/ssl.js';
 
 /** What all connections of one listening socket share. */
 export class ListenContext {
@@ -44,6 +47,8 @@ export class ListenContext {
   draining: boolean;
   /** Called when draining and the last connection has closed. */
   onDrained: (() => void) | null;
+  /** A `listen ... ssl` address: its contexts and sessions (src/http/ssl.ts); null for plain HTTP. */
+  tls: TlsListen | null;
   constructor(config: ResolvedConfig, servers: ResolvedServer[], chains: ReadonlyMap<ResolvedServer, FilterChains>, addr: { host: string; port: number }, counter: { active: number } = { active: 0 }, clock: Clock = SYSTEM_CLOCK) {
     this.config = config;
     this.counter = counter;
@@ -55,6 +60,7 @@ export class ListenContext {
     this.connections = new Set();
     this.draining = false;
     this.onDrained = null;
+    this.tls = null;
   }
 }
 
@@ -128,15 +134,19 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   msgChunk: Buffer | null;
   msgFrom: number;
   msgPipelined: boolean;
+  /** Plain HTTP on a TLS address: each request is answered 497 (ngx_http_process_request). */
+  readonly plainOnTls: boolean;
 
-  constructor(socket: Socket, ctx: ListenContext) {
+  /** `server0`: the server SNI chose on a TLS address (the default one otherwise). */
+  constructor(socket: Socket, ctx: ListenContext, server0: ResolvedServer = ctx.servers[0], plainOnTls = false) {
     this.id = ++connectionSerial;
     this.ctx = ctx;
     this.socket = socket;
     this.conn = new Conn(socket);
     this.clock = ctx.clock;
     (this.conn as unknown as { id: number }).id = this.id;
-    this.server0 = ctx.servers[0];
+    this.server0 = server0;
+    this.plainOnTls = plainOnTls;
     const conf = this.server0.conf;
     const hb = conf.largeClientHeaderBuffers;
     this.parser = new HttpParser(PARSER_REQUEST, this, {
@@ -188,6 +198,11 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     socket.on('close', onSocketClose);
     this.conn.onFull = onConnFull;
     this.setReadTimer(T_HEADER, conf.clientHeaderTimeout);
+  }
+
+  /** The chains of server0 (the SNI-chosen server's on a TLS address). */
+  chains0(): FilterChains {
+    return this.server0 === this.ctx.servers[0] ? this.ctx.chains0 : this.ctx.chains.get(this.server0)!;
   }
 
   // ---------------------------------------------------------------- reading
@@ -311,7 +326,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.requests++;
     this.stat = statMove(this.stat, STAT_WRITING); // the head is read: the request is processed
     const method = h.method;
-    const r = new Request(this.conn, this.server0, this.ctx.chains0, null);
+    const r = new Request(this.conn, this.server0, this.chains0(), null);
     r.hc = this;
     r.startTime = this.clock.now();
     r.pipelined = this.msgPipelined;
@@ -370,6 +385,16 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       logError('info', r, t === null ? 'client sent invalid request target' : 'client sent invalid host header');
       finalizeRequest(r, 400);
       return SINK_OK;
+    }
+    if (this.plainOnTls) {
+      logError('info', r, 'client sent plain HTTP request to HTTPS port');
+      r.keepalive = false;
+      finalizeRequest(r, 497);
+      return SINK_OK;
+    }
+    if (this.ctx.tls !== null) {
+      const rc = sslRequestCheck(r, this.server0, this.socket as TLSSocket);
+      if (rc !== 0) { r.keepalive = false; finalizeRequest(r, rc); return SINK_OK; }
     }
     if (r.hasBody()) this.starting = r; // run after this read's body bytes are parsed (parse())
     else runRequest(r);
@@ -550,7 +575,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       this.state = ST_WAIT;
       return;
     }
-    const e = new Request(this.conn, this.server0, this.ctx.chains0, null);
+    const e = new Request(this.conn, this.server0, this.chains0(), null);
     e.hc = this;
     e.keepalive = false;
     if (this.headMatch === 5) e.method = 'HEAD'; // its error page goes without a body
@@ -614,7 +639,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     if (kind === T_HEADER) {
       if (this.parser.messageInProgress() && !this.conn.closed) {
         logError('info', null, `client timed out while reading client request headers, client: ${this.conn.remoteAddress}`, this.server0.conf.errorLog);
-        const e = new Request(this.conn, this.server0, this.ctx.chains0, null);
+        const e = new Request(this.conn, this.server0, this.chains0(), null);
         e.hc = this;
         e.keepalive = false;
         this.r = e;
@@ -792,6 +817,49 @@ function onSocketClose(this: Socket): void { hcOf(this).onClose(); }
 function onReadTimeout(hc: HttpConnection): void { hc.onReadTimeout(); }
 function onWriteTimeout(hc: HttpConnection): void { hc.onWriteTimeout(); }
 function onConnFull(this: Conn): void { hcOf(this.socket).onFull(); }
+
+/**
+ * ngx_http_set_virtual_server's and ngx_http_process_request's TLS checks: a Host naming another
+ * server than the one SNI chose when that one verifies clients (421), then the request's server's
+ * client certificate policy (495 a bad certificate, 496 none where one is required). 0: go on.
+ */
+function sslRequestCheck(r: Request, sniServer: ResolvedServer, s: TLSSocket): number {
+  const info = tlsInfo(s);
+  if (info === null) return 0;
+  if (info.servername !== '' && r.server !== sniServer && sniServer.conf.sslVerifyClient !== 'off') {
+    logError('info', r, 'client attempted to request the server name different from the one that was negotiated');
+    return 421;
+  }
+  const mode = r.server.conf.sslVerifyClient;
+  if (mode === 'off') return 0;
+  const v = info.verify;
+  if (v.startsWith('FAILED:') && !(mode === 'optional_no_ca' && caOnly(s))) {
+    logError('info', r, `client SSL certificate verify error: (${verifyCode(s)}:${v.slice(7)})`);
+    return 495;
+  }
+  if (mode === 'on' && v === 'NONE') {
+    logError('info', r, 'client sent no required SSL certificate');
+    return 496;
+  }
+  return 0;
+}
+
+/** optional_no_ca lets through what fails only for want of a trusted issuer (ngx_ssl_verify_error_optional). */
+function caOnly(s: TLSSocket): boolean {
+  const c = String((s.authorizationError as unknown as { code?: string } | string | null) ?? '');
+  return /DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|UNABLE_TO_VERIFY_LEAF_SIGNATURE/.test(c);
+}
+
+/** OpenSSL's X509_V_ERR number for the verify error nginx prints. */
+function verifyCode(s: TLSSocket): number {
+  const c = String(s.authorizationError ?? '');
+  const codes: Record<string, number> = {
+    UNABLE_TO_GET_ISSUER_CERT: 2, CERT_SIGNATURE_FAILURE: 7, CERT_NOT_YET_VALID: 9, CERT_HAS_EXPIRED: 10,
+    DEPTH_ZERO_SELF_SIGNED_CERT: 18, SELF_SIGNED_CERT_IN_CHAIN: 19, UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 20,
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 21, CERT_REVOKED: 23, INVALID_CA: 24, INVALID_PURPOSE: 26, CERT_UNTRUSTED: 27, CERT_REJECTED: 28,
+  };
+  return codes[c] ?? 0;
+}
 
 /** A regex server_name with groups that the Host matches: its captures ($1, named) for the request. */
 function serverNameCaptures(r: Request, host: string): void {

@@ -12,5 +12,8 @@ export function absoluteUrl(r: Request, path: string): string {
   if (host === '') host = r.server.serverNames[0] || c?.socket.localAddress || 'localhost';
   if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
   const port = c?.socket.localPort ?? 80;
-  return `http://${host}${conf.portInRedirect && port !== 80 ? ':' + port : ''}${path}`;
+  // a TLS connection redirects to https://, its default port 443 left out (as nginx's header filter)
+  const tls = (c?.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+  const def = tls ? 443 : 80;
+  return `${tls ? 'https' : 'http'}://${host}${conf.portInRedirect && port !== def ? ':' + port : ''}${path}`;
 }

@@ -13,6 +13,7 @@ import { LogFiles, logError } from '../core/log.js';
 import { SYSTEM_CLOCK, type Clock } from '../core/clock.js';
 import { STAT } from '../core/status.js';
 import { strayError } from './core.js';
+import { TlsListen } from './ssl.js';
 
 export interface BoundAddress {
   host: string;
@@ -56,12 +57,14 @@ export class SluiceServer {
     this.chains = new Map();
     for (const s of config.servers) this.chains.set(s, buildChains(config.modules, s.conf, traced));
     this.listeners = [];
-    const groups = new Map<string, { host: string; port: number; servers: ResolvedServer[] }>();
+    const groups = new Map<string, { host: string; port: number; ssl: boolean; servers: ResolvedServer[] }>();
     for (const s of config.servers) {
       for (const l of s.listen) {
         const key = `${l.host}|${l.port}`;
         let g = groups.get(key);
-        if (g === undefined) groups.set(key, g = { host: l.host, port: l.port, servers: [] });
+        if (g === undefined) groups.set(key, g = { host: l.host, port: l.port, ssl: false, servers: [] });
+        // one listen with ssl makes the address a TLS one (as nginx merges the listen options)
+        if (l.ssl) g.ssl = true;
         // the default server goes first: it answers when no name matches
         if (l.defaultServer) g.servers.unshift(s); else g.servers.push(s);
       }
@@ -71,6 +74,8 @@ export class SluiceServer {
     this.acceptLogged = 0;
     for (const g of groups.values()) {
       const ctx = new ListenContext(config, g.servers, this.chains, { host: g.host, port: g.port }, this, this.clock);
+      // certificates are read here: a reload (a new SluiceServer) takes the new files
+      if (g.ssl) ctx.tls = new TlsListen(g.servers, { host: g.host, port: g.port }, this.clock);
       const l: Listener = { net: createNetServer({ allowHalfOpen: true, pauseOnConnect: false }), ctx, host: g.host, port: g.port, taken: false, bound: false };
       l.net.on('connection', (socket: Socket) => this.onConnection(socket, l.ctx));
       this.listeners.push(l);
@@ -86,7 +91,14 @@ export class SluiceServer {
       return;
     }
     this.active++;
-    new HttpConnection(socket, ctx);
+    if (ctx.tls === null) { new HttpConnection(socket, ctx); return; }
+    // counted from accept; a handshake that fails closes the raw socket
+    socket.once('close', onRawClose);
+    (socket as unknown as { _srv: SluiceServer })._srv = this;
+    ctx.tls.accept(socket, (s, server0, info) => {
+      socket.off('close', onRawClose);
+      new HttpConnection(s, ctx, server0, info === null);
+    });
   }
 
   /**
@@ -248,6 +260,10 @@ export class SluiceServer {
   reopen(): void {
     (this as { reopenLogs?: () => void }).reopenLogs?.();
   }
+}
+
+function onRawClose(this: Socket): void {
+  (this as unknown as { _srv: SluiceServer })._srv.active--;
 }
 
 /** How long an idle connection may still send a request in a graceful shutdown (answered with Connection: close). */

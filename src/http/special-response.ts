@@ -30,6 +30,15 @@ const TITLES: Readonly<Record<number, string>> = {
   507: 'Insufficient Storage',
 };
 
+/**
+ * nginx's own statuses that go out as 400 with a page of their own (ngx_http_error_494_page ...):
+ * the status line, $status and the log say 400; error_page still matches the first number.
+ */
+const AS_400: Readonly<Record<number, string>> = {
+  494: 'Request Header Or Cookie Too Large', 495: 'The SSL certificate error',
+  496: 'No required SSL certificate was sent', 497: 'The plain HTTP request was sent to HTTPS port',
+};
+
 /** 431 is sluice's own answer for a head over the limit (nginx: 400), so it keeps a page. */
 function title(status: number): string | undefined {
   return TITLES[status] ?? (status === 431 ? STATUS_TEXT[431] : undefined);
@@ -38,7 +47,7 @@ function title(status: number): string | undefined {
 function page(status: number): Buffer {
   let p = pages[status];
   if (p === undefined) {
-    const title = `${status} ${TITLES[status] ?? STATUS_TEXT[status] ?? ''}`.trimEnd();
+    const title = AS_400[status] !== undefined ? `400 ${AS_400[status]}` : `${status} ${TITLES[status] ?? STATUS_TEXT[status] ?? ''}`.trimEnd();
     p = pages[status] = Buffer.from(`<!DOCTYPE html>\n<html>\n<head><title>${title}</title></head>\n<body>\n<h1>${title}</h1>\n${PAGE_TAIL}`);
   }
   return p;
@@ -60,15 +69,16 @@ export function specialResponse(r: Request, status: number): void {
   r.headerOnly = r.method === 'HEAD';
   r.chunked = false;
   if (typeof contentRange === 'string') r.headersOut.set('Content-Range', contentRange);
-  r.headersOut.status = status;
-  if (closesConnection(status)) r.keepalive = false;
+  const own = AS_400[status] !== undefined;
+  r.headersOut.status = own ? 400 : status;
+  if (closesConnection(status) || own) r.keepalive = false;
   if (status >= 301 && status <= 308 && location !== null) r.headersOut.location = location;
   if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
     r.headerOnly = true;
     r.sendHeader();
     return;
   }
-  if (status < 300 || r !== r.main || title(status) === undefined) {
+  if (status < 300 || r !== r.main || (title(status) === undefined && !own)) {
     // a subrequest gets the status alone: the page is for clients, not for captures; a status
     // nginx has no page for goes out with no body (and no type)
     if (status >= 300 && r === r.main) r.headersOut.contentType = '';

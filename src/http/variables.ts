@@ -22,8 +22,9 @@ const BUILTIN = new Map<string, Getter>([
   ['request_method', (r) => r.method],
   ['request', (r) => r.requestLine ?? `${r.method} ${r.unparsedUri} HTTP/${(r.httpVersion / 1000) | 0}.${r.httpVersion % 1000}`],
   ['server_protocol', (r) => `HTTP/${(r.httpVersion / 1000) | 0}.${r.httpVersion % 1000}`],
-  ['scheme', () => 'http'],
-  ['https', () => ''],
+  // a TLS socket has `encrypted` (node:tls); nginx's $scheme/$https read c->ssl the same way
+  ['scheme', (r) => (r.main.conn?.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? 'https' : 'http'],
+  ['https', (r) => (r.main.conn?.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? 'on' : ''],
   ['host', (r) => r.hostName || r.server.serverNames[0] || ''],
   ['hostname', () => HOSTNAME],
   ['server_name', (r) => r.server.serverNames[0] ?? ''],

@@ -27,7 +27,7 @@ export { LocationTree, ResolvedLocation, type LocationKind } from '../location.j
 /* the shape users write: each block's directives come from the modules (src/modules.ts) */
 
 /** 8080, '8080', '127.0.0.1:8080', '[::1]:80', '*:80', '127.0.0.1' (port 80), each optionally
- *  followed by ' default_server'. */
+ *  followed by ' default_server' and/or ' ssl' ('443 ssl default_server'). */
 export type ListenInput = number | string;
 
 export interface LocationConfig extends LocationDirectives {}
@@ -78,11 +78,14 @@ export class ListenAddress {
   host: string;
   port: number;
   defaultServer: boolean;
+  /** `listen ... ssl`: connections on this address speak TLS (src/http/ssl.ts). */
+  ssl: boolean;
 
-  constructor(host: string, port: number, defaultServer: boolean) {
+  constructor(host: string, port: number, defaultServer: boolean, ssl = false) {
     this.host = host;
     this.port = port;
     this.defaultServer = defaultServer;
+    this.ssl = ssl;
   }
 }
 
@@ -426,11 +429,15 @@ function parseListenItem(v: unknown, path: string): ListenAddress {
   const words = v.trim().split(/\s+/);
   const addr = words[0];
   let def = false;
+  let ssl = false;
   for (let i = 1; i < words.length; i++) {
-    if (words[i] === 'default_server') def = true;
-    else throw new ConfigError(`invalid parameter "${words[i]}" in "listen"`, 'listen', path);
+    if (words[i] === 'default_server' || words[i] === 'default') def = true;
+    else if (words[i] === 'ssl') ssl = true;
+    else if (words[i] === 'http2' || words[i] === 'quic' || words[i] === 'spdy') {
+      throw new ConfigError(`the "${words[i]}" parameter of "listen" is not supported: sluice speaks HTTP/1.1 only (put an HTTP/2 proxy in front)`, 'listen', path);
+    } else throw new ConfigError(`invalid parameter "${words[i]}" in "listen"`, 'listen', path);
   }
-  if (/^[0-9]+$/.test(addr)) return new ListenAddress('0.0.0.0', port(Number(addr), v, path), def);
+  if (/^[0-9]+$/.test(addr)) return new ListenAddress('0.0.0.0', port(Number(addr), v, path), def, ssl);
 
   let host: string;
   let rest: string;
@@ -456,7 +463,7 @@ function parseListenItem(v: unknown, path: string): ListenAddress {
     if (!/^:[0-9]+$/.test(rest)) throw invalidValue(v, 'listen').at(path);
     p = port(Number(rest.slice(1)), v, path);
   }
-  return new ListenAddress(host, p, def);
+  return new ListenAddress(host, p, def, ssl);
 }
 
 /** Port 0 is allowed (an ephemeral port, for tests), unlike in nginx. */
