@@ -846,13 +846,19 @@ function sslRequestCheck(r: Request, sniServer: ResolvedServer, s: TLSSocket): n
 
 /** optional_no_ca lets through what fails only for want of a trusted issuer (ngx_ssl_verify_error_optional). */
 function caOnly(s: TLSSocket): boolean {
-  const c = String((s.authorizationError as unknown as { code?: string } | string | null) ?? '');
+  const c = errCode(s);
   return /DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|UNABLE_TO_VERIFY_LEAF_SIGNATURE/.test(c);
+}
+
+/** node:tls's verify error code ('UNABLE_TO_GET_ISSUER_CERT_LOCALLY'), an Error's code or a string. */
+function errCode(s: TLSSocket): string {
+  const e = s.authorizationError as unknown as { code?: string } | string | null;
+  return e === null || e === undefined ? '' : typeof e === 'string' ? e : e.code ?? '';
 }
 
 /** OpenSSL's X509_V_ERR number for the verify error nginx prints. */
 function verifyCode(s: TLSSocket): number {
-  const c = String(s.authorizationError ?? '');
+  const c = errCode(s);
   const codes: Record<string, number> = {
     UNABLE_TO_GET_ISSUER_CERT: 2, CERT_SIGNATURE_FAILURE: 7, CERT_NOT_YET_VALID: 9, CERT_HAS_EXPIRED: 10,
     DEPTH_ZERO_SELF_SIGNED_CERT: 18, SELF_SIGNED_CERT_IN_CHAIN: 19, UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 20,

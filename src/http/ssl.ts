@@ -148,9 +148,13 @@ export class TlsListen {
 function clientVerify(tls: TLSSocket): string {
   const peer = tls.getPeerCertificate();
   if (peer === null || Object.keys(peer).length === 0) return 'NONE';
-  if (tls.authorized) return 'SUCCESS';
-  const e = tls.authorizationError as unknown as Error | string | null;
-  return `FAILED:${e === null ? 'unknown' : typeof e === 'string' ? e.toLowerCase().replace(/_/g, ' ') : e.message}`;
+  // what tls.Server does on 'secure' (we make the TLSSocket ourselves): the handle's verify result
+  const e = (tls as unknown as { _handle: { verifyError(): (Error & { code: string }) | null } })._handle.verifyError();
+  const t = tls as unknown as { authorized: boolean; authorizationError: unknown };
+  if (e === null) { t.authorized = true; return 'SUCCESS'; }
+  t.authorized = false;
+  t.authorizationError = e;
+  return `FAILED:${e.message}`;
 }
 
 /** Node's min/max versions and the holes between them (secureOptions) for an ssl_protocols list. */

@@ -146,8 +146,8 @@ test('client certificates: valid, missing, invalid; optional and optional_no_ca'
   } finally {
     const log = stopCapture().join('\n');
     await on.close(0); await opt.close(0); await noCa.close(0);
-    assert.match(log, /client sent no required SSL certificate|verify error/, log);
-    assert.match(log, /client SSL certificate verify error: \(20:/);
+    assert.match(log, /client sent no required SSL certificate/, log);
+    assert.match(log, /client SSL certificate verify error: \(2[01]:unable to /, log);
   }
 }));
 
