@@ -274,7 +274,7 @@ test('listen forms', () => {
 test('listen errors', () => {
   const cases: [unknown, RegExp][] = [
     [65536, /invalid port in "65536"/], [-1, /invalid port/], [1.5, /invalid port/],
-    ['8080 ssl', /invalid parameter "ssl" in "listen"/], ['::1:80', /host not found/],
+    ['8080 sll', /invalid parameter "sll" in "listen"/], ['8080 ssl http2', /"http2" parameter of "listen" is not supported/], ['::1:80', /host not found/],
     ['[::1', /invalid value/], ['[zz]:80', /invalid IPv6 address/], ['a_b:80', /host not found/],
     ['127.0.0.1:x', /invalid value/], [[], /invalid value/], [true, /invalid value/],
     [[80, '0.0.0.0:80'], /a duplicate listen 0.0.0.0:80/],

@@ -28,6 +28,9 @@ const SAMPLE: Record<string, unknown> = {
   setRealIpFrom: '10.0.0.0/8', realIpHeader: 'X-Forwarded-For', realIpRecursive: true,
   accessRules: ['allow 10.0.0.1', 'deny all'], satisfy: 'any', authBasic: 'sample', authBasicUserFile: '/srv/htpasswd',
   geo: { '$sample_geo': { default: 'x', '10.0.0.0/8': 'y' } },
+  sslCertificate: '/srv/a.crt', sslCertificateKey: '/srv/a.key', sslPasswordFile: '/srv/pw', sslProtocols: 'TLSv1.2 TLSv1.3',
+  sslCiphers: 'HIGH:!aNULL', sslPreferServerCiphers: true, sslEcdhCurve: 'X25519:prime256v1', sslSessionCache: 'shared:SSL:1m',
+  sslSessionTimeout: '10m', sslSessionTickets: false, sslStapling: false, sslClientCertificate: '/srv/ca.crt', sslVerifyClient: 'optional',
   limitReqZone: '$binary_remote_addr zone=one:1m rate=1r/s', limitReq: 'zone=one burst=5',
   limitReqStatus: 429, limitReqLogLevel: 'warn', limitReqDryRun: true,
   limitConnZone: '$binary_remote_addr zone=addr:1m', limitConn: 'addr 10', limitConnStatus: 429,
@@ -38,6 +41,9 @@ const SAMPLE: Record<string, unknown> = {
 const NEEDS: Record<string, Record<string, unknown>> = {
   limitReq: { limitReqZone: SAMPLE.limitReqZone },
   limitConn: { limitConnZone: SAMPLE.limitConnZone },
+  sslCertificate: { sslCertificateKey: SAMPLE.sslCertificateKey },
+  sslCertificateKey: { sslCertificate: SAMPLE.sslCertificate },
+  sslVerifyClient: { sslClientCertificate: SAMPLE.sslClientCertificate },
 };
 
 const table = new DirectiveTable(MODULES);

@@ -136,10 +136,8 @@ export function tlsInfo(s: TLSSocket): TlsInfo | null {
 }
 
 registerVariable('ssl_protocol', (r) => tlsOf(r)?.getProtocol() ?? '');
-registerVariable('ssl_cipher', (r) => {
-  const s = tlsOf(r);
-  return s === null ? '' : s.getCipher().standardName === s.getCipher().name ? s.getCipher().name : s.getCipher().name;
-});
+// OpenSSL's name, as nginx prints it (ECDHE-RSA-AES128-GCM-SHA256, TLS_AES_256_GCM_SHA384)
+registerVariable('ssl_cipher', (r) => tlsOf(r)?.getCipher().name ?? '');
 registerVariable('ssl_server_name', (r) => {
   const s = tlsOf(r);
   return s === null ? '' : tlsInfo(s)?.servername ?? '';
