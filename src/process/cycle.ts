@@ -2,6 +2,7 @@
 // writes its own lines to (signals, workers, reloads).
 
 import { resolveConfig, ConfigError, type ResolvedConfig } from '../http/conf/config.js';
+import type { SluiceServer } from '../http/server.js';
 import { loadConfigFile } from '../cli/load-config.js';
 import defaultConfig from '../cli/default-config.js';
 import { LogFiles, logError, logTarget, type LogLevel, type LogTarget } from '../core/log.js';
@@ -79,5 +80,31 @@ export class ProcessLog {
 
   close(): Promise<void> {
     return this.files.close();
+  }
+}
+
+/**
+ * A process's shutdown, once (the single process's and a worker's): graceful within
+ * workerShutdownTimeout, or fast; a fast one may still cut a graceful one short. `server` is read
+ * when it runs (a reload replaces it); `done` runs after the server has stopped.
+ */
+export class Shutdown {
+  /** A shutdown has begun (a reload must not start then). */
+  started = false;
+  constructor(
+    private readonly server: () => SluiceServer,
+    private readonly done: () => Promise<void>,
+    private readonly onGraceful?: () => void,
+  ) {}
+
+  run(graceful: boolean): void {
+    const s = this.server();
+    if (this.started) {
+      if (!graceful) void s.shutdown(false, 0);
+      return;
+    }
+    this.started = true;
+    if (graceful) this.onGraceful?.();
+    void s.shutdown(graceful, graceful ? s.config.http.workerShutdownTimeout : 0).then(this.done);
   }
 }

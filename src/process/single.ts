@@ -5,7 +5,7 @@
 
 import { SluiceServer, startServer } from '../index.js';
 import type { ResolvedConfig } from '../http/conf/config.js';
-import { ProcessLog, configName, errorText, readConfig, type RunOptions } from './cycle.js';
+import { ProcessLog, Shutdown, configName, errorText, readConfig, type RunOptions } from './cycle.js';
 import { onSignals, received } from './signals.js';
 import { removePidFile, writePidFile } from './pid-file.js';
 
@@ -16,26 +16,17 @@ export async function runSingle(config: ResolvedConfig, opts: RunOptions): Promi
   const pidFile = writePidFile(config.http.pid);
   for (const a of server.addresses()) printListening(a);
   let reloading = false;
-  let exiting = false;
-
-  const exit = (graceful: boolean) => {
-    if (exiting) {
-      if (!graceful) void server.shutdown(false, 0);
-      return;
-    }
-    exiting = true;
-    const conf = server.config.http;
-    void server.shutdown(graceful, graceful ? conf.workerShutdownTimeout : 0).then(async () => {
-      removePidFile(pidFile);
-      await log.close();
-      process.exit(0);
-    });
-  };
+  const shutdown = new Shutdown(() => server, async () => {
+    removePidFile(pidFile);
+    await log.close();
+    process.exit(0);
+  });
+  const exit = (graceful: boolean) => shutdown.run(graceful);
 
   onSignals({
     SIGHUP: () => {
       log.log('notice', received('SIGHUP', 'reconfiguring'));
-      if (reloading || exiting) return;
+      if (reloading || shutdown.started) return;
       reloading = true;
       void reload().finally(() => { reloading = false; });
     },

@@ -3,8 +3,9 @@
 // sockets the master shares (or its own, reuseport), and answers the master's commands over
 // the IPC channel: quit (graceful), stop (fast), reopen. It exits when the master goes away.
 
+import { localStatus, setStatusSource, type StatusCounters } from '../core/status.js';
 import { startServer, type SluiceServer } from '../index.js';
-import { ProcessLog, errorText, readConfig, type RunOptions } from './cycle.js';
+import { ProcessLog, errorText, readConfig, Shutdown, type RunOptions } from './cycle.js';
 import { onSignals, received } from './signals.js';
 import { acceptMode, listenOptions } from './accept.js';
 import type { FromWorker, ToWorker } from './master.js';
@@ -17,7 +18,6 @@ export interface WorkerEnv extends RunOptions {
 export const WORKER_ENV = 'SLUICE_WORKER';
 
 // the stub_status contract (src/core/status.ts, another module's): asked by name at run time
-const STATUS_MODULE = '../core/status.js';
 
 export async function runWorker(env: WorkerEnv): Promise<void> {
   process.title = 'sluice: worker process';
@@ -34,34 +34,21 @@ export async function runWorker(env: WorkerEnv): Promise<void> {
     else process.exit(2);
     return;
   }
-  let exiting = false;
-  const exit = (graceful: boolean) => {
-    if (exiting) {
-      if (!graceful) void server.shutdown(false, 0);
-      return;
-    }
-    exiting = true;
-    if (graceful) log.log('notice', 'gracefully shutting down');
-    void server.shutdown(graceful, graceful ? server.config.http.workerShutdownTimeout : 0).then(async () => {
-      await log.close();
-      process.exit(0);
-    });
-  };
+  const shutdown = new Shutdown(() => server, async () => {
+    await log.close();
+    process.exit(0);
+  }, () => log.log('notice', 'gracefully shutting down'));
+  const exit = (graceful: boolean) => shutdown.run(graceful);
   const reopen = () => { server.reopen(); log.reopen(env.errorLog); };
 
   // status: the sum over all workers comes from the master
   const asks = new Map<number, (c: Record<string, number>) => void>();
   let askSerial = 0;
-  let localStatus: (() => Record<string, number>) | null = null;
-  import(STATUS_MODULE).then((m: { localStatus?: () => Record<string, number>; setStatusSource?: (fn: () => Promise<Record<string, number>>) => void }) => {
-    if (m.localStatus === undefined || m.setStatusSource === undefined) return;
-    localStatus = m.localStatus;
-    m.setStatusSource(() => new Promise((resolve) => {
-      const id = ++askSerial;
-      asks.set(id, resolve);
-      send({ sluice: 'statusAsk', id });
-    }));
-  }, () => { /* no stub_status module in this build */ });
+  setStatusSource(() => new Promise((resolve) => {
+    const id = ++askSerial;
+    asks.set(id, (c) => resolve(c as unknown as StatusCounters));
+    send({ sluice: 'statusAsk', id });
+  }));
 
   process.on('message', (m: ToWorker) => {
     if (m === null || typeof m !== 'object') return;
@@ -69,7 +56,7 @@ export async function runWorker(env: WorkerEnv): Promise<void> {
       case 'quit': exit(true); break;
       case 'stop': exit(false); break;
       case 'reopen': reopen(); break;
-      case 'statusGet': send({ sluice: 'statusLocal', id: m.id, counters: localStatus?.() ?? {} }); break;
+      case 'statusGet': send({ sluice: 'statusLocal', id: m.id, counters: { ...localStatus() } }); break;
       case 'statusSum': asks.get(m.id)?.(m.counters); asks.delete(m.id); break;
     }
   });
