@@ -3,11 +3,18 @@
 // Knows nothing of HTTP. Output is handed to Node's socket with cork/uncork so that several
 // pieces leave in one writev; `full` tells producers to stop until the socket drains
 // (backpressure): Node buffers what it is given, so the bound is "one batch past the mark".
+//
+// One write per read: while its owner handles a read (`batch()` .. `flush()`), what is sent is
+// only gathered, and leaves in one write when the read is done — the responses to all the
+// requests pipelined in one read go out together, as nginx's do when its write filter runs
+// once per event. Past BATCH_MAX the batch is written at once (the bound stays).
 
 import type { Socket } from 'node:net';
 
 /** Small pieces are copied into one Buffer: one write call costs more than a short memcpy. */
 const COALESCE_MAX = 8192;
+/** A batch over this leaves at once (the bound on what one read may hold back). */
+const BATCH_MAX = 64 * 1024;
 
 export class Conn {
   readonly socket: Socket;
@@ -20,6 +27,12 @@ export class Conn {
   sent: number;
   remoteAddress: string;
   remotePort: number;
+  /** Inside batch()..flush(): sendv gathers into `pend` instead of writing. */
+  batching: boolean;
+  private pend: (Buffer | string)[];
+  private pendN: number;
+  private pendSize: number;
+  private pendDone: (() => void)[] | null;
 
   constructor(socket: Socket) {
     this.socket = socket;
@@ -29,6 +42,31 @@ export class Conn {
     this.sent = 0;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
+    this.batching = false;
+    this.pend = [];
+    this.pendN = 0;
+    this.pendSize = 0;
+    this.pendDone = null;
+  }
+
+  /** Start gathering output (the owner is about to handle a read). */
+  batch(): void {
+    this.batching = true;
+  }
+
+  /** Stop gathering and write what was gathered, in one write. */
+  flush(): void {
+    this.batching = false;
+    const n = this.pendN;
+    if (n === 0) return;
+    const size = this.pendSize;
+    const done = this.pendDone;
+    this.pendN = 0;
+    this.pendSize = 0;
+    this.pendDone = null;
+    this.sent -= size; // sendv counts them again
+    this.sendv(this.pend, n, size, done === null ? undefined : done.length === 1 ? done[0] : () => { for (let i = 0; i < done.length; i++) done[i](); });
+    for (let i = 0; i < n; i++) this.pend[i] = '';
   }
 
   /**
@@ -41,6 +79,16 @@ export class Conn {
     const s = this.socket;
     if (this.closed || s.destroyed) return true;
     this.sent += size;
+    if (this.batching) {
+      const pend = this.pend;
+      for (let i = 0; i < n; i++) pend[this.pendN++] = list[i];
+      this.pendSize += size;
+      if (written !== undefined) (this.pendDone ??= []).push(written);
+      if (this.pendSize < BATCH_MAX) return true;
+      this.flush();
+      this.batching = true;
+      return !this.full;
+    }
     let ok: boolean;
     if (n === 1) {
       const p = list[0];
@@ -75,6 +123,7 @@ export class Conn {
   /** Half-close after the queued output has gone, then close. */
   end(): void {
     if (this.closed) return;
+    if (this.pendN > 0) this.flush();
     this.closed = true;
     this.socket.end();
   }
@@ -82,6 +131,10 @@ export class Conn {
   /** Close now, dropping unsent output (framing in doubt, timeouts). */
   destroy(): void {
     this.closed = true;
+    this.pendN = 0;
+    this.pendSize = 0;
+    this.pendDone = null;
+    this.batching = false;
     this.socket.destroy();
   }
 }

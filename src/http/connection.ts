@@ -4,6 +4,12 @@
 // One request at a time, as nginx does: the parser pauses after each message, the request runs,
 // and only when its response has been handed to the socket is the next pipelined request
 // parsed (from the same chunk, without waiting for another read).
+//
+// Reads come into the process's one read buffer (src/core/read-buffer.ts) when Node allows it,
+// else as 'data' Buffers. Bytes of the shared buffer are valid only while the read is handled,
+// so what outlives it is copied when it does: an unparsed rest, queued reads, body bytes, the
+// head of a request that is still running when the read is done (HeadersIn.detach). The
+// responses made while one read is handled leave in one write at its end (Conn.batch/flush).
 
 import type { Socket } from 'node:net';
 import { Conn } from '../core/conn.js';
@@ -28,6 +34,7 @@ import { KD_MSIE6, KD_SAFARI } from './modules/core.js';
 import type { TlsListen } from './ssl.js';
 import type { TLSSocket } from 'node:tls';
 import { tlsInfo } from './modules/ssl.js';
+import { forwardToStream, isTransient, readBuffer, userRead } from '../core/read-buffer.js';
 
 /** What all connections of one listening socket share. */
 export class ListenContext {
@@ -191,6 +198,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.nodelay = conf.tcpNodelay;
     this.keepaliveMs = conf.keepaliveTimeout;
     socket.setNoDelay(conf.tcpNodelay);
+    // the shared read buffer when Node allows it; 'data' stays the way in either way
+    userRead(socket, onSocketRead);
     socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('drain', onSocketDrain);
@@ -207,16 +216,51 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
 
   // ---------------------------------------------------------------- reading
 
+  /** A read into the shared buffer: its first `n` bytes. */
+  onRead(n: number): void {
+    this.onData(readBuffer().subarray(0, n));
+    if (this.state !== ST_CLOSED) this.keep();
+  }
+
   onData(chunk: Buffer): void {
     if (this.state === ST_CLOSED) return;
+    const c = this.conn;
+    c.batch();
     if (this.rest === null && this.queue.length === 0 && this.canParse()) {
       this.parse(chunk, 0);
       if (this.state !== ST_CLOSED) this.pump();
-      return;
+    } else {
+      // (a read in the shared buffer is copied: it waits past this callback)
+      this.queue.push(isTransient(chunk) ? Buffer.from(chunk) : chunk);
+      this.queued += chunk.length;
+      if (this.queued > QUEUE_MAX) this.socket.pause();
     }
-    this.queue.push(chunk);
-    this.queued += chunk.length;
-    if (this.queued > QUEUE_MAX) this.socket.pause();
+    c.flush();
+  }
+
+  /**
+   * The read in the shared buffer is done: copy what of it is still wanted after — the unparsed
+   * rest, the first line of a head not complete yet, and the head of the request still running.
+   */
+  private keep(): void {
+    const rest = this.rest;
+    if (rest !== null && isTransient(rest)) {
+      this.rest = Buffer.from(rest.subarray(this.restPos));
+      this.restPos = 0;
+    }
+    const mc = this.msgChunk;
+    if (mc !== null && isTransient(mc)) {
+      let end = this.msgFrom;
+      while (end < mc.length && mc[end] !== 0x0a) end++;
+      this.msgChunk = Buffer.from(mc.subarray(this.msgFrom, end));
+      this.msgFrom = 0;
+    }
+    const r = this.r;
+    if (r !== null) {
+      r.headersIn.detach();
+      const t = r.requestBody?.trailers;
+      if (t !== null && t !== undefined) t.detach();
+    }
   }
 
   private canParse(): boolean {
@@ -414,6 +458,12 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       rb.fail(413);
       return;
     }
+    if (isTransient(chunk)) {
+      // the shared read buffer is read again after this callback: the body keeps a copy
+      chunk = Buffer.from(chunk.subarray(start, end));
+      end -= start;
+      start = 0;
+    }
     rb.append(chunk, start, end);
     if (rb.stream !== null) rb.stream.data(chunk, start, end);
     if (this.readTimerKind === T_BODY) this.readDeadline = this.clock.now() + this.readTimerMs;
@@ -464,7 +514,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     if (r !== this.r || this.continueSent || this.state === ST_CLOSED || !this.expectsContinue(r)) return;
     if (r.headerSent || (r.requestBody!.complete && this.state !== ST_WAIT && this.state !== ST_BODY)) return;
     this.continueSent = true;
-    this.socket.write(CONTINUE);
+    this.conn.sendv([CONTINUE], 1, CONTINUE.length);
   }
 
   /**
@@ -505,6 +555,9 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
 
   requestDone(r: Request): void {
     r.cleanup();
+    // its head may be in the shared read buffer: after its end a request's headers are gone
+    // (reading them from a timer then is an error, as OpenResty's API is disabled there)
+    if (r === this.r) r.headersIn.expire();
     if (r !== this.r || this.state === ST_CLOSED) return;
     this.keepaliveMs = r.conf.keepaliveTimeout;
     if (!r.keepalive || this.conn.closed || this.ctx.draining) {
@@ -528,7 +581,12 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     }
     this.state = ST_HEAD;
     this.stat = statMove(this.stat, STAT_WAITING); // a pipelined request makes it reading again
-    if (!this.inFeed) this.pump();
+    if (!this.inFeed) {
+      // (the requests pipelined behind an asynchronous one: their responses leave together)
+      this.conn.batch();
+      this.pump();
+      this.conn.flush();
+    }
   }
 
   /**
@@ -540,8 +598,13 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
    */
   upgrade(r: Request): Buffer[] | null {
     if (r !== this.r || this.state !== ST_WAIT || this.conn.closed) return null;
+    // the 101 (gathered while this read is handled) goes before whatever the new owner writes
+    this.conn.flush();
     const out: Buffer[] = [];
-    if (this.rest !== null && this.restPos < this.rest.length) out.push(this.rest.subarray(this.restPos));
+    if (this.rest !== null && this.restPos < this.rest.length) {
+      const b = this.rest.subarray(this.restPos);
+      out.push(isTransient(b) ? Buffer.from(b) : b);
+    }
     for (let i = 0; i < this.queue.length; i++) out.push(this.queue[i]);
     this.rest = null;
     this.queue.length = 0;
@@ -551,6 +614,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     if (this.writeTimer !== null) { this.clock.clearTimeout(this.writeTimer); this.writeTimer = null; }
     const s = this.socket;
     s.off('data', onSocketData);
+    forwardToStream(s); // reads come as 'data' (copies) for the new owner
     s.off('end', onSocketEnd);
     s.off('drain', onSocketDrain);
     this.conn.onFull = null;
@@ -684,6 +748,12 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
 
   onDrain(): void {
     this.conn.full = false;
+    this.conn.batch();
+    this.drained();
+    this.conn.flush();
+  }
+
+  private drained(): void {
     if (this.writeTimer !== null) { this.clock.clearTimeout(this.writeTimer); this.writeTimer = null; }
     const r = this.r;
     if (r !== null) r.onWritable();
@@ -810,6 +880,7 @@ function keepaliveDisabled(r: Request, bits: number): boolean {
 }
 
 function onSocketData(this: Socket, chunk: Buffer): void { hcOf(this).onData(chunk); }
+function onSocketRead(this: Socket, n: number): void { hcOf(this).onRead(n); }
 function onSocketEnd(this: Socket): void { hcOf(this).onEnd(); }
 function onSocketDrain(this: Socket): void { hcOf(this).onDrain(); }
 function onSocketError(this: Socket, _e: Error): void { hcOf(this).destroy(); }

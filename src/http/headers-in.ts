@@ -7,7 +7,9 @@
 import {
   H_OTHER, KNOWN_HEADER_NAMES, type MessageHead,
 } from './parser/types.js';
+import { isTransient } from '../core/read-buffer.js';
 
+const EMPTY = Buffer.alloc(0);
 const KNOWN_ID = new Map<string, number>();
 for (let i = 1; i < KNOWN_HEADER_NAMES.length; i++) KNOWN_ID.set(KNOWN_HEADER_NAMES[i], i);
 
@@ -25,14 +27,58 @@ export class HeadersIn {
   private values: string[] | null;
   private ids: number[] | null;
   count: number;
+  /** The request ended while its bytes were in the shared read buffer (expire()). */
+  private expired: boolean;
 
   constructor() {
+    this.expired = false;
     this.buf = null;
     this.offs = null;
     this.names = null;
     this.values = null;
     this.ids = null;
     this.count = 0;
+  }
+
+  /**
+   * The bytes may be the shared read buffer's (src/core/read-buffer.ts): keep a copy of the
+   * part the fields use, for a request that goes on after the read (the connection calls this
+   * when the read is done; clone() before sharing them).
+   */
+  detach(): void {
+    const b = this.buf;
+    if (b === null || !isTransient(b)) return;
+    const offs = this.offs!;
+    const n = this.count * 5;
+    if (n === 0) { this.buf = EMPTY; return; }
+    let lo = offs[0], hi = offs[3];
+    for (let o = 0; o < n; o += 5) {
+      if (offs[o] < lo) lo = offs[o];
+      if (offs[o + 3] > hi) hi = offs[o + 3];
+    }
+    const copy = Buffer.allocUnsafe(hi - lo);
+    b.copy(copy, 0, lo, hi);
+    if (lo !== 0) {
+      // (the offsets are this request's own: fromHead copied them)
+      for (let o = 0; o < n; o += 5) { offs[o] -= lo; offs[o + 1] -= lo; offs[o + 2] -= lo; offs[o + 3] -= lo; }
+    }
+    this.buf = copy;
+  }
+
+  /**
+   * The request is over: bytes still in the shared read buffer are about to be overwritten, so
+   * reading them from now on is an error rather than another request's bytes.
+   */
+  expire(): void {
+    const b = this.buf;
+    if (b !== null && isTransient(b)) {
+      this.buf = null;
+      this.offs = null;
+      this.names = this.values = null;
+      this.ids = null;
+      this.count = 0;
+      this.expired = true;
+    }
   }
 
   /** Take the parser's head (the offsets are copied; the bytes are shared). */
@@ -81,8 +127,13 @@ export class HeadersIn {
     return this.indexOf(id) >= 0;
   }
 
+  private gone(): void {
+    if (this.expired) throw new Error('request headers read after the request ended (keep what you need while it runs)');
+  }
+
   /** First value of a header (any case), or undefined. */
   get(name: string): string | undefined {
+    if (this.expired) this.gone();
     const lower = name.toLowerCase();
     const id = knownHeaderId(lower);
     if (id !== H_OTHER) return this.known(id) ?? undefined;
@@ -108,6 +159,7 @@ export class HeadersIn {
 
   /** Every value of a header, in order. */
   getAll(name: string): string[] {
+    if (this.expired) this.gone();
     const lower = name.toLowerCase();
     const id = knownHeaderId(lower);
     const out: string[] = [];
@@ -121,6 +173,7 @@ export class HeadersIn {
 
   /** ngx.req.get_headers(): lower-case names, repeated headers as arrays. */
   toObject(raw = false): Record<string, string | string[]> {
+    if (this.expired) this.gone();
     const o: Record<string, string | string[]> = Object.create(null);
     for (let i = 0; i < this.count; i++) {
       // a name the grammar knows has its lower-case spelling ready; only the others are made
@@ -137,6 +190,7 @@ export class HeadersIn {
 
   /** [name, value] pairs in order, names as the client wrote them. */
   entries(): [string, string][] {
+    if (this.expired) this.gone();
     const out: [string, string][] = [];
     for (let i = 0; i < this.count; i++) out.push([this.name(i), this.value(i)]);
     return out;
@@ -145,6 +199,7 @@ export class HeadersIn {
   /** A copy that can be changed without touching this one (subrequests). */
   clone(): HeadersIn {
     const c = new HeadersIn();
+    this.detach(); // the copy may outlive the read
     if (this.names === null) {
       // the offset form never changes (set() replaces it with arrays): share it, copy on write
       c.buf = this.buf;

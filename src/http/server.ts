@@ -1,6 +1,7 @@
 // cf. ngx_http.c (ngx_http_add_listening, ngx_http_optimize_servers) — listening sockets, and
 // which virtual servers answer on each of them.
 
+import { selfTest as readBufferSelfTest } from '../core/read-buffer.js';
 import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { FilterChains, type FilterStep } from '../filters/index.js';
@@ -137,6 +138,8 @@ export class SluiceServer {
 
   /** Start listening on every address; resolves when all are bound. */
   async listen(): Promise<this> {
+    // the shared read buffer's private path is checked once per process before anything is accepted
+    await readBufferSelfTest();
     await Promise.all(this.listeners.map((l) => l.bound ? undefined : new Promise<void>((resolve, reject) => {
       const onError = (e: Error) => reject(new Error(`sluice: bind() to ${l.host}:${l.port} failed (${(e as NodeJS.ErrnoException).code ?? e.message})`));
       l.net.once('error', onError);

@@ -1,0 +1,216 @@
+// The read path (src/core/read-buffer.ts) and one write per read (src/core/conn.ts): reads land
+// in one buffer shared by every connection, so what a request keeps past its read must have been
+// copied; each case lets another connection's read overwrite that buffer before the request
+// looks at its bytes. The whole suite runs on both paths (test/run.mjs: SLUICE_READ=stream).
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { listen, raw, RawClient } from '../helpers.js';
+import { selfTest } from '../../src/core/read-buffer.js';
+import { resolveConfig, SluiceServer, type Request } from '../../src/index.js';
+import { HttpConnection, type ListenContext } from '../../src/http/connection.js';
+
+const STREAM = process.env.SLUICE_READ === 'stream';
+
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const wait = new Promise<void>((r) => { open = r; });
+  return { wait, open };
+}
+
+test('the start-up self-test finds the shared read buffer on this Node (SLUICE_READ=stream turns it off)', async () => {
+  assert.is(await selfTest(), !STREAM);
+});
+
+test('a request still running after its read keeps its head, body and pipelined followers', async () => {
+  const g = gate();
+  const entered = gate();
+  const seen: string[] = [];
+  const s = await listen({
+    '= /slow': {
+      content: async (r: Request) => {
+        await r.readBody();
+        entered.open();
+        await g.wait;
+        seen.push(r.headersIn.get('x-a') ?? '-', String(r.body()), r.var.http_x_b ?? '-', r.uri, r.args);
+        r.say('slow ', r.headersIn.get('x-a') ?? '-');
+      },
+    },
+    '= /fast': { content: (r: Request) => { r.say('fast ', r.headersIn.get('x-a') ?? '-'); } },
+  });
+  try {
+    const port = s.addresses()[0].port;
+    const a = await RawClient.open(port);
+    a.write('POST /slow?k=v HTTP/1.1\r\nHost: a\r\nX-A: first-value\r\nX-B: bee\r\nContent-Length: 11\r\n\r\nhello world'
+      + 'GET /fast HTTP/1.1\r\nHost: a\r\nX-A: second\r\n\r\n'
+      + 'GET /fast HTTP/1.1\r\nHost: a\r\nX-A: third\r\n\r\n');
+    await entered.wait;
+    // another connection's read overwrites the shared buffer meanwhile
+    const b = await raw(port, 'GET /fast HTTP/1.1\r\nHost: b\r\nX-A: ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ\r\nConnection: close\r\n\r\n');
+    assert.match(b.text, /fast Z+/);
+    g.open();
+    await a.wait(3);
+    const rs = a.take();
+    a.close();
+    assert.equal(rs.map((x) => x.body.toString()), ['slow first-value\n', 'fast second\n', 'fast third\n']);
+    assert.equal(seen, ['first-value', 'hello world', 'bee', '/slow', 'k=v']);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a body that comes in two reads, read after another connection used the buffer', async () => {
+  const g = gate();
+  const s = await listen({
+    '= /b': { content: async (r: Request) => { await r.readBody(); await g.wait; r.print(r.body() ?? ''); } },
+    '= /x': { return: [200, 'x'] },
+  });
+  try {
+    const port = s.addresses()[0].port;
+    const a = await RawClient.open(port);
+    a.write('POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+    await raw(port, 'GET /x HTTP/1.1\r\nHost: b\r\nX-Fill: ' + 'y'.repeat(300) + '\r\nConnection: close\r\n\r\n');
+    a.write('6\r\n world\r\n0\r\n\r\n');
+    await raw(port, 'GET /x HTTP/1.1\r\nHost: b\r\nX-Fill: ' + 'q'.repeat(300) + '\r\nConnection: close\r\n\r\n');
+    g.open();
+    const [res] = await a.exchange('', 1);
+    a.close();
+    assert.is(res.body.toString(), 'hello world');
+  } finally {
+    await s.close();
+  }
+});
+
+test('a capture started in the read sees the headers of its parent after the read', async () => {
+  const g = gate();
+  const s = await listen({
+    '= /main': {
+      content: async (r: Request) => {
+        const p = r.location.capture('/sub');
+        const res = await p;
+        r.print(res.body);
+      },
+    },
+    '= /sub': { internal: true, content: async (r: Request) => { await g.wait; r.say('sub ', r.headersIn.get('x-a') ?? '-'); } },
+    '= /x': { return: [200, 'x'] },
+  });
+  try {
+    const port = s.addresses()[0].port;
+    const a = await RawClient.open(port);
+    a.write('GET /main HTTP/1.1\r\nHost: a\r\nX-A: parent-value\r\n\r\n');
+    await raw(port, 'GET /x HTTP/1.1\r\nHost: b\r\nX-A: ' + 'W'.repeat(200) + '\r\nConnection: close\r\n\r\n');
+    g.open();
+    await a.wait(1);
+    const [res] = a.take();
+    a.close();
+    assert.is(res.body.toString(), 'sub parent-value\n');
+  } finally {
+    await s.close();
+  }
+});
+
+test('headers read from a timer after the request ended: an error on the shared buffer, not another request\'s bytes', async () => {
+  const got = gate();
+  let outcome = '';
+  const s = await listen({
+    '= /t': {
+      content: (r: Request) => {
+        r.say('ok');
+        setImmediate(() => {
+          try { outcome = 'value ' + (r.headersIn.get('x-a') ?? '-'); } catch (e) { outcome = 'error ' + (e as Error).message; }
+          got.open();
+        });
+      },
+    },
+  });
+  try {
+    const res = await raw(s.addresses()[0].port, 'GET /t HTTP/1.1\r\nHost: a\r\nX-A: mine\r\n\r\n', { responses: 1 });
+    assert.match(res.text, /ok/);
+    await got.wait;
+    if (STREAM) assert.is(outcome, 'value mine');
+    else assert.match(outcome, /^error request headers read after the request ended/);
+  } finally {
+    await s.close();
+  }
+});
+
+// ------------------------------------------------------------------ one write per read
+
+/** A socket that records each write it is given (nothing is sent). */
+class WriteLog extends EventEmitter {
+  remoteAddress = '127.0.0.1';
+  remotePort = 40000;
+  bytesWritten = 0;
+  destroyed = false;
+  writable = true;
+  writableNeedDrain = false;
+  writes: string[] = [];
+  /** Writes between cork() and uncork() are one writev: one entry. */
+  private corked = false;
+  private joined = false;
+  write(data: Buffer | string, enc?: unknown, cb?: unknown): boolean {
+    const text = typeof data === 'string' ? data : data.toString('latin1');
+    if (this.corked && this.joined) this.writes[this.writes.length - 1] += text;
+    else this.writes.push(text);
+    if (this.corked) this.joined = true;
+    const done = typeof enc === 'function' ? enc : cb;
+    if (typeof done === 'function') (done as () => void)();
+    return true;
+  }
+  setNoDelay(): this { return this; }
+  cork(): void { this.corked = true; this.joined = false; }
+  uncork(): void { this.corked = false; }
+  pause(): this { return this; }
+  resume(): this { return this; }
+  isPaused(): boolean { return false; }
+  end(): this { this.destroyed = true; return this; }
+  destroy(): this { this.destroyed = true; return this; }
+}
+
+function fakeConnection(locations: Record<string, unknown>): WriteLog {
+  const server = new SluiceServer(resolveConfig({ servers: [{ listen: '127.0.0.1:0', locations }] } as never));
+  const ctx = (server as unknown as { listeners: { ctx: ListenContext }[] }).listeners[0].ctx;
+  const w = new WriteLog();
+  new HttpConnection(w as unknown as Socket, ctx);
+  return w;
+}
+
+test('the responses to the requests of one read leave in one write, in order', () => {
+  const w = fakeConnection({ '/': { content: (r: Request) => { r.say(r.uri); } } });
+  let bytes = '';
+  for (let i = 0; i < 8; i++) bytes += `GET /r${i} HTTP/1.1\r\nHost: a\r\n\r\n`;
+  w.emit('data', Buffer.from(bytes));
+  assert.is(w.writes.length, 1);
+  const bodies = [...w.writes[0].matchAll(/\r\n\r\n[0-9a-f]+\r\n(\/r\d)\n/g)].map((m) => m[1]);
+  assert.equal(bodies, ['/r0', '/r1', '/r2', '/r3', '/r4', '/r5', '/r6', '/r7']);
+  w.emit('close', false);
+});
+
+test('one read\'s batch is bounded: big responses leave as they pass 64 KiB', () => {
+  const big = 'b'.repeat(20000);
+  const w = fakeConnection({ '/': { return: [200, big] } });
+  let bytes = '';
+  for (let i = 0; i < 8; i++) bytes += `GET /r${i} HTTP/1.1\r\nHost: a\r\n\r\n`;
+  w.emit('data', Buffer.from(bytes));
+  assert.ok(w.writes.length >= 2 && w.writes.length <= 4, `writes: ${w.writes.length}`);
+  const all = w.writes.join('');
+  assert.is(all.split('HTTP/1.1 200 OK').length - 1, 8);
+  assert.is(all.split(big).length - 1, 8);
+  w.emit('close', false);
+});
+
+test('a response made outside a read (an asynchronous handler) is written at once', async () => {
+  const g = gate();
+  const w = fakeConnection({ '/': { content: async (r: Request) => { await g.wait; r.say('late'); } } });
+  w.emit('data', Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n\r\n'));
+  assert.is(w.writes.length, 0);
+  g.open();
+  await new Promise((r) => setImmediate(r));
+  assert.is(w.writes.length, 1);
+  assert.match(w.writes[0], /late/);
+  w.emit('close', false);
+});
+
+test.run();
