@@ -2,8 +2,9 @@
 // Runs the uvu suites built into dist/test and ends with one plain line: "N passed, N failed".
 //
 // Without a pattern it runs everything, then the suites that drive real connections once more
-// with SLUICE_READ=stream: reads through 'data' events, the public path that stands in when
-// the shared read buffer's private path (src/core/read-buffer.ts) is not there.
+// with SLUICE_READ=stream SLUICE_WRITE=stream: reads through 'data' events and writes through
+// socket.write(), the public paths that stand in when the private ones (src/core/read-buffer.ts,
+// src/core/direct-write.ts) are not there.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -29,8 +30,8 @@ function pass(pattern, env) {
 const pattern = process.argv[2];
 const results = [await pass(pattern ?? '\\.test\\.js$', {})];
 if (pattern === undefined && process.env.SLUICE_READ === undefined) {
-  process.stdout.write('\n-- again on the public read path (SLUICE_READ=stream) --\n');
-  results.push(await pass(STREAM_PASS, { SLUICE_READ: 'stream' }));
+  process.stdout.write('\n-- again on the public read and write paths (SLUICE_READ=stream SLUICE_WRITE=stream) --\n');
+  results.push(await pass(STREAM_PASS, { SLUICE_READ: 'stream', SLUICE_WRITE: 'stream' }));
 }
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);

@@ -8,8 +8,13 @@
 // only gathered, and leaves in one write when the read is done — the responses to all the
 // requests pipelined in one read go out together, as nginx's do when its write filter runs
 // once per event. Past BATCH_MAX the batch is written at once (the bound stays).
+//
+// A write with nothing queued goes straight to the socket's handle (src/core/direct-write.ts);
+// when the kernel does not take it all, the rest waits in libuv and the Conn is full until it
+// has gone (what is sent meanwhile is gathered, and follows it). Otherwise socket.write().
 
 import type { Socket } from 'node:net';
+import { QUEUED, UNAVAILABLE, WROTE, writeDirect } from './direct-write.js';
 
 /** Small pieces are copied into one Buffer: one write call costs more than a short memcpy. */
 const COALESCE_MAX = 8192;
@@ -20,6 +25,8 @@ export class Conn {
   readonly socket: Socket;
   /** Set by the owner: called (with this Conn) when a write left the socket over its mark. */
   onFull: ((this: Conn) => void) | null;
+  /** Set by the owner: a direct write that had to wait has gone (the socket's 'drain' for it). */
+  onDrain: ((this: Conn) => void) | null;
   /** The socket's buffer is over its high-water mark; wait for 'drain'. */
   full: boolean;
   closed: boolean;
@@ -33,6 +40,14 @@ export class Conn {
   private pendN: number;
   private pendSize: number;
   private pendDone: (() => void)[] | null;
+  /** A direct write is waiting in libuv; its `written` callback, and the bytes completed so far. */
+  private direct: boolean;
+  /** end() waits for the direct write (and what was gathered after it). */
+  private ending: boolean;
+  private directWritten: (() => void) | undefined;
+  private directBytes: number;
+  private directSize: number;
+  private readonly directDone: (err: Error | null) => void;
 
   constructor(socket: Socket) {
     this.socket = socket;
@@ -47,6 +62,42 @@ export class Conn {
     this.pendN = 0;
     this.pendSize = 0;
     this.pendDone = null;
+    this.onDrain = null;
+    this.direct = false;
+    this.ending = false;
+    this.directWritten = undefined;
+    this.directBytes = 0;
+    this.directSize = 0;
+    this.directDone = (err: Error | null) => this.afterDirect(err);
+  }
+
+  /** Bytes the socket has written so far (a write timeout looks for progress). */
+  progress(): number {
+    return this.socket.bytesWritten + this.directBytes;
+  }
+
+  private afterDirect(err: Error | null): void {
+    this.direct = false;
+    this.directBytes += this.directSize;
+    const w = this.directWritten;
+    this.directWritten = undefined;
+    if (w !== undefined) w();
+    if (err !== null) { this.socket.destroy(err); return; }
+    if (this.socket.destroyed) return;
+    if (this.ending) {
+      // end() came while this write waited: what was gathered goes, then the FIN
+      this.ending = false;
+      this.handOver();
+      this.socket.end();
+      return;
+    }
+    if (this.closed) return;
+    // what was sent meanwhile follows now
+    if (this.pendN > 0 && !this.batching) this.flush();
+    if (!this.direct && this.full && !this.socket.writableNeedDrain) {
+      this.full = false;
+      if (this.onDrain !== null) this.onDrain();
+    }
   }
 
   /** Start gathering output (the owner is about to handle a read). */
@@ -58,7 +109,7 @@ export class Conn {
   flush(): void {
     this.batching = false;
     const n = this.pendN;
-    if (n === 0) return;
+    if (n === 0 || this.direct) return; // (after a waiting direct write: when it has gone)
     const size = this.pendSize;
     const done = this.pendDone;
     this.pendN = 0;
@@ -79,11 +130,16 @@ export class Conn {
     const s = this.socket;
     if (this.closed || s.destroyed) return true;
     this.sent += size;
-    if (this.batching) {
+    if (this.batching || this.direct) {
+      // (while a direct write waits, what follows is gathered and sent when it has gone)
       const pend = this.pend;
       for (let i = 0; i < n; i++) pend[this.pendN++] = list[i];
       this.pendSize += size;
       if (written !== undefined) (this.pendDone ??= []).push(written);
+      if (this.direct) {
+        if (!this.full) { this.full = true; if (this.onFull !== null) this.onFull(); }
+        return false;
+      }
       if (this.pendSize < BATCH_MAX) return true;
       this.flush();
       this.batching = true;
@@ -91,8 +147,7 @@ export class Conn {
     }
     let ok: boolean;
     if (n === 1) {
-      const p = list[0];
-      ok = typeof p === 'string' ? s.write(p, 'latin1', written) : s.write(p, written);
+      ok = this.write1(list[0], size, written);
     } else if (size <= COALESCE_MAX) {
       const out = Buffer.allocUnsafe(size);
       let at = 0;
@@ -100,8 +155,8 @@ export class Conn {
         const p = list[i];
         at += typeof p === 'string' ? out.write(p, at, 'latin1') : p.copy(out, at);
       }
-      ok = s.write(out);
       if (written !== undefined) written(); // the pieces were copied: free at once
+      ok = this.write1(out, size, undefined);
     } else {
       s.cork();
       for (let i = 0; i < n; i++) {
@@ -120,9 +175,53 @@ export class Conn {
     return ok;
   }
 
+  /** One piece: straight to the handle when nothing is queued, else through the socket. */
+  private write1(p: Buffer | string, size: number, written: (() => void) | undefined): boolean {
+    const s = this.socket;
+    const rc = writeDirect(s, p, this.directDone);
+    if (rc === WROTE) {
+      this.directBytes += size;
+      if (written !== undefined) written();
+      return true;
+    }
+    if (rc === QUEUED) {
+      this.direct = true;
+      this.directSize = size;
+      this.directWritten = written;
+      return false;
+    }
+    if (rc !== UNAVAILABLE) return true; // failed: the socket is destroyed, its 'error' and 'close' follow
+    return typeof p === 'string' ? s.write(p, 'latin1', written) : s.write(p, written);
+  }
+
+  /**
+   * The socket gets another owner (an upgrade): what is gathered goes out now through
+   * socket.write (after a waiting direct write, in libuv's order), and this Conn sends no more.
+   */
+  handOver(): void {
+    this.batching = false;
+    const s = this.socket;
+    for (let i = 0; i < this.pendN; i++) {
+      const p = this.pend[i];
+      if (typeof p === 'string') s.write(p, 'latin1'); else s.write(p);
+      this.pend[i] = '';
+    }
+    const done = this.pendDone;
+    this.pendN = this.pendSize = 0;
+    this.pendDone = null;
+    if (done !== null) for (let i = 0; i < done.length; i++) done[i]();
+    this.onFull = null;
+    this.onDrain = null;
+  }
+
   /** Half-close after the queued output has gone, then close. */
   end(): void {
     if (this.closed) return;
+    if (this.direct) {
+      this.closed = true;
+      this.ending = true;
+      return;
+    }
     if (this.pendN > 0) this.flush();
     this.closed = true;
     this.socket.end();

@@ -206,6 +206,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
     this.conn.onFull = onConnFull;
+    this.conn.onDrain = onConnDrain;
     this.setReadTimer(T_HEADER, conf.clientHeaderTimeout);
   }
 
@@ -599,7 +600,6 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   upgrade(r: Request): Buffer[] | null {
     if (r !== this.r || this.state !== ST_WAIT || this.conn.closed) return null;
     // the 101 (gathered while this read is handled) goes before whatever the new owner writes
-    this.conn.flush();
     const out: Buffer[] = [];
     if (this.rest !== null && this.restPos < this.rest.length) {
       const b = this.rest.subarray(this.restPos);
@@ -617,7 +617,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     forwardToStream(s); // reads come as 'data' (copies) for the new owner
     s.off('end', onSocketEnd);
     s.off('drain', onSocketDrain);
-    this.conn.onFull = null;
+    this.conn.handOver();
     return out;
   }
 
@@ -728,7 +728,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   onFull(): void {
     const ms = (this.r?.conf ?? this.server0.conf).sendTimeout;
     if (ms <= 0) return;
-    this.writeMark = this.socket.bytesWritten;
+    this.writeMark = this.conn.progress();
     if (this.writeTimer !== null) this.clock.clearTimeout(this.writeTimer);
     this.writeTimer = this.clock.setTimeout(onWriteTimeout, ms, this, false);
   }
@@ -736,7 +736,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   onWriteTimeout(): void {
     this.writeTimer = null;
     if (this.state === ST_CLOSED || !this.conn.full) return;
-    const now = this.socket.bytesWritten;
+    const now = this.conn.progress();
     if (now !== this.writeMark) {
       // the client reads, slowly: send_timeout is between two writes, not for the whole response
       this.onFull();
@@ -888,6 +888,7 @@ function onSocketClose(this: Socket): void { hcOf(this).onClose(); }
 function onReadTimeout(hc: HttpConnection): void { hc.onReadTimeout(); }
 function onWriteTimeout(hc: HttpConnection): void { hc.onWriteTimeout(); }
 function onConnFull(this: Conn): void { hcOf(this.socket).onFull(); }
+function onConnDrain(this: Conn): void { hcOf(this.socket).onDrain(); }
 
 /**
  * ngx_http_set_virtual_server's and ngx_http_process_request's TLS checks: a Host naming another

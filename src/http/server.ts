@@ -2,6 +2,7 @@
 // which virtual servers answer on each of them.
 
 import { selfTest as readBufferSelfTest } from '../core/read-buffer.js';
+import { selfTest as directWriteSelfTest } from '../core/direct-write.js';
 import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { FilterChains, type FilterStep } from '../filters/index.js';
@@ -140,6 +141,7 @@ export class SluiceServer {
   async listen(): Promise<this> {
     // the shared read buffer's private path is checked once per process before anything is accepted
     await readBufferSelfTest();
+    await directWriteSelfTest();
     await Promise.all(this.listeners.map((l) => l.bound ? undefined : new Promise<void>((resolve, reject) => {
       const onError = (e: Error) => reject(new Error(`sluice: bind() to ${l.host}:${l.port} failed (${(e as NodeJS.ErrnoException).code ?? e.message})`));
       l.net.once('error', onError);

@@ -9,10 +9,14 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { listen, raw, RawClient } from '../helpers.js';
 import { selfTest } from '../../src/core/read-buffer.js';
+import { directStats, selfTest as writeSelfTest } from '../../src/core/direct-write.js';
+import { connect } from 'node:net';
+import { createHash } from 'node:crypto';
 import { resolveConfig, SluiceServer, type Request } from '../../src/index.js';
 import { HttpConnection, type ListenContext } from '../../src/http/connection.js';
 
 const STREAM = process.env.SLUICE_READ === 'stream';
+const WRITE_STREAM = process.env.SLUICE_WRITE === 'stream';
 
 function gate(): { wait: Promise<void>; open: () => void } {
   let open!: () => void;
@@ -131,6 +135,59 @@ test('headers read from a timer after the request ended: an error on the shared 
     await got.wait;
     if (STREAM) assert.is(outcome, 'value mine');
     else assert.match(outcome, /^error request headers read after the request ended/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('the start-up self-test finds the direct write on this Node (SLUICE_WRITE=stream turns it off)', async () => {
+  assert.is(await writeSelfTest(), !WRITE_STREAM);
+});
+
+/** Read a whole response from a reader that stops now and then (so writes queue), with its sha1. */
+function slowRead(port: number, request: string): Promise<{ head: string; sha: string; size: number }> {
+  return new Promise((resolve, reject) => {
+    const c = connect(port, '127.0.0.1');
+    const parts: Buffer[] = [];
+    let n = 0;
+    c.on('data', (d: Buffer) => {
+      parts.push(d);
+      if (++n % 8 === 0) { c.pause(); setTimeout(() => c.resume(), 2); }
+    });
+    c.on('end', () => {
+      const all = Buffer.concat(parts);
+      const at = all.indexOf('\r\n\r\n');
+      const body = all.subarray(at + 4);
+      resolve({ head: all.toString('latin1', 0, at), sha: createHash('sha1').update(body).digest('hex'), size: body.length });
+    });
+    c.on('error', reject);
+    c.write(request);
+  });
+}
+
+test('a big response to a slow reader: writes that wait, what follows them, the close after', async () => {
+  const piece = Buffer.alloc(65536);
+  for (let i = 0; i < piece.length; i++) piece[i] = (i * 7 + 3) & 0xff;
+  const whole = createHash('sha1');
+  for (let i = 0; i < 64; i++) whole.update(piece);
+  const s = await listen({
+    '= /big': {
+      content: async (r: Request) => {
+        r.header['Content-Length'] = String(64 * piece.length);
+        for (let i = 0; i < 64; i++) if (!r.print(piece)) await r.flush();
+      },
+    },
+  });
+  try {
+    const port = s.addresses()[0].port;
+    const queued = directStats.queued;
+    const res = await slowRead(port, 'GET /big HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    assert.match(res.head, /^HTTP\/1\.1 200 OK/);
+    assert.is(res.size, 64 * piece.length);
+    assert.is(res.sha, whole.digest('hex'));
+    // the direct path had writes the kernel could not take at once (none on the public path)
+    if (WRITE_STREAM) assert.is(directStats.queued, queued);
+    else assert.ok(directStats.queued > queued, 'no direct write waited');
   } finally {
     await s.close();
   }
