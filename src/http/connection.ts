@@ -34,7 +34,7 @@ import { KD_MSIE6, KD_SAFARI } from './modules/core.js';
 import type { TlsListen } from './ssl.js';
 import type { TLSSocket } from 'node:tls';
 import { tlsInfo } from './modules/ssl.js';
-import { forwardToStream, isTransient, readBuffer, userRead } from '../core/read-buffer.js';
+import { endRead, forwardToStream, isTransient, readChunk, userRead } from '../core/read-buffer.js';
 
 /** What all connections of one listening socket share. */
 export class ListenContext {
@@ -143,6 +143,9 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   msgPipelined: boolean;
   /** Plain HTTP on a TLS address: each request is answered 497 (ngx_http_process_request). */
   readonly plainOnTls: boolean;
+  /** The last Host value and what validateHost made of it. */
+  private lastHost: string | null;
+  private lastValid: string | null;
 
   /** `server0`: the server SNI chose on a TLS address (the default one otherwise). */
   constructor(socket: Socket, ctx: ListenContext, server0: ResolvedServer = ctx.servers[0], plainOnTls = false) {
@@ -154,6 +157,8 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     (this.conn as unknown as { id: number }).id = this.id;
     this.server0 = server0;
     this.plainOnTls = plainOnTls;
+    this.lastHost = null;
+    this.lastValid = null;
     const conf = this.server0.conf;
     const hb = conf.largeClientHeaderBuffers;
     this.parser = new HttpParser(PARSER_REQUEST, this, {
@@ -219,8 +224,9 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
 
   /** A read into the shared buffer: its first `n` bytes. */
   onRead(n: number): void {
-    this.onData(readBuffer().subarray(0, n));
+    this.onData(readChunk(n));
     if (this.state !== ST_CLOSED) this.keep();
+    endRead();
   }
 
   onData(chunk: Buffer): void {
@@ -408,7 +414,11 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     let host = t !== null && t.host !== null && t.host !== undefined ? t.host : hostHeader;
     // HTTP/1.0 may come without Host: the server's name then
     if (host === null && r.httpVersion < 1001) host = '';
-    else if (host !== null) host = validateHost(host);
+    else if (host !== null) {
+      // (a keep-alive client sends the same Host each time: checked once)
+      if (host === this.lastHost) host = this.lastValid;
+      else { this.lastHost = host; host = this.lastValid = validateHost(host); }
+    }
     // an absolute-form target wins, but a Host header beside it must still be valid (as nginx checks it)
     if (host !== null && hostHeader !== null && host !== hostHeader && validateHost(hostHeader) === null) host = null;
     if (t !== null && host !== null) {
@@ -603,7 +613,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     const out: Buffer[] = [];
     if (this.rest !== null && this.restPos < this.rest.length) {
       const b = this.rest.subarray(this.restPos);
-      out.push(isTransient(b) ? Buffer.from(b) : b);
+      out.push(isTransient(this.rest) ? Buffer.from(b) : b);
     }
     for (let i = 0; i < this.queue.length; i++) out.push(this.queue[i]);
     this.rest = null;
@@ -641,6 +651,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     }
     const e = new Request(this.conn, this.server0, this.chains0(), null);
     e.hc = this;
+    e.startTime = this.clock.now();
     e.keepalive = false;
     if (this.headMatch === 5) e.method = 'HEAD'; // its error page goes without a body
     // $request: the line as it was read, as nginx logs a request it could not parse
@@ -705,6 +716,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
         logError('info', null, `client timed out while reading client request headers, client: ${this.conn.remoteAddress}`, this.server0.conf.errorLog);
         const e = new Request(this.conn, this.server0, this.chains0(), null);
         e.hc = this;
+        e.startTime = this.clock.now();
         e.keepalive = false;
         this.r = e;
         this.state = ST_WAIT;

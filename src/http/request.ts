@@ -330,7 +330,8 @@ export class Request implements FilterRequest {
     this.internal = parent !== null;
     this.uriChanges = 10;
     this.depth = parent === null ? 0 : parent.depth + 1;
-    this.startTime = Date.now();
+    // (a main request's is set by its connection, from the server's clock)
+    this.startTime = parent === null ? 0 : Date.now();
     this.finalized = false;
     this.variables = null;
     this.captures = null;
