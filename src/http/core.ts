@@ -24,6 +24,7 @@ import { RESTART } from './conf/module.js';
 import { setCaptures } from './regex.js';
 import { tryFilesPhase } from './try-files.js';
 import { closesConnection } from './special-response.js';
+import { whenUpgradeDone } from './upgrade.js';
 
 
 // phases (the order of ngx_http_core_module's phase engine)
@@ -51,8 +52,26 @@ function run(r: Request, ph: number, named: ResolvedLocation | null): void {
   if (p === undefined) {
     try { finalizeRequest(r, 0); } catch (e) { crashed(r, e); }
   } else {
-    p.then(() => finalizeRequest(r, 0), (e: unknown) => handleExit(r, e)).catch((e: unknown) => crashed(r, e));
+    // one promise for the rest of the run: the callbacks catch their own failures
+    p.then(() => { settled(r); }, (e: unknown) => { failed(r, e); });
   }
+}
+
+/** The handlers' promise resolved: the request ends (after r.upgrade(): when its stream closes). */
+function settled(r: Request): void {
+  try {
+    if (r.upgraded !== null) {
+      const w = whenUpgradeDone(r);
+      if (w !== null) { w.then(() => { settled(r); }); return; }
+    }
+    finalizeRequest(r, 0);
+  } catch (e) {
+    crashed(r, e);
+  }
+}
+
+function failed(r: Request, e: unknown): void {
+  try { handleExit(r, e); } catch (e2) { crashed(r, e2); }
 }
 
 /** A bug of ours while finishing a request: log it, drop this connection, keep serving. */

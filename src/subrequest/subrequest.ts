@@ -207,8 +207,15 @@ export class LocationApi {
 
   /** ngx.location.capture: one subrequest; resolves with its status, headers and body. */
   capture(uri: string, options?: CaptureOptions): Promise<CaptureResult> {
-    // a thin wrapper, as in lua-nginx-module (capture is capture_multi of one)
-    return this.captureMulti([[uri, options]]).then(first);
+    // as in lua-nginx-module, capture is capture_multi of one; its result comes unwrapped, with
+    // no then() in between
+    let sr: Request;
+    try {
+      sr = createSubrequest(this.r, uri, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return runCapture<CaptureResult>(sr, options?.decode === true, false);
   }
 
   /** ngx.location.capture_multi: all at once; results in the order given. */
@@ -272,7 +279,6 @@ export class LocationApi {
   }
 }
 
-function first(all: CaptureResult[]): CaptureResult { return all[0]; }
 
 /** ngx_http_subrequest's part for postponed output: sr writes when it is the active request. */
 function addPostponedRequest(r: Request, sr: Request): void {

@@ -14,9 +14,10 @@ const accessPhase: PhaseHandler = (r) => call(r.conf.access as Handler | null, r
 // the location's content handler, when it has one (nginx's clcf->handler)
 const contentPhase: PhaseHandler = (r) => {
   const rc = call(r.conf.content as Handler | null, r, DONE);
-  // after r.upgrade() the request lasts as long as its stream (nginx's upgraded request too)
+  // after r.upgrade() the request lasts as long as its stream (nginx's upgraded request too);
+  // after a promise the phase runner looks (src/http/core.ts settled()), without a promise more
   if (typeof rc === 'number') return r.upgraded === null ? rc : whenUpgradeDone(r) ?? rc;
-  return rc.then(() => whenUpgradeDone(r) ?? undefined);
+  return rc;
 };
 
 export const luaModule = defineModule({
