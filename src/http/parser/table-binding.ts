@@ -12,8 +12,16 @@ import { ParserCore } from './core.js';
 import { wasm } from './instance.js';
 
 export class HttpParser extends ParserCore {
+  /** sluice_exec calls made by every parser so far (tests count them). */
+  static execCalls = 0;
+
   /** Index of the span table in memory, as int32. */
   private readonly table: number;
+  /**
+   * After a pause: where the walk of the table stopped (the slice, its exec's result, the next
+   * record), to go on from there when the same chunk comes back at the pause's offset.
+   */
+  private kept: { start: number; n: number; off: number; rc: number; next: number } | null = null;
 
   constructor(kind: number, sink: ParserSink, limits?: ParserLimits) {
     super(kind, sink, limits, 0);
@@ -22,35 +30,61 @@ export class HttpParser extends ParserCore {
 
   protected override run(chunk: Buffer, from: number): number {
     const w = wasm();
-    if (this.stale) {
-      // the sink paused after a message; the C state ran ahead, so start it again at `from`
-      this.stale = false;
-      this.reinit(this.closing ? 1 : 0);
-    }
-    this.enter(chunk, from);
-    const len = chunk.length;
     let start = from;
     let size = FIRST_SLICE;
+    let n = 0, off = 0, rc = E_OK, first = 0;
+    let resuming = false;
+    if (this.stale) {
+      this.stale = false;
+      const k = this.kept;
+      if (k !== null && chunk === this.chunk && from === this.pausePos) {
+        // the same bytes again, from where the sink paused: C has parsed them already (the
+        // records after the pause are still in the table), so go on walking them — each
+        // message is parsed once, however many came pipelined in one read
+        this.kept = null;
+        start = k.start; n = k.n; off = k.off; rc = k.rc; first = k.next; size = SCRATCH_SIZE;
+        resuming = true;
+      } else {
+        // another chunk (a copy of the rest, say): start the C state again at `from`
+        this.kept = null;
+        this.reinit(this.closing ? 1 : 0);
+        this.enter(chunk, from);
+      }
+    } else {
+      this.enter(chunk, from);
+    }
+    const len = chunk.length;
     for (;;) {
-      const taken = this.takeBody(chunk, start);
-      if (this.deferred !== 0) return E_OK;
-      start += taken;
-      if (taken === 0 ? start >= len : w.i32[this.info + OUT_BODY_LEFT] > 0) break;
-      // a slice (after a body that just ended, maybe empty: the parser still has to finish the message)
-      const n = Math.min(len - start, size);
-      size = SCRATCH_SIZE;
-      chunk.copy(w.u8, w.scratch, start, start + n);
-      w.owner = this;
-      let off = 0;
+      if (!resuming) {
+        const taken = this.takeBody(chunk, start);
+        if (this.deferred !== 0) return E_OK;
+        start += taken;
+        if (taken === 0 ? start >= len : w.i32[this.info + OUT_BODY_LEFT] > 0) break;
+        // a slice (after a body that just ended, maybe empty: the parser still has to finish the message)
+        n = Math.min(len - start, size);
+        size = SCRATCH_SIZE;
+        chunk.copy(w.u8, w.scratch, start, start + n);
+        w.owner = this;
+        off = 0;
+      }
       for (;;) {
-        const rc = w.x.sluice_exec(this.ptr, w.scratch + off, n - off);
-        this.delta = start + off;
-        const paused = this.walk();
+        if (!resuming) {
+          rc = w.x.sluice_exec(this.ptr, w.scratch + off, n - off);
+          HttpParser.execCalls++;
+          this.delta = start + off;
+          first = 0;
+        } else {
+          resuming = false;
+          this.delta = start + off;
+        }
+        const paused = this.walk(first);
         if (this.deferred !== 0) return E_OK;
         // a pause after CONNECT's head gives way to E_UPGRADE, which stops at the same place
         if (paused >= 0 && !(rc === E_UPGRADE && paused === w.i32[this.info + OUT_COUNT] - 1)) {
           this.stale = true;
           this.pos = this.pausePos;
+          // what resumes the walk if the same chunk comes back from here
+          this.kept = { start, n, off, rc, next: paused + 1 };
           return E_PAUSED;
         }
         if (rc === E_OK) break;
@@ -75,20 +109,21 @@ export class HttpParser extends ParserCore {
   protected override runFinish(): number {
     if (this.stale) {
       this.stale = false;
+      this.kept = null;
       this.reinit(this.closing ? 1 : 0);
     }
     const rc = wasm().x.sluice_finish(this.ptr);
     this.delta = 0;
-    this.walk();
+    this.walk(0);
     return rc === E_OK ? E_OK : this.fail(rc, 0);
   }
 
-  /** Calls the sink for each record. Returns the index of the record the sink paused at, or -1. */
-  private walk(): number {
+  /** Calls the sink for each record from `first`. Returns the index of the record the sink paused at, or -1. */
+  private walk(first: number): number {
     const w = wasm();
     let t = w.i32;
     const n = t[this.info + OUT_COUNT];
-    for (let i = 0, r = this.table; i < n; i++, r += RECORD_INTS) {
+    for (let i = first, r = this.table + first * RECORD_INTS; i < n; i++, r += RECORD_INTS) {
       const kind = t[r];
       // field lines are most records: whole names and values are stored here, the rest in handle()
       if (this.open === 0 && (kind === EV_NAME || kind === EV_VALUE)) {

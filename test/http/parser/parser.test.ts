@@ -665,6 +665,32 @@ test('both bindings give the same trace, pausing or not', () => {
   }
 });
 
+test('messages pipelined in one chunk are parsed once each, the sink pausing after every one', () => {
+  const sink = new TraceSink();
+  sink.onMessageComplete = (): number => { TraceSink.prototype.onMessageComplete.call(sink); return SINK_PAUSE; };
+  const p = new HttpParser(PARSER_REQUEST, sink);
+  const many = CRLF(Array.from({ length: 8 }, (_, i) => `GET /${i} HTTP/1.1\nHost: a\n\n`).join('') + 'GET /partial HTTP/1.1\nHo');
+  const before = HttpParser.execCalls;
+  let from = 0;
+  let rc: number;
+  while ((rc = p.execute(many, from)) === E_PAUSED) from = p.pos;
+  assert.is(rc, E_OK);
+  assert.is(HttpParser.execCalls - before, 1, 'one sluice_exec for the whole chunk');
+  assert.equal(sink.heads.map((h) => h.url), Array.from({ length: 8 }, (_, i) => `/${i}`));
+  // the unfinished ninth goes on in the next chunk
+  assert.is(p.execute(CRLF('st: a\n\n')), E_PAUSED);
+  assert.equal(sink.heads.map((h) => h.url).slice(8), ['/partial']);
+  // a copy of the rest (another Buffer) is parsed again from its start, as before
+  const q = new HttpParser(PARSER_REQUEST, sink);
+  const two = CRLF('GET /x HTTP/1.1\nHost: a\n\nGET /y HTTP/1.1\nHost: a\n\n');
+  assert.is(q.execute(two, 0), E_PAUSED);
+  const copy = Buffer.from(two.subarray(q.pos));
+  assert.is(q.execute(copy, 0), E_PAUSED);
+  assert.equal(sink.heads.map((h) => h.url).slice(-2), ['/x', '/y']);
+  p.destroy();
+  q.destroy();
+});
+
 test('a sink may run another parser from inside a callback', () => {
   const inner = new TraceSink();
   const innerParser = new HttpParser(PARSER_RESPONSE, inner);
