@@ -16,6 +16,7 @@ import { testCerts } from '../tls-certs.js';
 import type { SluiceServer } from '../../src/http/server.js';
 import type { SluiceConfig } from '../../src/http/conf/config.js';
 import { resolveConfig } from '../../src/http/conf/config.js';
+import { HttpClient, HttpClientError } from '../../src/index.js';
 
 type Locations = Parameters<typeof listen>[0];
 
@@ -227,6 +228,20 @@ test('proxySslSessionReuse: the second connection to a peer resumes the first on
   assert.is(up.handshakes, 5);
 }));
 
+test('proxySslSessionReuse with verify on: a resumed session is taken (it was checked for the same name)', timed(20000, async () => {
+  const up = await tlsUpstream(certs.pem('localhost'));
+  const s = await sluice({
+    '/v/': { proxyPass: `https://127.0.0.1:${up.port}`, ...VERIFY, proxySslName: 'localhost' },
+    '/w/': { proxyPass: `https://127.0.0.1:${up.port}`, ...VERIFY, proxySslName: '$arg_n' },
+  });
+  for (const p of ['/v/1', '/v/2']) assert.is((await fetch1(s, p)).status, 200, p);
+  assert.equal(up.seen.map((x) => x.reused), [false, true]);
+  assert.is((await fetch1(s, '/w/1?n=localhost')).status, 200);
+  const r = await refused(s, '/w/2?n=other.test');
+  assert.is(r.status, 502, 'another name: a full handshake, and its check');
+  assert.ok(r.lines[0]?.includes('does not match "other.test"'), r.lines.join('\n'));
+}));
+
 test('keepalive: N requests over one TLS connection (one handshake); TLS and plain kept apart in the pool', timed(20000, async () => {
   const up = await tlsUpstream(certs.pem('localhost'));
   const s = await sluice({ '/': { proxyPass: 'https://ka', ...VERIFY, proxySslName: 'localhost' } }, { ka: { servers: [up.addr], keepalive: 4 } });
@@ -272,6 +287,50 @@ test('proxySslCertificate: the upstream gets our client certificate', timed(2000
   const s = await sluice({ '/': { proxyPass: `https://127.0.0.1:${up.port}`, proxySslCertificate: certs.f.client.cert, proxySslCertificateKey: certs.f.client.key } });
   assert.is((await fetch1(s, '/c')).status, 200);
   assert.is(up.seen[0].clientCn, 'client one');
+}));
+
+// ------------------------------------------------------------------ the HTTP client (requestUri)
+
+test('requestUri https: verified by default (a CA given), SNI the host; sessions resumed across pooled and new connections', timed(20000, async () => {
+  const up = await tlsUpstream(certs.pem('localhost'));
+  const c = new HttpClient();
+  const a = await c.requestUri(`https://localhost:${up.port}/a`, { ca: certs.caPem, keepalive: false });
+  assert.is(a.status, 200);
+  assert.is(a.body.toString(), 'ok /a');
+  const b = await c.requestUri(`https://localhost:${up.port}/b`, { ca: certs.caPem });
+  assert.is(b.body.toString(), 'ok /b');
+  const b2 = await c.requestUri(`https://localhost:${up.port}/b2`, { ca: certs.caPem });
+  assert.is(b2.body.toString(), 'ok /b2');
+  assert.equal(up.seen.map((x) => [x.servername, x.reused]), [['localhost', false], ['localhost', true], ['localhost', true]]);
+  assert.is(up.handshakes, 2, 'the third request went over the kept connection');
+  // an IP address is checked against the certificate's IP entries, as fetch does
+  const ip = await c.requestUri(`https://127.0.0.1:${up.port}/ip`, { ca: certs.caPem, keepalive: false });
+  assert.is(ip.status, 200);
+  assert.is(up.seen[3].servername, false, 'no SNI for an IP address');
+}));
+
+test('requestUri https: a bad certificate is ETLS ("18: ...", "certificate host mismatch"); sslVerify: false takes it', timed(20000, async () => {
+  const up = await tlsUpstream(extra.self);
+  const c = new HttpClient();
+  const e = await c.requestUri(`https://localhost:${up.port}/`, { keepalive: false }).then(() => null, (x: unknown) => x);
+  assert.instance(e, HttpClientError);
+  assert.is((e as HttpClientError).code, 'ETLS');
+  assert.is((e as HttpClientError).message, '18: self-signed certificate');
+  const good = await tlsUpstream(certs.pem('localhost'));
+  const m = await c.requestUri(`https://localhost:${good.port}/`, { ca: certs.caPem, sslServerName: 'a.test', keepalive: false }).then(() => null, (x: unknown) => x);
+  assert.is((m as HttpClientError).message, 'certificate host mismatch');
+  const ok = await c.requestUri(`https://localhost:${up.port}/off`, { sslVerify: false, keepalive: false });
+  assert.is(ok.body.toString(), 'ok /off');
+}));
+
+test('connect({ ssl: true }) + request(): https with the body read on demand', timed(20000, async () => {
+  const up = await tlsUpstream(certs.pem('localhost'));
+  const c = new HttpClient();
+  c.connect('localhost', up.port, { ssl: true, ca: certs.caPem });
+  const res = await c.request({ path: '/s' });
+  assert.is(res.status, 200);
+  assert.is((await res.readBody()).toString(), 'ok /s');
+  c.close();
 }));
 
 // ------------------------------------------------------------------ config

@@ -75,6 +75,11 @@ export interface TlsClientOptions {
   passphrase?: string;
   /** Keep each peer's last session and offer it on the next connection. */
   sessionReuse: boolean;
+  /**
+   * An IP address is checked against the certificate's IP entries (as fetch does); otherwise it
+   * is matched as a DNS name, as nginx's X509_check_host does (so an IP never matches).
+   */
+  ipNames?: boolean;
 }
 
 let contexts = 0;
@@ -90,6 +95,7 @@ export class TlsClient {
   readonly verify: boolean;
   readonly verifyDepth: number;
   readonly sessionReuse: boolean;
+  readonly ipNames: boolean;
   /** The last session per peer ("host:port"), as nginx keeps one per upstream peer. */
   private readonly sessions: Map<string, Buffer>;
 
@@ -109,6 +115,7 @@ export class TlsClient {
     this.verify = o.verify;
     this.verifyDepth = o.verifyDepth;
     this.sessionReuse = o.sessionReuse;
+    this.ipNames = o.ipNames ?? false;
     this.sessions = new Map();
   }
 
@@ -138,8 +145,13 @@ export class TlsClient {
       const e = VERIFY_ERRORS.CERT_CHAIN_TOO_LONG;
       return new CertificateError(e[0], e[1], `upstream SSL certificate verify error: (${e[0]}:${e[1]})`);
     }
+    // a resumed session was checked for this name when it was made (its sessions are kept per
+    // peer and name), and Node has no peer certificate for it (no chain is sent on resumption)
+    if (s.isSessionReused()) return null;
     const cert = s.getPeerX509Certificate();
-    if (name === '' || cert === undefined || cert.checkHost(name) === undefined) {
+    const ok = cert !== undefined && name !== ''
+      && (this.ipNames && isIP(name) !== 0 ? cert.checkIP(name) !== undefined : cert.checkHost(name) !== undefined);
+    if (!ok) {
       return new CertificateError(0, name, `upstream SSL certificate does not match "${name}"`);
     }
     return null;
@@ -166,7 +178,8 @@ function chainLength(s: TLSSocket): number {
 
 /**
  * How one connection to one peer goes TLS: the context, the SNI to send (null: none), the name its
- * certificate must match, and the peer whose session is offered and kept.
+ * certificate must match, and the peer whose session is offered and kept (with verify on, per
+ * peer and name: a session resumed is one whose certificate was checked for that name).
  */
 export class TlsDial {
   readonly client: TlsClient;
@@ -177,12 +190,12 @@ export class TlsDial {
     this.client = client;
     this.servername = servername;
     this.name = name;
-    this.peer = peer;
+    this.peer = client.verify ? `${peer} ${name}` : peer;
   }
 
   /** The keepalive pool key: a connection is reused only by a dial it could have been made by. */
   poolKey(): string {
-    return `${this.peer} tls${this.client.id} ${this.servername ?? ''} ${this.client.verify ? this.name : ''}`;
+    return `${this.peer} tls${this.client.id} ${this.servername ?? ''}`;
   }
 
   /** node:tls's options for this connection (the check is ours, after the handshake). */
