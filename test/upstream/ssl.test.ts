@@ -2,17 +2,11 @@
 // bad certificates refused with 502 and nginx's log line (18, 19, 20/21, 10, a name mismatch),
 // SNI only with proxySslServerName, sessions resumed on the next connection, the keepalive pool
 // reusing a TLS connection, failover past a bad peer, a client certificate, config errors.
-// Certificates come from test/tls-certs.ts and a few more made here with Debian's openssl.
+// Certificates and upstreams: ./tls-upstreams.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { TLSSocket } from 'node:tls';
-import type { Socket } from 'node:net';
 import { RawClient, captureLog, get, listen, stopCapture, timed } from '../helpers.js';
-import { testCerts } from '../tls-certs.js';
+import { upstreamCerts, tlsUpstream as startTlsUpstream, type Pem, type TlsUpstream } from './tls-upstreams.js';
 import type { SluiceServer } from '../../src/http/server.js';
 import type { SluiceConfig } from '../../src/http/conf/config.js';
 import { resolveConfig } from '../../src/http/conf/config.js';
@@ -26,60 +20,12 @@ test.after.each(async () => {
   for (const x of open.splice(0).reverse()) await x.close();
 });
 
-const certs = testCerts();
+const certs = upstreamCerts();
+const extra = certs.pem;
 
-/** More certificates in the same directory: a self-signed leaf, an expired one, one served with its untrusted root. */
-function extraCerts(): { self: Pem; expired: Pem; chained: Pem } {
-  const d = certs.dir;
-  const run = (args: string[]) => execFileSync('openssl', args, { cwd: d, stdio: ['ignore', 'ignore', 'pipe'] });
-  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'self.key', '-out', 'self.crt', '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost']);
-  run(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'expired.key', '-subj', '/CN=localhost', '-out', 'expired.csr']);
-  writeFileSync(join(d, 'expired.ext'), 'subjectAltName=DNS:localhost\n');
-  run(['x509', '-req', '-in', 'expired.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '-1', '-extfile', 'expired.ext', '-out', 'expired.crt']);
-  const f = (n: string) => readFileSync(join(d, n));
-  return {
-    self: { cert: f('self.crt'), key: f('self.key') },
-    expired: { cert: f('expired.crt'), key: f('expired.key') },
-    // the leaf of an unknown CA, sent with that (self-signed) CA
-    chained: { cert: Buffer.concat([f('rogue-server.crt'), f('rogue.crt')]), key: f('rogue-server.key') },
-  };
-}
-interface Pem { cert: Buffer; key: Buffer }
-const extra = extraCerts();
-
-interface Seen { url: string; servername: string | false; reused: boolean; protocol: string | null; clientCn: string | null }
-
-interface TlsUpstream {
-  port: number;
-  addr: string;
-  /** TLS handshakes completed, and how many of them resumed a session. */
-  handshakes: number;
-  resumed: number;
-  seen: Seen[];
-  close(): Promise<void>;
-}
-
-/** An https upstream answering "ok <url>", recording what each request's TLS connection was. */
+/** An https upstream, closed after the test. */
 async function tlsUpstream(pem: Pem, o: { ca?: Buffer; requestCert?: boolean } = {}): Promise<TlsUpstream> {
-  const sockets = new Set<Socket>();
-  const u: TlsUpstream = { port: 0, addr: '', handshakes: 0, resumed: 0, seen: [], close: async () => {} };
-  const server: HttpsServer = createHttpsServer({ ...pem, ca: o.ca, requestCert: o.requestCert ?? false, rejectUnauthorized: false }, (req, res) => {
-    const s = req.socket as TLSSocket;
-    const peer = s.getPeerCertificate();
-    u.seen.push({
-      url: req.url ?? '', servername: (s as unknown as { servername: string | false }).servername, reused: s.isSessionReused(),
-      protocol: s.getProtocol(), clientCn: peer !== null && peer.subject !== undefined ? String(peer.subject.CN) : null,
-    });
-    res.end('ok ' + req.url);
-  });
-  server.on('secureConnection', (s: TLSSocket) => { u.handshakes++; if (s.isSessionReused()) u.resumed++; });
-  server.on('connection', (s: Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  server.on('tlsClientError', () => {});
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  u.port = (server.address() as { port: number }).port;
-  u.addr = `127.0.0.1:${u.port}`;
-  u.close = () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); });
-  return keep(u);
+  return keep(await startTlsUpstream(pem, o));
 }
 
 async function sluice(locations: Locations, upstreams: SluiceConfig['upstreams'] = {}): Promise<SluiceServer> {
@@ -111,7 +57,7 @@ test('verify off (the default): any certificate is taken; no SNI is sent', timed
 }));
 
 test('verify on with the trusted CA: the certificate and its name are taken', timed(20000, async () => {
-  const up = await tlsUpstream(certs.pem('localhost'));
+  const up = await tlsUpstream(certs.pem.localhost);
   const s = await sluice({ '/': { proxyPass: `https://127.0.0.1:${up.port}`, ...VERIFY, proxySslName: 'localhost' } });
   const res = await fetch1(s, '/v');
   assert.is(res.status, 200);
@@ -135,7 +81,7 @@ async function refused(s: SluiceServer, path: string): Promise<{ status: number;
 const CASES: [string, Pem, string][] = [
   ['a self-signed certificate', extra.self, '(18:self-signed certificate)'],
   ['a self-signed root in the chain', extra.chained, '(19:self-signed certificate in certificate chain)'],
-  ['an unknown issuer', certs.pem('rogue-server'), '(21:unable to verify the first certificate)'],
+  ['an unknown issuer', certs.pem.rogue, '(21:unable to verify the first certificate)'],
   ['an expired certificate', extra.expired, '(10:certificate has expired)'],
 ];
 for (const [what, pem, reason] of CASES) {
@@ -158,7 +104,7 @@ for (const [what, pem, reason] of CASES) {
 }
 
 test('verify on, a name the certificate does not have: 502, "does not match"; an IP SAN is not a name (X509_check_host)', timed(20000, async () => {
-  const up = await tlsUpstream(certs.pem('localhost'));
+  const up = await tlsUpstream(certs.pem.localhost);
   const s = await sluice({
     '/other': { proxyPass: `https://127.0.0.1:${up.port}`, ...VERIFY, proxySslName: 'other.test' },
     '/ip': { proxyPass: `https://127.0.0.1:${up.port}`, ...VERIFY },
@@ -172,7 +118,7 @@ test('verify on, a name the certificate does not have: 502, "does not match"; an
 }));
 
 test('proxySslName with variables, its port cut off', timed(20000, async () => {
-  const up = await tlsUpstream(certs.pem('a'));
+  const up = await tlsUpstream(certs.pem.a);
   const s = await sluice({ '/': { proxyPass: `https://127.0.0.1:${up.port}`, ...VERIFY, proxySslServerName: true, proxySslName: '$http_x_name:8443' } });
   const c = keep(await RawClient.open(s.port));
   const [res] = await c.exchange(get('/n', 'X-Name: a.test\r\n'));
@@ -181,16 +127,8 @@ test('proxySslName with variables, its port cut off', timed(20000, async () => {
 }));
 
 test('proxySslVerifyDepth: a chain longer than allowed is refused (22)', timed(20000, async () => {
-  // leaf <- intermediate <- ca: two certificates above the leaf, one of them the trust anchor
-  const d = certs.dir;
-  const run = (args: string[]) => execFileSync('openssl', args, { cwd: d, stdio: ['ignore', 'ignore', 'pipe'] });
-  run(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'int.key', '-subj', '/CN=sluice test intermediate', '-out', 'int.csr']);
-  writeFileSync(join(d, 'int.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=keyCertSign,cRLSign\n');
-  run(['x509', '-req', '-in', 'int.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-extfile', 'int.ext', '-out', 'int.crt']);
-  run(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'leaf.key', '-subj', '/CN=localhost', '-out', 'leaf.csr']);
-  writeFileSync(join(d, 'leaf.ext'), 'subjectAltName=DNS:localhost\n');
-  run(['x509', '-req', '-in', 'leaf.csr', '-CA', 'int.crt', '-CAkey', 'int.key', '-CAcreateserial', '-days', '30', '-extfile', 'leaf.ext', '-out', 'leaf.crt']);
-  const up = await tlsUpstream({ cert: Buffer.concat([readFileSync(join(d, 'leaf.crt')), readFileSync(join(d, 'int.crt'))]), key: readFileSync(join(d, 'leaf.key')) });
+  // leaf <- intermediate <- ca: the intermediate sent with the leaf
+  const up = await tlsUpstream(certs.pem.deep);
   const s = await sluice({
     '/d0': { proxyPass: `https://127.0.0.1:${up.port}`, ...VERIFY, proxySslName: 'localhost', proxySslVerifyDepth: 0 },
     '/d1': { proxyPass: `https://127.0.0.1:${up.port}`, ...VERIFY, proxySslName: 'localhost', proxySslSessionReuse: false },
@@ -204,7 +142,7 @@ test('proxySslVerifyDepth: a chain longer than allowed is refused (22)', timed(2
 // ------------------------------------------------------------------ SNI, sessions, keepalive
 
 test('SNI: sent only with proxySslServerName on; the upstream name by default; never an IP', timed(20000, async () => {
-  const up = await tlsUpstream(certs.pem('localhost'));
+  const up = await tlsUpstream(certs.pem.localhost);
   const s = await sluice({
     '/named': { proxyPass: 'https://backend', proxySslServerName: true },
     '/named-off': { proxyPass: 'https://backend' },
@@ -216,7 +154,7 @@ test('SNI: sent only with proxySslServerName on; the upstream name by default; n
 }));
 
 test('proxySslSessionReuse: the second connection to a peer resumes the first one\'s session; off: never', timed(20000, async () => {
-  const up = await tlsUpstream(certs.pem('localhost'));
+  const up = await tlsUpstream(certs.pem.localhost);
   const s = await sluice({
     '/on/': { proxyPass: `https://127.0.0.1:${up.port}` },
     '/off/': { proxyPass: `https://127.0.0.1:${up.port}`, proxySslSessionReuse: false },
@@ -229,7 +167,7 @@ test('proxySslSessionReuse: the second connection to a peer resumes the first on
 }));
 
 test('proxySslSessionReuse with verify on: a resumed session is taken (it was checked for the same name)', timed(20000, async () => {
-  const up = await tlsUpstream(certs.pem('localhost'));
+  const up = await tlsUpstream(certs.pem.localhost);
   const s = await sluice({
     '/v/': { proxyPass: `https://127.0.0.1:${up.port}`, ...VERIFY, proxySslName: 'localhost' },
     '/w/': { proxyPass: `https://127.0.0.1:${up.port}`, ...VERIFY, proxySslName: '$arg_n' },
@@ -243,7 +181,7 @@ test('proxySslSessionReuse with verify on: a resumed session is taken (it was ch
 }));
 
 test('keepalive: N requests over one TLS connection (one handshake); TLS and plain kept apart in the pool', timed(20000, async () => {
-  const up = await tlsUpstream(certs.pem('localhost'));
+  const up = await tlsUpstream(certs.pem.localhost);
   const s = await sluice({ '/': { proxyPass: 'https://ka', ...VERIFY, proxySslName: 'localhost' } }, { ka: { servers: [up.addr], keepalive: 4 } });
   const c = keep(await RawClient.open(s.port));
   for (let i = 0; i < 20; i++) {
@@ -257,8 +195,8 @@ test('keepalive: N requests over one TLS connection (one handshake); TLS and pla
 }));
 
 test('failover: a peer whose certificate is refused is a failed try; the next peer answers', timed(20000, async () => {
-  const bad = await tlsUpstream(certs.pem('rogue-server'));
-  const good = await tlsUpstream(certs.pem('localhost'));
+  const bad = await tlsUpstream(certs.pem.rogue);
+  const good = await tlsUpstream(certs.pem.localhost);
   const s = await sluice({
     '/': { proxyPass: 'https://g', ...VERIFY, proxySslName: 'localhost', addHeader: [['X-Addr', '$upstream_addr'], ['X-Status', '$upstream_status']] },
   }, { g: { servers: [bad.addr, good.addr] } });
@@ -283,8 +221,8 @@ test('a plain HTTP upstream behind https://: 502 with the handshake\'s error', t
 }));
 
 test('proxySslCertificate: the upstream gets our client certificate', timed(20000, async () => {
-  const up = await tlsUpstream(certs.pem('localhost'), { ca: certs.caPem, requestCert: true });
-  const s = await sluice({ '/': { proxyPass: `https://127.0.0.1:${up.port}`, proxySslCertificate: certs.f.client.cert, proxySslCertificateKey: certs.f.client.key } });
+  const up = await tlsUpstream(certs.pem.localhost, { ca: certs.caPem, requestCert: true });
+  const s = await sluice({ '/': { proxyPass: `https://127.0.0.1:${up.port}`, proxySslCertificate: certs.client.cert, proxySslCertificateKey: certs.client.key } });
   assert.is((await fetch1(s, '/c')).status, 200);
   assert.is(up.seen[0].clientCn, 'client one');
 }));
@@ -292,7 +230,7 @@ test('proxySslCertificate: the upstream gets our client certificate', timed(2000
 // ------------------------------------------------------------------ the HTTP client (requestUri)
 
 test('requestUri https: verified by default (a CA given), SNI the host; sessions resumed across pooled and new connections', timed(20000, async () => {
-  const up = await tlsUpstream(certs.pem('localhost'));
+  const up = await tlsUpstream(certs.pem.localhost);
   const c = new HttpClient();
   const a = await c.requestUri(`https://localhost:${up.port}/a`, { ca: certs.caPem, keepalive: false });
   assert.is(a.status, 200);
@@ -316,7 +254,7 @@ test('requestUri https: a bad certificate is ETLS ("18: ...", "certificate host 
   assert.instance(e, HttpClientError);
   assert.is((e as HttpClientError).code, 'ETLS');
   assert.is((e as HttpClientError).message, '18: self-signed certificate');
-  const good = await tlsUpstream(certs.pem('localhost'));
+  const good = await tlsUpstream(certs.pem.localhost);
   const m = await c.requestUri(`https://localhost:${good.port}/`, { ca: certs.caPem, sslServerName: 'a.test', keepalive: false }).then(() => null, (x: unknown) => x);
   assert.is((m as HttpClientError).message, 'certificate host mismatch');
   const ok = await c.requestUri(`https://localhost:${up.port}/off`, { sslVerify: false, keepalive: false });
@@ -324,7 +262,7 @@ test('requestUri https: a bad certificate is ETLS ("18: ...", "certificate host 
 }));
 
 test('connect({ ssl: true }) + request(): https with the body read on demand', timed(20000, async () => {
-  const up = await tlsUpstream(certs.pem('localhost'));
+  const up = await tlsUpstream(certs.pem.localhost);
   const c = new HttpClient();
   c.connect('localhost', up.port, { ssl: true, ca: certs.caPem });
   const res = await c.request({ path: '/s' });
@@ -339,7 +277,7 @@ test('config: verify without a trusted certificate, a missing file, a certificat
   const conf = (loc: Record<string, unknown>) => ({ servers: [{ listen: '127.0.0.1:0', locations: { '/': { proxyPass: 'https://127.0.0.1:1', ...loc } } }] }) as unknown as SluiceConfig;
   assert.throws(() => resolveConfig(conf({ proxySslVerify: true })), /no "proxySslTrustedCertificate" for "proxySslVerify"/);
   assert.throws(() => resolveConfig(conf({ proxySslVerify: true, proxySslTrustedCertificate: '/nonexistent/ca.crt' })), /cannot load trusted certificate "\/nonexistent\/ca.crt": ENOENT/);
-  assert.throws(() => resolveConfig(conf({ proxySslCertificate: certs.f.client.cert })), /no "proxySslCertificateKey" is defined for certificate/);
+  assert.throws(() => resolveConfig(conf({ proxySslCertificate: certs.client.cert })), /no "proxySslCertificateKey" is defined for certificate/);
   assert.throws(() => resolveConfig(conf({ proxySslProtocols: 'SSLv3' })), /SSLv3/);
   // http:// does not need the TLS settings to be complete (nginx checks them only where ssl is used)
   resolveConfig({ servers: [{ listen: '127.0.0.1:0', locations: { '/': { proxyPass: 'http://127.0.0.1:1', proxySslVerify: true } } }] } as unknown as SluiceConfig);
