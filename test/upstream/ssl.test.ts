@@ -126,7 +126,7 @@ test('proxySslName with variables, its port cut off', timed(20000, async () => {
   assert.is(up.seen[0].servername, 'a.test', 'SNI from the expanded name, without the port');
 }));
 
-test('proxySslVerifyDepth: a chain longer than allowed is refused (22)', timed(20000, async () => {
+test('proxySslVerifyDepth: a chain longer than allowed is refused (20, as OpenSSL stops looking for the issuer)', timed(20000, async () => {
   // leaf <- intermediate <- ca: the intermediate sent with the leaf
   const up = await tlsUpstream(certs.pem.deep);
   const s = await sluice({
@@ -135,7 +135,7 @@ test('proxySslVerifyDepth: a chain longer than allowed is refused (22)', timed(2
   });
   const r = await refused(s, '/d0');
   assert.is(r.status, 502);
-  assert.ok(r.lines[0]?.includes('upstream SSL certificate verify error: (22:certificate chain too long)'), r.lines.join('\n'));
+  assert.ok(r.lines[0]?.includes('upstream SSL certificate verify error: (20:unable to get local issuer certificate)'), r.lines.join('\n'));
   assert.is((await fetch1(s, '/d1')).status, 200, 'depth 1 (the default) takes one intermediate');
 }));
 

@@ -141,8 +141,10 @@ export class TlsClient {
       const e = VERIFY_ERRORS[code] ?? [1, `unspecified certificate verification error (${code})`];
       return new CertificateError(e[0], e[1], `upstream SSL certificate verify error: (${e[0]}:${e[1]})`);
     }
+    // verify depth: the intermediates allowed between the leaf and the trust anchor; OpenSSL stops
+    // looking for an issuer past it, so a longer chain ends as "unable to get local issuer"
     if (this.verifyDepth !== Infinity && !s.isSessionReused() && chainLength(s) > this.verifyDepth + 2) {
-      const e = VERIFY_ERRORS.CERT_CHAIN_TOO_LONG;
+      const e = VERIFY_ERRORS.UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
       return new CertificateError(e[0], e[1], `upstream SSL certificate verify error: (${e[0]}:${e[1]})`);
     }
     // a resumed session was checked for this name when it was made (its sessions are kept per
