@@ -17,6 +17,7 @@ const EXPIRED = await up('expired');
 const DEEP = await up('deep');
 const SESSIONS = await up('localhost');
 const SHARED = await up('localhost');
+const KA = await up('localhost');
 const CA = certs.ca;
 
 /** The error line both sides must log for a refused certificate at `path`. */
@@ -131,6 +132,22 @@ const cases: DiffCase[] = [
       },
     }),
     requests: ['/on/1', '/on/2', '/on/3', '/off/1', '/off/2'],
+  },
+  {
+    name: 'https upstream with keepalive: later requests go over the kept TLS connection (no new handshake, so nothing resumed)',
+    nginx: `upstream ka { server 127.0.0.1:${KA}; keepalive 4; }
+      server { listen 127.0.0.1:\${PORT}; proxy_http_version 1.1; proxy_set_header Connection "";
+      location / { proxy_pass https://ka; proxy_ssl_verify on; proxy_ssl_trusted_certificate ${CA}; proxy_ssl_name localhost; }
+    }`,
+    sluice: (env) => ({
+      upstreams: { ka: { servers: [`127.0.0.1:${KA}`], keepalive: 4 } },
+      servers: [{
+        listen: `127.0.0.1:${env.port}`,
+        proxyHttpVersion: '1.1',
+        locations: { '/': { proxyPass: 'https://ka', proxySslVerify: true, proxySslTrustedCertificate: CA, proxySslName: 'localhost' } },
+      }],
+    }),
+    requests: ['/k1', '/k2', '/k3'],
   },
   {
     name: 'https upstream: a session is kept per location context and peer (nginx: per peer, shared by the locations)',

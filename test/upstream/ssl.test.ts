@@ -5,7 +5,7 @@
 // Certificates and upstreams: ./tls-upstreams.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RawClient, captureLog, get, listen, stopCapture, timed } from '../helpers.js';
+import { RawClient, captureLog, get, listen, stopCapture, timed, until } from '../helpers.js';
 import { upstreamCerts, tlsUpstream as startTlsUpstream, type Pem, type TlsUpstream } from './tls-upstreams.js';
 import type { SluiceServer } from '../../src/http/server.js';
 import type { SluiceConfig } from '../../src/http/conf/config.js';
@@ -225,6 +225,42 @@ test('proxySslCertificate: the upstream gets our client certificate', timed(2000
   const s = await sluice({ '/': { proxyPass: `https://127.0.0.1:${up.port}`, proxySslCertificate: certs.client.cert, proxySslCertificateKey: certs.client.key } });
   assert.is((await fetch1(s, '/c')).status, 200);
   assert.is(up.seen[0].clientCn, 'client one');
+}));
+
+test('Upgrade over an https upstream: the 101 joins the client to the TLS connection, bytes echo both ways', timed(20000, async () => {
+  const { createServer: createTls } = await import('node:tls');
+  const sockets = new Set<import('node:net').Socket>();
+  const srv = createTls(certs.pem.localhost, (sock) => {
+    sockets.add(sock);
+    sock.on('error', () => {});
+    let buf = Buffer.alloc(0);
+    let up = false;
+    sock.on('data', (d: Buffer) => {
+      if (up) { sock.write(d); return; }
+      buf = Buffer.concat([buf, d]);
+      const e = buf.indexOf('\r\n\r\n');
+      if (e < 0) return;
+      up = true;
+      sock.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nready;');
+    });
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  keep({ close: () => new Promise<void>((resolve) => { for (const x of sockets) x.destroy(); srv.close(() => resolve()); }) });
+  const port = (srv.address() as { port: number }).port;
+  const s = await listen({ '/': {
+    proxyPass: `https://127.0.0.1:${port}`, ...VERIFY, proxySslName: 'localhost',
+    proxySetHeader: { Upgrade: '$http_upgrade', Connection: 'upgrade' },
+  } });
+  keep({ close: () => s.close(100) });
+  const c = keep(await RawClient.open(s.port));
+  c.write('GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+  const want = 'ready;hello over tls';
+  await until(() => c.closed || c.pending().toString('latin1').includes('ready;'));
+  c.write('hello over tls');
+  await until(() => c.closed || c.pending().toString('latin1').endsWith(want));
+  const text = c.pending().toString('latin1');
+  assert.match(text, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+  assert.ok(text.endsWith('\r\n\r\n' + want), text);
 }));
 
 // ------------------------------------------------------------------ the HTTP client (requestUri)
