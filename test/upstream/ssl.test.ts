@@ -5,7 +5,10 @@
 // Certificates and upstreams: ./tls-upstreams.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RawClient, captureLog, get, listen, stopCapture, timed, until } from '../helpers.js';
+import { RawClient, captureLog, errorLines, get, listen, stopCapture, timed, until } from '../helpers.js';
+import { netUpstream } from './upstreams.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { startServer } from '../../src/http/server.js';
 import { upstreamCerts, tlsUpstream as startTlsUpstream, type Pem, type TlsUpstream } from './tls-upstreams.js';
 import type { SluiceServer } from '../../src/http/server.js';
 import type { SluiceConfig } from '../../src/http/conf/config.js';
@@ -218,6 +221,26 @@ test('a plain HTTP upstream behind https://: 502 with the handshake\'s error', t
   const r = await refused(s, '/');
   assert.is(r.status, 502);
   assert.match(r.lines.join('\n'), /SSL_do_handshake\(\) failed \(SSL: error:0A00010B:SSL routines::wrong version number\) while SSL handshaking to upstream, client: 127\.0\.0\.1/);
+}));
+
+test('a peer that never finishes the handshake: proxyConnectTimeout covers it (504, "while SSL handshaking to upstream")', timed(20000, async () => {
+  let hello = 0;
+  const mute = keep(await netUpstream((sock) => sock.on('data', () => { hello++; }))); // takes the ClientHello, never answers
+  const clock = new ManualClock();
+  const s = await startServer({ errorLog: errorLines, servers: [{ listen: '127.0.0.1:0', locations: {
+    '/': { proxyPass: `https://127.0.0.1:${mute.port}`, proxyConnectTimeout: '2s' },
+  } }] } as SluiceConfig, { clock });
+  keep({ close: () => s.close(100) });
+  captureLog();
+  const c = keep(await RawClient.open(s.port));
+  c.write(get('/t'));
+  assert.ok(await until(() => hello > 0), 'the ClientHello reached the peer');
+  clock.advance(2000);
+  await c.wait(1);
+  const [res] = c.take();
+  const lines = stopCapture().join('');
+  assert.is(res!.status, 504);
+  assert.match(lines, /upstream timed out while SSL handshaking to upstream/);
 }));
 
 test('proxySslCertificate: the upstream gets our client certificate', timed(20000, async () => {
