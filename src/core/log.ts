@@ -366,8 +366,9 @@ export function logs(t: LogTarget, level: LogLevel): boolean {
 /**
  * An error log line in nginx's shape: "... [error] pid#0: *r1 message, client: ..., request: ...",
  * to the request's location's errorLog, or to `to` when there is no request (a connection's errors).
+ * `upstream`: the URL of the upstream request in progress, shown as nginx shows it (", upstream: ...").
  */
-export function logError(level: LogLevel, r: LogRequest | null, msg: string, to: LogTarget | null = null): void {
+export function logError(level: LogLevel, r: LogRequest | null, msg: string, to: LogTarget | null = null, upstream: string | null = null): void {
   const t = r !== null ? r.conf.errorLog : to;
   if (t === null || t.sink === null || LEVELS.indexOf(level) < t.level) return;
   let line = `${stamp()} [${level}] ${process.pid}#0: `;
@@ -375,6 +376,8 @@ export function logError(level: LogLevel, r: LogRequest | null, msg: string, to:
   line += msg;
   if (r !== null) {
     line += `, client: ${r.main.remoteAddr || '-'}, server: ${r.server.serverNames[0] ?? ''}, request: "${r.method} ${r.unparsedUri} HTTP/${(r.httpVersion / 1000) | 0}.${r.httpVersion % 1000}"`;
+    // the upstream being talked to, where nginx's log handler puts it (before host)
+    if (upstream !== null) line += `, upstream: "${upstream}"`;
     if (r.hostName) line += `, host: "${r.hostName}"`;
   }
   // one event, one line: a CR or LF in what a message quotes (a method or URI a handler set)

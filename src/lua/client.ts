@@ -1,16 +1,21 @@
 // The HTTP client for handlers — the counterpart of lua-resty-http (over OpenResty's cosockets):
 // requestUri() for one whole response, or connect() + request() for a response whose body is
 // read on demand, then setKeepalive() or close(). It shares the keepalive pool machinery, the
-// upstream connection (with its timer) and the response parser with proxyPass
-// (src/http/upstream/keepalive.ts, connection.ts).
+// upstream connection (with its timer), TLS (src/http/upstream/ssl.ts) and the response parser
+// with proxyPass (src/http/upstream/keepalive.ts, connection.ts).
+//
+// https:// verifies the certificate by default, against Node's bundled CAs or `ca`, and sends
+// SNI (the host, or sslServerName), as lua-resty-http does (ssl_verify defaults to true there)
+// and as fetch() does; `sslVerify: false` turns both checks off.
 
 import { KeepalivePool, type SocketCache } from '../http/upstream/keepalive.js';
 import { encodeArgs, type ArgsInput } from './ngx.js';
 import { HeadersIn } from '../http/headers-in.js';
 import type { MessageHead } from '../http/parser/types.js';
 import {
-  Exchange, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler, type ExchangeTimeouts, type UpstreamConnection,
+  Exchange, FAIL_SSL, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler, type ExchangeTimeouts, type UpstreamConnection,
 } from '../http/upstream/connection.js';
+import { CertificateError, TlsClient, TlsDial, sslName } from '../http/upstream/ssl.js';
 import { SERVER_VERSION } from '../core/version.js';
 import { chunkIterator } from '../core/buf.js';
 import { FV_BAD, FV_UTF8, fieldValue, isToken, targetValue, utf8Latin1 } from '../core/field.js';
@@ -51,6 +56,57 @@ export interface ClientRequestOptions {
   keepaliveTimeout?: string | number;
   /** Pool size (requestUri) or pool name (as lua-resty-http's `pool`). */
   keepalivePool?: number | string;
+  /** https (requestUri): check the certificate's chain and name (default true, as lua-resty-http's ssl_verify). */
+  sslVerify?: boolean;
+  /** https (requestUri): the name sent as SNI and checked (default: the URL's host). */
+  sslServerName?: string;
+  /** https (requestUri): the CAs to trust, PEM (default: Node's bundled roots). */
+  ca?: string | Buffer | readonly (string | Buffer)[];
+}
+
+/** TLS for connect(): as requestUri's options. */
+export interface ClientTlsOptions {
+  sslVerify?: boolean;
+  sslServerName?: string;
+  ca?: string | Buffer | readonly (string | Buffer)[];
+}
+
+/** The client's TLS contexts, by trusted CAs and verification (each keeps its peers' sessions). */
+const tlsClients = new Map<unknown, TlsClient[]>();
+const TLS_CLIENTS_MAX = 64;
+
+function tlsClientFor(verify: boolean, ca: ClientTlsOptions['ca']): TlsClient {
+  const k = ca ?? null;
+  let list = tlsClients.get(k);
+  if (list === undefined) {
+    if (tlsClients.size >= TLS_CLIENTS_MAX) tlsClients.delete(tlsClients.keys().next().value);
+    tlsClients.set(k, list = []);
+  }
+  let c = list.find((x) => x.verify === verify);
+  if (c === undefined) {
+    c = new TlsClient({ verify, verifyDepth: Infinity, ca: ca === undefined ? null : ca, sessionReuse: true, ipNames: true });
+    list.push(c);
+  }
+  return c;
+}
+
+/** How a connection to host:port goes TLS, as the options ask. */
+function tlsDial(host: string, port: number, o: ClientTlsOptions): TlsDial {
+  const verify = o.sslVerify !== false;
+  const sn = sslName(o.sslServerName ?? (host.includes(':') ? `[${host}]` : host), true);
+  const peer = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new TlsDial(tlsClientFor(verify, o.ca), sn.sni, o.sslServerName ?? host, peer);
+}
+
+/** An exchange's failure as the client reports it (lua-nginx-module's sslhandshake messages for TLS). */
+function clientError(kind: number, err: Error | null): HttpClientError {
+  if (kind === FAIL_SSL) {
+    if (err instanceof CertificateError) {
+      return new HttpClientError('ETLS', err.verifyCode === 0 ? 'certificate host mismatch' : `${err.verifyCode}: ${err.detail}`);
+    }
+    return new HttpClientError('ETLS', `handshake failed: ${err?.message ?? ''}`);
+  }
+  return new HttpClientError(kind === FAIL_TIMEOUT ? 'ETIMEDOUT' : 'EUPSTREAM', err?.message ?? 'request failed');
 }
 
 export interface ClientResponse {
@@ -148,7 +204,7 @@ export class StreamingResponse implements ExchangeHandler {
       r(); // a kept connection had died: once more on a fresh one
       return;
     }
-    this.end(new HttpClientError(kind === FAIL_TIMEOUT ? 'ETIMEDOUT' : 'EUPSTREAM', err?.message ?? 'request failed'));
+    this.end(clientError(kind, err));
   }
 
   /** The response ends in error: whoever waits for the head or a chunk gets it. */
@@ -247,6 +303,7 @@ export class HttpClient {
   private host: string | null;
   private port: number;
   private poolName: string | null;
+  private tls: TlsDial | null;
   private holder: Holder | null;
   /** The response request() began, until it has been read or abandoned. */
   private current: StreamingResponse | null;
@@ -261,6 +318,7 @@ export class HttpClient {
     this.host = null;
     this.port = 80;
     this.poolName = null;
+    this.tls = null;
     this.holder = null;
     this.current = null;
     this.busy = false;
@@ -275,12 +333,18 @@ export class HttpClient {
     this.readTimeout = read;
   }
 
-  /** Where request() goes (a kept connection is reused when there is one). */
-  connect(host: string, port = 80, options: { pool?: string } = {}): void {
+  /**
+   * Where request() goes (a kept connection is reused when there is one); `ssl: true` for TLS
+   * (verified by default: see ClientTlsOptions), as lua-resty-http's connect{ scheme = "https" }.
+   */
+  connect(host: string, port?: number, options: { pool?: string; ssl?: boolean } & ClientTlsOptions = {}): void {
     this.close();
+    const ssl = options.ssl === true;
+    const p = port ?? (ssl ? 443 : 80);
     this.host = host;
-    this.port = port;
-    this.poolName = options.pool ?? `${host}:${port}`;
+    this.port = p;
+    this.tls = ssl ? tlsDial(host, p, options) : null;
+    this.poolName = options.pool ?? (this.tls !== null ? `https:${this.tls.poolKey()}` : `${host}:${p}`);
   }
 
   /** Send a request on the connected host; resolves at the response head. */
@@ -291,7 +355,7 @@ export class HttpClient {
     this.method = method;
     let head: Buffer;
     try {
-      head = buildRequest('request()', method, this.host, this.port, o.path ?? '/', o.query, o.headers, o.body, true);
+      head = buildRequest('request()', method, this.host, this.port, o.path ?? '/', o.query, o.headers, o.body, true, this.tls !== null);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -304,7 +368,7 @@ export class HttpClient {
     this.busy = true;
     const start = (fresh: boolean) => {
       const x = new Exchange(this.host!, this.port, this.poolName!, holder, res,
-        { connect: this.connectTimeout, send: this.sendTimeout, read: this.readTimeout }, method === 'HEAD', this.clock);
+        { connect: this.connectTimeout, send: this.sendTimeout, read: this.readTimeout }, method === 'HEAD', this.clock, this.tls);
       const p = res.begin(x, () => start(true));
       x.start(head, body, false, fresh);
       return p;
@@ -349,7 +413,8 @@ export class HttpClient {
   async requestUri(url: string, o: ClientRequestOptions = {}): Promise<ClientResponse> {
     const u = parseUrl(url);
     const { host, port } = u;
-    const poolName = typeof o.keepalivePool === 'string' ? o.keepalivePool : u.key;
+    const tls = u.ssl ? tlsDial(host, port, o) : null;
+    const poolName = typeof o.keepalivePool === 'string' ? o.keepalivePool : tls !== null ? `https:${tls.poolKey()}` : u.key;
     const keepalive = o.keepalive !== false;
     const poolSize = typeof o.keepalivePool === 'number' ? o.keepalivePool : undefined;
     const kt = o.keepaliveTimeout === undefined ? undefined : keepaliveMs(o.keepaliveTimeout);
@@ -359,12 +424,12 @@ export class HttpClient {
       const extra = typeof o.query === 'string' ? o.query : encodeArgs(o.query);
       query = query && extra ? `${query}&${extra}` : query || extra;
     }
-    const head = buildRequest('requestUri()', method, host, port, u.path, query, o.headers, o.body, keepalive);
+    const head = buildRequest('requestUri()', method, host, port, u.path, query, o.headers, o.body, keepalive, u.ssl);
     const body = o.body === undefined ? [] : [typeof o.body === 'string' ? Buffer.from(o.body) : o.body];
     const pool = keepalive ? poolFor(poolName, poolSize, kt, this.clock) : null;
     const timeouts = { connect: this.connectTimeout, send: this.sendTimeout, read: this.readTimeout };
     return new Promise<ClientResponse>((resolve, reject) => {
-      new WholeResponse(host, port, poolName, pool, timeouts, method, head, body, this.clock, resolve, reject).run(false);
+      new WholeResponse(host, port, poolName, pool, timeouts, method, head, body, this.clock, tls, resolve, reject).run(false);
     });
   }
 }
@@ -380,14 +445,14 @@ class WholeResponse implements ExchangeHandler {
     private readonly host: string, private readonly port: number, private readonly poolName: string,
     private readonly pool: KeepalivePool<UpstreamConnection> | null, private readonly timeouts: ExchangeTimeouts,
     private readonly method: string, private readonly head: Buffer, private readonly body: Buffer[],
-    private readonly clock: Clock,
+    private readonly clock: Clock, private readonly tls: TlsDial | null,
     private readonly resolve: (r: ClientResponse) => void, private readonly reject: (e: Error) => void,
   ) {}
 
   run(fresh: boolean): void {
     this.parts.length = 0;
     this.size = 0;
-    new Exchange(this.host, this.port, this.poolName, this.pool, this, this.timeouts, this.method === 'HEAD', this.clock)
+    new Exchange(this.host, this.port, this.poolName, this.pool, this, this.timeouts, this.method === 'HEAD', this.clock, this.tls)
       .start(this.head, this.body, false, fresh);
   }
 
@@ -412,11 +477,11 @@ class WholeResponse implements ExchangeHandler {
 
   onFail(x: Exchange, kind: number, err: Error | null): void {
     if (kind === FAIL_STALE && (idempotent(this.method) || !x.requestSent)) { this.run(true); return; }
-    this.reject(new HttpClientError(kind === FAIL_TIMEOUT ? 'ETIMEDOUT' : 'EUPSTREAM', err?.message ?? 'request failed'));
+    this.reject(clientError(kind, err));
   }
 }
 
-interface ParsedUrl { host: string; port: number; path: string; query: string; key: string }
+interface ParsedUrl { host: string; port: number; path: string; query: string; key: string; ssl: boolean }
 
 /** Parsed http:// URLs, by their text: handlers call the same few URLs over and over. */
 const urls = new Map<string, ParsedUrl>();
@@ -426,10 +491,11 @@ function parseUrl(url: string): ParsedUrl {
   let p = urls.get(url);
   if (p !== undefined) return p;
   const u = new URL(url);
-  if (u.protocol !== 'http:') throw new HttpClientError('EPROTO', `requestUri(): only http:// is supported (${u.protocol})`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new HttpClientError('EPROTO', `requestUri(): only http:// and https:// are supported (${u.protocol})`);
+  const ssl = u.protocol === 'https:';
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-  const port = u.port === '' ? 80 : Number(u.port);
-  p = { host, port, path: u.pathname || '/', query: u.search.length > 1 ? u.search.slice(1) : '', key: `${host}:${port}` };
+  const port = u.port === '' ? (ssl ? 443 : 80) : Number(u.port);
+  p = { host, port, path: u.pathname || '/', query: u.search.length > 1 ? u.search.slice(1) : '', key: `${host}:${port}`, ssl };
   if (urls.size >= URLS_MAX) urls.delete(urls.keys().next().value!);
   urls.set(url, p);
   return p;
@@ -461,7 +527,7 @@ function upperMethod(m: unknown): string {
  * Throws HttpClientError EINVAL, naming the call (`where`) and what was wrong.
  */
 function buildRequest(where: string, method: string, host: string, port: number, path: string, query: string | ArgsInput | undefined,
-  headers: Record<string, string | readonly string[]> | undefined, body: string | Buffer | undefined, keepalive: boolean): Buffer {
+  headers: Record<string, string | readonly string[]> | undefined, body: string | Buffer | undefined, keepalive: boolean, ssl = false): Buffer {
   if (!isToken(method)) throw new HttpClientError('EINVAL', `${where}: invalid method ${JSON.stringify(method)} (a method is an RFC 9110 token)`);
   let target = path.startsWith('/') ? path : '/' + path;
   const q = query === undefined ? '' : typeof query === 'string' ? query : encodeArgs(query);
@@ -485,7 +551,7 @@ function buildRequest(where: string, method: string, host: string, port: number,
       have.add(name.toLowerCase());
     }
   }
-  if (!have.has('host')) s += `Host: ${host.includes(':') ? `[${host}]` : host}${port === 80 ? '' : ':' + port}\r\n`;
+  if (!have.has('host')) s += `Host: ${host.includes(':') ? `[${host}]` : host}${port === (ssl ? 443 : 80) ? '' : ':' + port}\r\n`;
   if (!have.has('user-agent')) s += `User-Agent: sluice-http/${SERVER_VERSION}\r\n`;
   if (!keepalive && !have.has('connection')) s += 'Connection: close\r\n';
   if (body !== undefined && !have.has('content-length') && !have.has('transfer-encoding')) {

@@ -9,8 +9,9 @@ import { Buf, link } from '../../core/buf.js';
 import { AGAIN, ERROR } from '../../filters/filter.js';
 import {
   NU_ERROR, NU_HTTP_403, NU_HTTP_404, NU_HTTP_429, NU_HTTP_500, NU_HTTP_502, NU_HTTP_503,
-  NU_HTTP_504, NU_INVALID_HEADER, NU_NON_IDEMPOTENT, NU_TIMEOUT, type ProxyTarget, type RedirectRule, resolveTarget,
+  NU_HTTP_504, NU_INVALID_HEADER, NU_NON_IDEMPOTENT, NU_TIMEOUT, type ProxyTarget, type RedirectRule, proxyTlsClient, resolveTarget,
 } from './proxy.js';
+import { TlsDial, sslName } from '../upstream/ssl.js';
 import { FV_ASCII, FV_BAD, FV_UTF8, fieldValue, isToken, targetValue, utf8Latin1 } from '../../core/field.js';
 import { logError } from '../../core/log.js';
 import { expandVariables } from '../variables.js';
@@ -21,7 +22,7 @@ import {
 } from '../parser/types.js';
 import { ExitSignal, type Request } from '../request.js';
 import {
-  Exchange, FAIL_CONNECT, FAIL_INVALID, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler,
+  Exchange, FAIL_CONNECT, FAIL_INVALID, FAIL_SSL, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler,
 } from '../upstream/connection.js';
 import type { Peer, UpstreamGroup } from '../upstream/upstream.js';
 import { UpstreamInfo, UpstreamState } from '../upstream/state.js';
@@ -83,6 +84,10 @@ class ProxyRun implements ExchangeHandler {
   tunnel: Tunnel | null;
   private upgraded: Exchange | null;
   private upgradedRest: number;
+  /** The request-target sent upstream (nginx's u->uri, for the error log's "upstream:"). */
+  private upstreamUri: string;
+  /** https: the name checked and the SNI sent (ngx_http_upstream_ssl_name), worked out once per request. */
+  private ssl: { name: string; sni: string | null } | null;
   private readonly resolve: () => void;
   private readonly reject: (e: unknown) => void;
   private done: boolean;
@@ -108,6 +113,8 @@ class ProxyRun implements ExchangeHandler {
     this.tunnel = null;
     this.upgraded = null;
     this.upgradedRest = 0;
+    this.upstreamUri = '';
+    this.ssl = null;
     // a later proxying of the same request (after an internal redirect) is set apart by a separator
     let up = r.upstream;
     if (up === null) r.upstream = up = new UpstreamInfo();
@@ -201,9 +208,23 @@ class ProxyRun implements ExchangeHandler {
   private connect(peer: Peer, fresh: boolean): void {
     const r = this.r;
     const conf = r.conf;
-    const x = this.x = new Exchange(peer.host, peer.port, peer.name, this.group.pool, this,
+    let key = peer.name;
+    let tls: TlsDial | null = null;
+    if (this.target.ssl) {
+      // TLS over the connection (nginx's ngx_http_upstream_ssl_init_connection); the pool keeps
+      // it apart from plain ones and from other contexts' and names'
+      let sn = this.ssl;
+      if (sn === null) {
+        const t = this.target;
+        const raw = conf.proxySslName !== null ? conf.proxySslName.run(r) : t.host.includes(':') ? `[${t.host}]` : t.host;
+        sn = this.ssl = sslName(raw, conf.proxySslServerName);
+      }
+      tls = new TlsDial(proxyTlsClient(conf), sn.sni, sn.name, peer.name);
+      key = tls.poolKey();
+    }
+    const x = this.x = new Exchange(peer.host, peer.port, key, this.group.pool, this,
       { connect: conf.proxyConnectTimeout, send: conf.proxySendTimeout, read: conf.proxyReadTimeout },
-      r.method === 'HEAD', this.clock);
+      r.method === 'HEAD', this.clock, tls);
     const rb = r.requestBody;
     const body: Buffer[] = [];
     if (conf.proxyPassRequestBody && rb !== null) {
@@ -505,7 +526,13 @@ class ProxyRun implements ExchangeHandler {
     }
     this.release();
     this.x = null;
-    logError('error', r, `${err?.message ?? 'upstream failed'} while proxying to "${this.peer!.name}"`);
+    if (kind === FAIL_SSL) {
+      // nginx's line, with the upstream URL it adds (the verify error, or SSL_do_handshake's)
+      logError('error', r, `${err?.message ?? 'SSL handshake failed'} while SSL handshaking to upstream`, null,
+        `https://${this.peer!.name}${this.upstreamUri}`);
+    } else {
+      logError('error', r, `${err?.message ?? 'upstream failed'} while proxying to "${this.peer!.name}"`);
+    }
     if (this.sent) {
       // too late for another peer: a client connection is cut, a capture is truncated
       r.truncated = true;
@@ -516,7 +543,7 @@ class ProxyRun implements ExchangeHandler {
     this.lastStatus = timeout ? 504 : 502;
     const nu = r.conf.proxyNextUpstream;
     const cond = timeout ? NU_TIMEOUT : kind === FAIL_INVALID ? NU_INVALID_HEADER : NU_ERROR;
-    if ((nu & cond) !== 0 && this.mayRetry(kind === FAIL_CONNECT) && this.hasNext()) {
+    if ((nu & cond) !== 0 && this.mayRetry(kind === FAIL_CONNECT || kind === FAIL_SSL) && this.hasNext()) {
       this.next();
       return;
     }
@@ -608,6 +635,7 @@ class ProxyRun implements ExchangeHandler {
     const uk = targetValue(uri);
     if (uk === FV_BAD) return refuse(r, `invalid URI ${JSON.stringify(uri)} (spaces and control characters are not allowed)`);
     if (uk === FV_UTF8) uri = utf8Latin1(uri);
+    this.upstreamUri = uri;
 
     // proxy_set_header: ours first, as nginx puts them before the client's
     const plan = headPlan(conf, t, keep);

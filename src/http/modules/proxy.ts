@@ -9,7 +9,12 @@ import { isIP } from 'node:net';
 import { logError } from '../../core/log.js';
 import { DECLINED, DONE, HSL, L, cmd, defineModule, parser, type PhaseHandler } from '../conf/module.js';
 import { proxyHandler } from './proxy-handler.js';
-import { flag, isHeaderSafe, isPlainObject, num, oneOf, timer, words } from '../conf/parse.js';
+import { flag, isHeaderSafe, isPlainObject, num, oneOf, path, timer, words } from '../conf/parse.js';
+import { protocols } from './ssl.js';
+import { TlsClient, readConfigFile } from '../upstream/ssl.js';
+import { compileComplex, type Complex } from '../script.js';
+import type { Directives } from '../conf/directives.js';
+import type { ResolvedConfig } from '../conf/config.js';
 import { expandVariables, registerVariable } from '../variables.js';
 import type { Request } from '../request.js';
 
@@ -53,38 +58,42 @@ export class ProxyTarget {
   readonly proxyHost: string;
   /** The URL has $variables (the template itself, or a target worked out from one). */
   readonly dynamic: boolean;
+  /** https:// — TLS to the upstream (a template's is known only per request). */
+  readonly ssl: boolean;
   /** The upstream group it goes to (bound by resolveConfig; per request for a dynamic URL). */
   group: UpstreamGroup | null;
   /** A template's groups to look hosts up in (bound by resolveConfig): named ones, and the implicit ones by host:port. */
   lookup: { named: ReadonlyMap<string, UpstreamGroup>; implicit: Map<string, UpstreamGroup> } | null;
-  constructor(url: string, host: string, port: number, explicitPort: boolean, uri: string | null, dynamic = false) {
+  constructor(url: string, host: string, port: number, explicitPort: boolean, uri: string | null, dynamic = false, ssl = false) {
     this.url = url;
     this.host = host;
     this.port = port;
     this.explicitPort = explicitPort;
     this.uri = uri;
-    this.proxyHost = explicitPort && port !== 80 ? `${host}:${port}` : host;
+    this.proxyHost = explicitPort && port !== (ssl ? 443 : 80) ? `${host}:${port}` : host;
     this.dynamic = dynamic;
+    this.ssl = ssl;
     this.group = null;
     this.lookup = null;
   }
 }
 
-const URL_RE = /^http:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?([/?][\x21-\x7e]*)?$/;
+const URL_RE = /^(https?):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?([/?][\x21-\x7e]*)?$/i;
 
-/** 'http://host[:port][/uri]' split, or null. `dynamic`: worked out from a URL with variables. */
+/** 'http[s]://host[:port][/uri]' split, or null. `dynamic`: worked out from a URL with variables. */
 export function parseProxyUrl(v: string, dynamic: boolean): ProxyTarget | null {
   const m = URL_RE.exec(v);
   if (m === null) return null;
-  const host = m[1].startsWith('[') ? m[1].slice(1, -1) : m[1];
-  const port = m[2] === undefined ? 80 : Number(m[2]);
+  const ssl = m[1].length === 5;
+  const host = m[2].startsWith('[') ? m[2].slice(1, -1) : m[2];
+  const port = m[3] === undefined ? (ssl ? 443 : 80) : Number(m[3]);
   if (port < 1 || port > 65535) return null;
-  let uri = m[3] ?? null;
+  let uri = m[4] ?? null;
   if (uri !== null && uri.startsWith('?')) uri = '/' + uri; // as nginx does with "http://h?a=b"
-  return new ProxyTarget(v, host, port, m[2] !== undefined, uri, dynamic);
+  return new ProxyTarget(v, host, port, m[3] !== undefined, uri, dynamic, ssl);
 }
 
-/** 'http://upstream_name[/uri]' or 'http://host:port[/uri]'; $variables make it per request. */
+/** 'http[s]://upstream_name[/uri]' or 'http[s]://host:port[/uri]'; $variables make it per request. */
 const proxyPass = parser<string>()((v, key): ProxyTarget => {
   if (typeof v !== 'string') throw invalidValue(v, key);
   if (v.includes('$')) {
@@ -93,9 +102,8 @@ const proxyPass = parser<string>()((v, key): ProxyTarget => {
   }
   const t = URL_RE.test(v) ? parseProxyUrl(v, false) : null;
   if (t === null) {
-    if (/^https:/i.test(v)) throw new ConfigError(`https upstreams are not supported in "${key}" ${showValue(v)}`, key);
     if (URL_RE.test(v)) throw invalidValue(v, key);
-    throw new ConfigError(`invalid URL prefix in ${showValue(v)} for "${key}" (http://host[:port][/uri] expected)`, key);
+    throw new ConfigError(`invalid URL prefix in ${showValue(v)} for "${key}" (http[s]://host[:port][/uri] expected)`, key);
   }
   return t;
 });
@@ -215,13 +223,66 @@ registerVariable('proxy_add_x_forwarded_for', (r) => {
   return prev ? `${prev}, ${addr}` : addr;
 });
 
+const nonEmpty = parser<string>()((v, key) => { if (typeof v !== 'string' || v === '') throw invalidValue(v, key); return v; });
+
+/** proxy_ssl_name: a name, $variables allowed (compiled once). */
+const sslNameValue = parser<string>()((v, key): Complex => {
+  if (typeof v !== 'string' || !isHeaderSafe(v)) throw invalidValue(v, key);
+  return compileComplex(v, key);
+});
+
+/** A client certificate or its key: a file read at load (nginx's certificate with variables is not taken). */
+const staticPath = parser<string>()((v, key) => {
+  const p = path(v, key);
+  if (p.includes('$')) throw new ConfigError(`"${key}" with variables is not supported ${showValue(v)}`, key);
+  return p;
+});
+
+/** The TLS client context of each location that proxies to https (made at load, so a bad file is a config error). */
+const tlsClients = new WeakMap<object, TlsClient>();
+
+/** The location's TLS client context (nginx's ngx_http_proxy_set_ssl), made once per location. */
+export function proxyTlsClient(conf: Directives, where = 'location'): TlsClient {
+  let c = tlsClients.get(conf);
+  if (c !== undefined) return c;
+  if (conf.proxySslVerify && conf.proxySslTrustedCertificate === null) {
+    throw new ConfigError('no "proxySslTrustedCertificate" for "proxySslVerify"', 'proxySslVerify', where);
+  }
+  if (conf.proxySslCertificate !== null && conf.proxySslCertificateKey === null) {
+    throw new ConfigError(`no "proxySslCertificateKey" is defined for certificate "${conf.proxySslCertificate}"`, 'proxySslCertificateKey', where);
+  }
+  const cert = conf.proxySslCertificate === null ? null : readConfigFile(conf.proxySslCertificate, 'proxySslCertificate', 'certificate', where);
+  const key = conf.proxySslCertificate === null ? null : readConfigFile(conf.proxySslCertificateKey!, 'proxySslCertificateKey', 'certificate key', where);
+  const passwords = conf.proxySslPasswordFile === null ? [undefined]
+    : readConfigFile(conf.proxySslPasswordFile, 'proxySslPasswordFile', 'file', where).toString('utf8').split(/\r?\n/).filter((l) => l !== '');
+  const ca = conf.proxySslVerify ? readConfigFile(conf.proxySslTrustedCertificate!, 'proxySslTrustedCertificate', 'trusted certificate', where) : null;
+  let last: Error | null = null;
+  for (const passphrase of passwords) {
+    try {
+      c = new TlsClient({
+        protocols: conf.proxySslProtocols, ciphers: conf.proxySslCiphers, verify: conf.proxySslVerify,
+        verifyDepth: conf.proxySslVerifyDepth, ca, cert, key, passphrase, sessionReuse: conf.proxySslSessionReuse,
+      });
+      break;
+    } catch (e) {
+      last = e as Error;
+    }
+  }
+  if (c === undefined) {
+    const what = cert !== null ? `certificate "${conf.proxySslCertificate}" or its key` : 'the TLS settings';
+    throw new ConfigError(`cannot load ${what}: ${last?.message ?? ''}`, cert !== null ? 'proxySslCertificate' : 'proxySslCiphers', where);
+  }
+  tlsClients.set(conf, c);
+  return c;
+}
+
 const proxyPhase: PhaseHandler = (r) => (r.conf.proxyPass === null ? DECLINED : proxyHandler(r) ?? DONE);
 
 export const proxyModule = defineModule({
   name: 'proxy',
   nginx: 'ngx_http_proxy_module',
   about: 'proxyPass: the location\'s content handler sends the request to an upstream group',
-  notYet: ['proxy_buffering', 'proxy_buffers', 'proxy_buffer_size', 'proxy_hide_header', 'proxy_pass_header', 'proxy_ignore_headers', 'proxy_ssl_verify', 'proxy_ssl_trusted_certificate', 'proxy_ssl_server_name', 'proxy_ssl_name'],
+  notYet: ['proxy_buffering', 'proxy_buffers', 'proxy_buffer_size', 'proxy_hide_header', 'proxy_pass_header', 'proxy_ignore_headers', 'proxy_ssl_crl', 'proxy_ssl_conf_command'],
   directives: {
     proxyPass: cmd(L, proxyPass, null, { inherit: false, differs: 'with $variables, a host name that is no upstream group is answered 502, as nginx does without a resolver (there is no resolver directive); an upstream\'s 101 goes out without its Content-Length, and a 101 to a request without Upgrade is refused (502; nginx passes it on, then the bytes as a body) — see docs/upgrade.md' }),
     proxySetHeader: cmd(HSL, proxySetHeader, {}),
@@ -235,8 +296,32 @@ export const proxyModule = defineModule({
     proxyNextUpstream: cmd(HSL, nextUpstream, 'error timeout'),
     proxyNextUpstreamTries: cmd(HSL, num, 0),
     proxyInterceptErrors: cmd(HSL, flag, false),
+    proxySslProtocols: cmd(HSL, protocols, 'TLSv1 TLSv1.1 TLSv1.2', {
+      differs: 'TLSv1 and TLSv1.1 are refused by OpenSSL 3\'s default security level unless proxySslCiphers lowers it (@SECLEVEL=0), so the default is TLSv1.2 in practice, as nginx 1.22\'s on the same OpenSSL; add TLSv1.3 to use it (nginx 1.23.4 and later have it by default)',
+    }),
+    proxySslCiphers: cmd(HSL, nonEmpty, 'DEFAULT', { differs: 'as OpenSSL reads it, for TLSv1.2 and lower (TLSv1.3 suites are Node\'s defaults)' }),
+    proxySslVerify: cmd(HSL, flag, false),
+    proxySslTrustedCertificate: cmd(HSL, path, null, { differs: 'read when the config is loaded (and at each reload)' }),
+    proxySslVerifyDepth: cmd(HSL, num, 1),
+    proxySslServerName: cmd(HSL, flag, false),
+    proxySslName: cmd(HSL, sslNameValue, null),
+    proxySslCertificate: cmd(HSL, staticPath, null, { differs: 'a file name without variables (nginx also takes one with variables, loaded per request)' }),
+    proxySslCertificateKey: cmd(HSL, staticPath, null, { differs: 'a file name without variables' }),
+    proxySslPasswordFile: cmd(HSL, path, null),
+    proxySslSessionReuse: cmd(HSL, flag, true, {
+      differs: 'a peer\'s last session is kept per location context (nginx keeps one per upstream peer, shared by the locations that use the upstream)',
+    }),
   },
   phases: { content: proxyPhase },
+  checkConfig(config: ResolvedConfig): void {
+    // ngx_http_proxy_merge_loc_conf: the TLS context of every location that may go https
+    config.servers.forEach((s, i) => {
+      for (const loc of [...s.locations.locations, ...s.named.values()]) {
+        const t = loc.conf.proxyPass;
+        if (t !== null && (t.ssl || t.dynamic)) proxyTlsClient(loc.conf, `servers[${i}].locations["${loc.key}"]`);
+      }
+    });
+  },
   checkBlock(raw) {
     const rd = raw.proxyRedirect;
     const explicitDefault = rd === 'default' || (Array.isArray(rd) && rd.includes('default'));

@@ -2,6 +2,7 @@
 // client certificates, and the $ssl_* variables. The connections themselves are src/http/ssl.ts.
 
 import type { TLSSocket } from 'node:tls';
+import { constants } from 'node:crypto';
 import { ConfigError, invalidValue } from '../conf/size-time.js';
 import { HS, cmd, defineModule, parser } from '../conf/module.js';
 import { flag, oneOf, path, timer, words } from '../conf/parse.js';
@@ -19,7 +20,8 @@ const files = parser<string | readonly string[]>()((v, key): readonly string[] =
   return list as string[];
 });
 
-const protocols = parser<string | readonly string[]>()((v, key): readonly Protocol[] => {
+/** ssl_protocols / proxy_ssl_protocols: a list of PROTOCOLS (SSLv2 and SSLv3 refused). */
+export const protocols = parser<string | readonly string[]>()((v, key): readonly Protocol[] => {
   const w = words(v);
   if (w === null || w.length === 0) throw invalidValue(v, key);
   const out: Protocol[] = [];
@@ -30,6 +32,22 @@ const protocols = parser<string | readonly string[]>()((v, key): readonly Protoc
   }
   return out;
 });
+
+type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+
+/**
+ * A protocol list as node:tls takes it: the lowest and highest version, and SSL_OP_NO_* bits for
+ * the versions left out between them (TLSv1 and TLSv1.2 without TLSv1.1).
+ */
+export function protocolRange(list: readonly Protocol[]): { minVersion: TlsVersion; maxVersion: TlsVersion; secureOptions: number } {
+  const order = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
+  const on = order.map((p) => list.includes(p));
+  const lo = on.indexOf(true), hi = on.lastIndexOf(true);
+  const bits = [constants.SSL_OP_NO_TLSv1, constants.SSL_OP_NO_TLSv1_1, constants.SSL_OP_NO_TLSv1_2, constants.SSL_OP_NO_TLSv1_3];
+  let secureOptions = 0;
+  for (let i = lo; i <= hi; i++) if (!on[i]) secureOptions |= bits[i];
+  return { minVersion: order[lo], maxVersion: order[hi], secureOptions };
+}
 
 /** ssl_session_cache: off | none | builtin[:size] | shared:name:size, several at once as nginx allows. */
 export interface SessionCache {

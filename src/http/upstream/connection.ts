@@ -6,9 +6,11 @@
 // may pause() the exchange when its own output is full, which stops reading the socket.
 
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { SYSTEM_CLOCK, type Clock } from '../../core/clock.js';
 import { DeadlineTimer } from '../../core/timer.js';
 import type { Keepable, KeepalivePool, SocketCache } from './keepalive.js';
+import type { TlsDial } from './ssl.js';
 import { HttpParser } from '../parser/index.js';
 import {
   E_OK, PARSER_RESPONSE, SINK_OK, SINK_SKIP_BODY, type MessageHead, type ParserSink,
@@ -22,6 +24,8 @@ export const FAIL_CLOSED = 4;     // closed before the response was complete (er
 export const FAIL_INVALID = 5;    // the response could not be parsed (invalid_header)
 /** A pooled connection died before any byte of the response: try again on a fresh one. */
 export const FAIL_STALE = 6;
+/** The TLS handshake failed, or the certificate was not taken (error; nothing was sent). */
+export const FAIL_SSL = 7;
 
 export interface ExchangeHandler {
   /** Status and headers (1xx interim responses are skipped). */
@@ -76,8 +80,12 @@ export class UpstreamConnection implements ParserSink, Keepable {
    * costs nothing.
    */
   readonly timer: DeadlineTimer<UpstreamConnection>;
+  /** How it went TLS (its peer's sessions are kept through it), or null for plain TCP. */
+  readonly tls: TlsDial | null;
+  /** The TCP connection is up (a TLS one may still be handshaking). */
+  tcpUp: boolean;
 
-  constructor(socket: Socket, clock: Clock = SYSTEM_CLOCK) {
+  constructor(socket: Socket, clock: Clock = SYSTEM_CLOCK, tls: TlsDial | null = null) {
     this.socket = socket;
     this.parser = new HttpParser(PARSER_RESPONSE, this);
     this.x = null;
@@ -87,6 +95,8 @@ export class UpstreamConnection implements ParserSink, Keepable {
     this.keptUntil = 0;
     this.startedAt = clock.now();
     this.timer = new DeadlineTimer<UpstreamConnection>(this, onTimer, clock, true);
+    this.tls = tls;
+    this.tcpUp = false;
     (socket as unknown as Record<symbol, UpstreamConnection>)[CONN] = this;
     socket.on('data', onData);
     socket.on('end', onEnd);
@@ -95,8 +105,15 @@ export class UpstreamConnection implements ParserSink, Keepable {
     socket.on('drain', onDrain);
   }
 
-  static connect(host: string, port: number, clock: Clock = SYSTEM_CLOCK): UpstreamConnection {
-    return new UpstreamConnection(connect({ host, port, noDelay: true }), clock);
+  /** A fresh connection; with `tls`, node:tls over it (the handshake follows the TCP connect). */
+  static connect(host: string, port: number, clock: Clock = SYSTEM_CLOCK, tls: TlsDial | null = null): UpstreamConnection {
+    if (tls === null) return new UpstreamConnection(connect({ host, port, noDelay: true }), clock);
+    const s = tlsConnect(tls.options(host, port));
+    s.setNoDelay(true);
+    const c = new UpstreamConnection(s, clock, tls);
+    s.once('connect', onTcpConnect);
+    if (tls.client.sessionReuse) s.on('session', onSession);
+    return c;
   }
 
   destroy(): void { this.socket.destroy(); }
@@ -142,6 +159,12 @@ function onError(this: Socket, e: Error): void { connOf(this).closed(e); }
 function onClose(this: Socket): void { connOf(this).freed(); }
 function onDrain(this: Socket): void { connOf(this).x?.drain(); }
 function onTimer(c: UpstreamConnection, kind: number): void { c.x?.timeout(kind); }
+function onTcpConnect(this: Socket): void { connOf(this).tcpUp = true; }
+/** A session to offer next time (ngx_http_upstream_ssl_save_session: not while the connection is idle). */
+function onSession(this: Socket, session: Buffer): void {
+  const c = connOf(this);
+  if (c.x !== null && c.tls !== null) c.tls.client.saveSession(c.tls.peer, session);
+}
 
 /** Requests and their bodies up to this size leave in one write. */
 const COALESCE_MAX = 16 * 1024;
@@ -176,9 +199,12 @@ export class Exchange {
   private early: Buffer[] | null;
   /** The clock a fresh connection's timer reads. */
   private readonly clock: Clock;
+  /** TLS for a fresh connection (a pooled one went TLS when it was made), or null. */
+  readonly tls: TlsDial | null;
 
   constructor(host: string, port: number, key: string, pool: SocketCache<UpstreamConnection> | null,
-    handler: ExchangeHandler, timeouts: ExchangeTimeouts, headOnly: boolean, clock: Clock = SYSTEM_CLOCK) {
+    handler: ExchangeHandler, timeouts: ExchangeTimeouts, headOnly: boolean, clock: Clock = SYSTEM_CLOCK,
+    tls: TlsDial | null = null) {
     this.host = host;
     this.port = port;
     this.key = key;
@@ -201,6 +227,7 @@ export class Exchange {
     this.pendingBody = false;
     this.early = null;
     this.clock = clock;
+    this.tls = tls;
   }
 
   /**
@@ -217,11 +244,17 @@ export class Exchange {
       this.state = ST_SEND;
       this.send(head, body);
     } else {
-      const c = UpstreamConnection.connect(this.host, this.port, this.clock);
+      const tls = this.tls;
+      const c = UpstreamConnection.connect(this.host, this.port, this.clock, tls);
       this.attach(c);
+      // the handshake is under the connect timeout too, as nginx's
       c.timer.arm(T_CONNECT, this.timeouts.connect);
-      c.socket.once('connect', () => {
+      c.socket.once(tls === null ? 'connect' : 'secureConnect', () => {
         if (this.state !== ST_CONNECT) return;
+        if (tls !== null) {
+          const bad = tls.client.check(c.socket as TLSSocket, tls.name);
+          if (bad !== null) { this.fail(FAIL_SSL, bad); return; }
+        }
         this.state = ST_SEND;
         this.send(head, body);
       });
@@ -363,6 +396,10 @@ export class Exchange {
 
   eof(): void {
     if (this.state >= ST_DONE) return;
+    if (this.state === ST_CONNECT && this.conn !== null && this.conn.tcpUp && this.conn.tls !== null) {
+      this.fail(FAIL_SSL, new Error('peer closed connection in SSL handshake'));
+      return;
+    }
     if (this.state === ST_BODY) {
       // a close-delimited body ends here; anything else ended too early
       const rc = this.conn!.parser.finish();
@@ -374,6 +411,11 @@ export class Exchange {
 
   error(err: Error): void {
     if (this.state >= ST_DONE) return;
+    if (this.state === ST_CONNECT && this.conn !== null && this.conn.tcpUp && this.conn.tls !== null) {
+      // nginx's "SSL_do_handshake() failed (SSL: error:...)"
+      this.fail(FAIL_SSL, new Error(`SSL_do_handshake() failed (SSL: ${sslReason(err)})`));
+      return;
+    }
     const kind = this.state === ST_CONNECT ? FAIL_CONNECT : this.reused && !this.gotBytes ? FAIL_STALE : FAIL_ERROR;
     this.fail(kind, err);
   }
@@ -385,7 +427,8 @@ export class Exchange {
 
   timeout(kind: number): void {
     if (this.state >= ST_DONE) return;
-    const what = kind === T_CONNECT ? 'connecting to' : kind === T_SEND ? 'sending request to' : 'reading response from';
+    const shaking = kind === T_CONNECT && this.conn !== null && this.conn.tcpUp && this.conn.tls !== null;
+    const what = shaking ? 'SSL handshaking to' : kind === T_CONNECT ? 'connecting to' : kind === T_SEND ? 'sending request to' : 'reading response from';
     this.fail(FAIL_TIMEOUT, new Error(`upstream timed out while ${what} upstream`));
   }
 
@@ -425,6 +468,14 @@ export class Exchange {
     if (reuse) this.pool!.put(this.key, c);
     else c.destroy();
   }
+}
+
+/** OpenSSL's error as OpenSSL 3 prints it for nginx: "error:0A00010B:SSL routines::wrong version number". */
+function sslReason(e: Error): string {
+  const m = /error:([0-9A-F]+):/.exec(e.message);
+  const o = e as Error & { library?: string; reason?: string };
+  if (m !== null && o.reason !== undefined) return `error:${m[1]}:${o.library ?? 'SSL routines'}::${o.reason}`;
+  return e.message;
 }
 
 /** Request methods safe to send again on a fresh connection (RFC 9110 9.2.2). */
