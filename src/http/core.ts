@@ -18,7 +18,7 @@ import { logError, logAccess } from '../core/log.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ExitSignal, RequestError, type Request } from './request.js';
 import { specialResponse } from './special-response.js';
-import { DECLINED, DONE } from './conf/module.js';
+import { DECLINED, DONE, SUSPENDED } from './conf/module.js';
 import { parseRequestTarget } from './uri.js';
 import { RESTART } from './conf/module.js';
 import { setCaptures } from './regex.js';
@@ -51,14 +51,33 @@ function run(r: Request, ph: number, named: ResolvedLocation | null): void {
   }
   if (p === undefined) {
     try { finalizeRequest(r, 0); } catch (e) { crashed(r, e); }
+  } else if (p === SUSPEND) {
+    // the content handler goes on by itself and calls resumeRequest()
   } else {
     // one promise for the rest of the run: the callbacks catch their own failures
     p.then(() => { settled(r); }, (e: unknown) => { failed(r, e); });
   }
 }
 
+/** What phases() gives back when the content handler answered SUSPENDED. */
+const SUSPEND = Promise.resolve() as Promise<void>;
+
+/**
+ * A content handler that answered SUSPENDED is done: `outcome` null ends the request as it is
+ * (the handler's promise resolving, in effect), anything else as a handler's failure or exit
+ * (an ExitSignal with a status: its page). Runs in a microtask, as a promise's callback would:
+ * never inside the socket event that finished the handler.
+ */
+export function resumeRequest(r: Request, outcome: unknown): void {
+  r.suspended = false;
+  if (outcome === null) queueMicrotask(() => { settled(r); });
+  else queueMicrotask(() => { failed(r, outcome); });
+}
+
 /** The handlers' promise resolved: the request ends (after r.upgrade(): when its stream closes). */
 function settled(r: Request): void {
+  // (a run that went asynchronous before its content handler suspended: the handler ends it)
+  if (r.suspended) return;
   try {
     if (r.upgraded !== null) {
       const w = whenUpgradeDone(r);
@@ -221,6 +240,7 @@ function phases(r: Request, ph: number, i: number, named: ResolvedLocation | nul
           const rc = list[i](r);
           if (rc === DECLINED) continue;
           if (rc === DONE) return undefined;
+          if (rc === SUSPENDED) { r.suspended = true; return SUSPEND; }
           return rc as Promise<void>;
         }
         r.exit(404); // no module answered (a config without the static module)

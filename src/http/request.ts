@@ -237,6 +237,8 @@ export class Request implements FilterRequest {
   depth: number;
   startTime: number;
   finalized: boolean;
+  /** The content handler answered SUSPENDED and has not called resumeRequest() yet. */
+  suspended: boolean;
   /** User variables set with r.var.name = value ("set $name"). */
   variables: Map<string, string> | null;
   /** A file try_files opened for the static module to serve (closed at the end if it does not). */
@@ -333,6 +335,7 @@ export class Request implements FilterRequest {
     // (a main request's is set by its connection, from the server's clock)
     this.startTime = parent === null ? 0 : Date.now();
     this.finalized = false;
+    this.suspended = false;
     this.variables = null;
     this.captures = null;
     this.varCache = null;

@@ -410,7 +410,16 @@ export class HttpClient {
    * One request, the whole response (lua-resty-http's request_uri). Keeps the connection
    * (keepalive: true) in the pool for the host unless told otherwise.
    */
-  async requestUri(url: string, o: ClientRequestOptions = {}): Promise<ClientResponse> {
+  requestUri(url: string, o: ClientRequestOptions = {}): Promise<ClientResponse> {
+    // (not an async function: one promise per call, the one below; a bad argument rejects it)
+    try {
+      return this.startRequestUri(url, o);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private startRequestUri(url: string, o: ClientRequestOptions): Promise<ClientResponse> {
     const u = parseUrl(url);
     const { host, port } = u;
     const tls = u.ssl ? tlsDial(host, port, o) : null;

@@ -99,9 +99,16 @@ export const DONE = 1;
  */
 export const RESTART = 2;
 /**
- * A phase handler (what a module's postconfiguration registers in nginx): DECLINED, DONE, or a
- * promise — in the rewrite and access phases the run goes on with the next handler when it
- * settles; in the content phase the request is answered when it settles.
+ * A content handler's answer (nginx's NGX_DONE with r->main->count raised): the handler goes on
+ * by itself — from socket events, say — and ends the request with `resumeRequest(r, outcome)`
+ * (src/http/core.ts). No promise in between: proxyPass answers this way.
+ */
+export const SUSPENDED = 3;
+/**
+ * A phase handler (what a module's postconfiguration registers in nginx): DECLINED, DONE,
+ * SUSPENDED (content phase), or a promise — in the rewrite and access phases the run goes on
+ * with the next handler when it settles; in the content phase the request is answered when it
+ * settles.
  */
 export type PhaseHandler = (r: Request) => number | Promise<unknown>;
 

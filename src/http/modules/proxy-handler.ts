@@ -21,6 +21,8 @@ import {
   H_SERVER, H_TE, H_TRAILER, H_TRANSFER_ENCODING, H_UPGRADE, H_EXPECT, KNOWN_HEADER_NAMES, type MessageHead,
 } from '../parser/types.js';
 import { ExitSignal, type Request } from '../request.js';
+import { resumeRequest } from '../core.js';
+import { SUSPENDED } from '../conf/module.js';
 import {
   Exchange, FAIL_CONNECT, FAIL_INVALID, FAIL_SSL, FAIL_STALE, FAIL_TIMEOUT, idempotent, type ExchangeHandler,
 } from '../upstream/connection.js';
@@ -45,7 +47,7 @@ function skipResponseHeader(id: number, lower: string): boolean {
 }
 
 /** The content handler of a location with proxyPass. */
-export function proxyHandler(r: Request): Promise<void> {
+export function proxyHandler(r: Request): Promise<void> | number {
   let t = r.conf.proxyPass!;
   if (t.dynamic) {
     // a proxyPass with variables: the URL and its group for this request
@@ -56,9 +58,9 @@ export function proxyHandler(r: Request): Promise<void> {
     }
     t = rt;
   }
-  return new Promise<void>((resolve, reject) => {
-    new ProxyRun(r, t, resolve, reject).start();
-  });
+  // no promise: the run ends the request itself (nginx's NGX_DONE, then finalize)
+  new ProxyRun(r, t).start();
+  return SUSPENDED;
 }
 
 class ProxyRun implements ExchangeHandler {
@@ -88,13 +90,11 @@ class ProxyRun implements ExchangeHandler {
   private upstreamUri: string;
   /** https: the name checked and the SNI sent (ngx_http_upstream_ssl_name), worked out once per request. */
   private ssl: { name: string; sni: string | null } | null;
-  private readonly resolve: () => void;
-  private readonly reject: (e: unknown) => void;
   private done: boolean;
   private readonly resumeX: () => void;
   private readonly clientGone: () => void;
 
-  constructor(r: Request, target: ProxyTarget, resolve: () => void, reject: (e: unknown) => void) {
+  constructor(r: Request, target: ProxyTarget) {
     this.r = r;
     this.target = target;
     this.group = target.group as UpstreamGroup;
@@ -120,8 +120,6 @@ class ProxyRun implements ExchangeHandler {
     if (up === null) r.upstream = up = new UpstreamInfo();
     else up.states.push(new UpstreamState(null, 0));
     up.target = target;
-    this.resolve = resolve;
-    this.reject = reject;
     this.done = false;
     this.resumeX = () => { if (this.x !== null) this.x.resume(); };
     this.clientGone = () => this.abandon();
@@ -140,7 +138,7 @@ class ProxyRun implements ExchangeHandler {
       if (rb.error !== 0) { this.finish(rb.error); return; }
       if (r.contentLengthIn < 0 && r.conf.proxyHttpVersion !== '1.1') {
         // HTTP/1.0 cannot frame a body of unknown length: read it all first
-        r.readBody().then(() => this.start(), (e) => { this.done = true; this.reject(e); });
+        r.readBody().then(() => this.start(), (e) => { this.done = true; resumeRequest(this.r, e); });
         return;
       }
     }
@@ -574,14 +572,14 @@ class ProxyRun implements ExchangeHandler {
     if (this.done) return;
     this.done = true;
     if (this.r.requestBody?.stream === this) this.r.requestBody.stream = null;
-    this.resolve();
+    resumeRequest(this.r, null);
   }
 
   private finish(status: number): void {
     if (this.done) return;
     this.done = true;
     if (this.r.requestBody?.stream === this) this.r.requestBody.stream = null;
-    this.reject(new ExitSignal('exit', status));
+    resumeRequest(this.r, new ExitSignal('exit', status));
   }
 
   /** The client went away (nginx's 499): close the upstream connection, end the request. */

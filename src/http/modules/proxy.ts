@@ -7,7 +7,7 @@ import { ConfigError, invalidValue, showValue } from '../conf/size-time.js';
 import { implicitGroup, type UpstreamGroup } from '../upstream/upstream.js';
 import { isIP } from 'node:net';
 import { logError } from '../../core/log.js';
-import { DECLINED, DONE, HSL, L, cmd, defineModule, parser, type PhaseHandler } from '../conf/module.js';
+import { DECLINED, HSL, L, cmd, defineModule, parser, type PhaseHandler } from '../conf/module.js';
 import { proxyHandler } from './proxy-handler.js';
 import { flag, isHeaderSafe, isPlainObject, num, oneOf, path, timer, words } from '../conf/parse.js';
 import { protocols } from './ssl.js';
@@ -276,7 +276,7 @@ export function proxyTlsClient(conf: Directives, where = 'location'): TlsClient 
   return c;
 }
 
-const proxyPhase: PhaseHandler = (r) => (r.conf.proxyPass === null ? DECLINED : proxyHandler(r) ?? DONE);
+const proxyPhase: PhaseHandler = (r) => (r.conf.proxyPass === null ? DECLINED : proxyHandler(r));
 
 export const proxyModule = defineModule({
   name: 'proxy',
