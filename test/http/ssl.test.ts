@@ -76,7 +76,26 @@ test('two servers on one port chosen by SNI, each with its certificate; no or un
     assert.is(cross.cn, 'b.test');
     assert.ok(cross.body.startsWith('a.test|https|on|TLSv1.3|b.test|'), 'SNI b, Host a: a answers, $ssl_server_name is b: ' + cross.body);
     const r = await get(s.port, { servername: 'a.test', uri: '/dir' });
+    const upper = await get(s.port, { servername: 'B.Test', hostHeader: 'b.test' });
+    assert.is(upper.cn, 'b.test', 'SNI is case-blind');
+    assert.ok(upper.body.startsWith('b.test|https|on|TLSv1.3|B.Test|'), '$ssl_server_name is the name as sent: ' + upper.body);
     assert.match(r.head, new RegExp(`\\r\\nLocation: https://a\\.test:${s.port}/there`), 'an absolute redirect says https://');
+  } finally { await s.close(0); }
+}));
+
+test('421: a Host other than the SNI name whose server verifies clients (the Host\'s server decides, as ngx_http_set_virtual_server)', timed(20000, async () => {
+  const s = await startServer({
+    servers: [
+      { listen: '127.0.0.1:0 ssl', serverName: 'a.test', sslCertificate: c.f.a.cert, sslCertificateKey: c.f.a.key, locations: { '/': { return: [200, SHOW] } } },
+      { listen: '127.0.0.1:0 ssl', serverName: 'b.test', sslCertificate: c.f.b.cert, sslCertificateKey: c.f.b.key, sslVerifyClient: 'optional', sslClientCertificate: c.ca, locations: { '/': { return: [200, SHOW] } } },
+    ],
+  } as never);
+  try {
+    assert.is((await get(s.port, { servername: 'b.test', hostHeader: 'a.test' })).status, 200, 'SNI b (verifies), Host a (does not): a answers');
+    assert.is((await get(s.port, { servername: 'a.test', hostHeader: 'b.test' })).status, 421, 'SNI a, Host b (verifies): 421');
+    assert.is((await get(s.port, { servername: 'a.test', hostHeader: 'b.test', ...c.pem('client') })).status, 421, 'even with a good certificate');
+    assert.is((await get(s.port, { servername: 'zzz.test', hostHeader: 'b.test', checkServerIdentity: () => undefined })).status, 200, 'an unknown SNI name is not kept: Host picks b');
+    assert.is((await get(s.port, { checkServerIdentity: () => undefined, hostHeader: 'b.test' })).status, 200, 'no SNI: Host picks b');
   } finally { await s.close(0); }
 }));
 
