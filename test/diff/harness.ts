@@ -61,14 +61,15 @@
 // response (a proxied /hang never gets an answer from the echo upstreams: nginx's 499).
 //
 // TLS: a DiffRequest with `tls: { servername?, cert?, key?, ca?, minVersion?, maxVersion?,
-// resume? }` goes over TLS to both sides (no servername: no SNI; cert/key: a client certificate,
+// ciphers?, resume? }` goes over TLS to both sides (no servername: no SNI; cert/key: a client certificate,
 // a test certificate's name as in test/tls-certs.ts (key then defaults to its key) or a file; ca:
 // what the client checks the server's certificate against, default the test CA, never enforced;
 // resume: offer the session of this side's previous TLS request). The certificates are made once
 // per run (test/tls-certs.ts) when a suite has a TLS request or ${CERTS} in its nginx text:
 // ${CERTS}/NAME.crt and NAME.key in nginx's text, env.certs for sluice (the same files). For a
 // TLS request the pseudo-header "tls-certificate" is compared: the CN of the certificate the
-// server presented, then "verified" or the client's verify error code (against `ca`). A handshake
+// server presented, its key (RSA-2048, EC-prime256v1), then "verified" or the client's verify
+// error code (against `ca`); "(resumed)" for a resumed session (no certificate is sent). A handshake
 // that fails is a note ("TLS handshake failed: CODE"), compared as any note.
 // `closes: true` on a DiffRequest: it goes keep-alive (no Connection: close added) and, after
 // its response, a plain GET / goes on the same connection; the pseudo-header "connection-after"
@@ -113,6 +114,7 @@ export const DOCUMENTED_DIFFERENCES = {
   'proxy-ssl-session-per-location': deliberate('proxyPass https://: a TLS session is kept per location (its proxySsl* context) and peer, and offered only to connections of that context and name; nginx keeps one per upstream peer, shared by every location that proxies to it. Node gives no peer certificate for a resumed session, so a session made under other settings could not be checked again.'),
   'upgrade-101-content-length': deliberate('proxyPass: an upstream\'s 101 goes to the client without its Content-Length (RFC 9110 §8.6: none in a 1xx; sluice\'s header filter never writes one on a 101); nginx passes it on.'),
   'lua-http10-buffering': deliberate('A content handler answering HTTP/1.0: nginx + lua buffers the output and sends Content-Length (lua_http10_buffering on); sluice streams it and ends it by closing (HTTP/1.0 framing), rather than holding a whole response in memory to count it.'),
+  'ssl-tls13-session-cache': deliberate('sslSessionTickets off with an sslSessionCache: TLSv1.3 sessions are not resumed (a full handshake), TLSv1.2 ones are; nginx resumes both (OpenSSL\'s stateful TLSv1.3 tickets). Node\'s session cache events see the ClientHello\'s legacy session id only, not the TLSv1.3 PSK identity, and sluice does not turn stateless tickets back on for TLSv1.3 when they were asked off.'),
   'ssl-protocols-default': deliberate('sslProtocols is "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3" by default, as in nginx 1.23.4 and later; nginx 1.22 leaves TLSv1.3 out unless ssl_protocols names it.'),
 } as const;
 
@@ -156,6 +158,8 @@ export interface DiffTls {
   ca?: string;
   minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
   maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  /** The client's cipher list (OpenSSL's names), for TLSv1.2 and below. */
+  ciphers?: string;
   /** Offer the session of this side's previous TLS request (resumption). */
   resume?: boolean;
 }
@@ -572,7 +576,7 @@ function openTls(port: number, t: DiffTls, certs: TestCerts, state: TlsState): P
   const keyFile = t.key !== undefined ? (certs.f[t.key]?.key ?? t.key) : named?.key;
   return new Promise((resolve, reject) => {
     const s: TLSSocket = tlsConnect({
-      host: '127.0.0.1', port, servername: t.servername, minVersion: t.minVersion, maxVersion: t.maxVersion,
+      host: '127.0.0.1', port, servername: t.servername, minVersion: t.minVersion, maxVersion: t.maxVersion, ciphers: t.ciphers,
       ca: readFileSync(t.ca ?? certs.ca), rejectUnauthorized: false, checkServerIdentity: () => undefined,
       cert: certFile === undefined ? undefined : readFileSync(certFile), key: keyFile === undefined ? undefined : readFileSync(keyFile),
       session: t.resume === true ? state.session : undefined,
@@ -582,10 +586,12 @@ function openTls(port: number, t: DiffTls, certs: TestCerts, state: TlsState): P
     s.once('error', fail);
     s.once('secureConnect', () => {
       s.off('error', fail);
-      const cn = String(s.getPeerCertificate().subject?.CN ?? '(none)');
+      const peer = s.getPeerCertificate() as ReturnType<TLSSocket['getPeerCertificate']> & { asn1Curve?: string };
+      const cn = String(peer.subject?.CN ?? '(none)');
+      const kind = peer.asn1Curve !== undefined ? `EC-${peer.asn1Curve}` : peer.bits !== undefined ? `RSA-${peer.bits}` : '?';
       const verdict = s.authorized ? 'verified' : String(s.authorizationError);
       // RawClient speaks over any connected stream; its constructor is private to keep tests on open()
-      resolve({ c: new (RawClient as unknown as new (x: Socket) => RawClient)(s), presented: `${cn} ${verdict}` });
+      resolve({ c: new (RawClient as unknown as new (x: Socket) => RawClient)(s), presented: s.isSessionReused() ? '(resumed)' : `${cn} ${kind} ${verdict}` });
     });
   });
 }

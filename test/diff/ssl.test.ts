@@ -7,7 +7,7 @@ import { diffSuite, type DiffCase, type DiffRequest, type DiffTls } from './harn
 import { errorLines } from '../helpers.js';
 
 const VARS = '$server_name|$scheme|$https|$ssl_server_name|$ssl_protocol|$ssl_cipher|$ssl_session_reused';
-const CLIENT_VARS = '$ssl_client_verify|$ssl_client_s_dn|$ssl_client_i_dn';
+const CLIENT_VARS = '$ssl_client_verify|$ssl_client_s_dn|$ssl_client_i_dn|$ssl_client_serial';
 
 /** sluice's default protocols (nginx 1.22's lack TLSv1.3: DOCUMENTED_DIFFERENCES 'ssl-protocols-default'). */
 const PROTOCOLS = 'ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;';
@@ -72,6 +72,75 @@ const cases: DiffCase[] = [
       { ...get('/', { servername: 'a.test' }, 'a.test'), method: 'HEAD' },
       { ...get('/%', { servername: 'a.test' }, 'a.test'), status: 400 },
     ],
+  },
+  {
+    name: 'server_name rules for SNI (wildcard, regex), and RSA and ECDSA pairs on one server: the client\'s algorithms choose',
+    nginx: [
+      ngx('a.test', 'a', `location / { return 200 "${VARS}\n"; }`, 'ssl_certificate ${CERTS}/a-ec.crt; ssl_certificate_key ${CERTS}/a-ec.key;'),
+      ngx('*.b.test', 'b', `location / { return 200 "${VARS}\n"; }`),
+      ngx('~^(?<sub>[a-z]+)\\.c\\.test$', 'localhost', `location / { return 200 "$sub|${VARS}\n"; }`),
+    ].join('\n'),
+    sluice: (env) => [
+      { ...slu(env.certs, 'a.test', 'a'), sslCertificate: [`${env.certs}/a.crt`, `${env.certs}/a-ec.crt`], sslCertificateKey: [`${env.certs}/a.key`, `${env.certs}/a-ec.key`],
+        listen: `127.0.0.1:${env.port} ssl`, locations: { '/': { return: [200, `${VARS}\n`] } } },
+      { ...slu(env.certs, '*.b.test', 'b'), listen: `127.0.0.1:${env.port} ssl`, locations: { '/': { return: [200, `${VARS}\n`] } } },
+      { ...slu(env.certs, '~^(?<sub>[a-z]+)\\.c\\.test$', 'localhost'), listen: `127.0.0.1:${env.port} ssl`, locations: { '/': { return: [200, `$sub|${VARS}\n`] } } },
+    ],
+    requests: [
+      get('/', { servername: 'x.b.test' }, 'x.b.test', { status: 200 }),
+      get('/', { servername: 'x.b.test' }, 'y.b.test'),
+      get('/', { servername: 'www.c.test' }, 'www.c.test', { status: 200 }),
+      get('/', { servername: 'www.c.test' }, 'a.test'),
+      get('/', { servername: 'a.test', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' }, 'a.test'),
+      get('/', { servername: 'a.test', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }, 'a.test'),
+      get('/', { servername: 'a.test', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384' }, 'a.test'),
+      get('/', { servername: 'a.test' }, 'a.test'),
+    ],
+  },
+  {
+    name: 'sslCiphers and sslPreferServerCiphers (TLSv1.2): the one allowed, the server\'s order, and a client without any refused',
+    nginx: [
+      ngx('a.test', 'a', `location / { return 200 "${VARS}\n"; }`, 'ssl_protocols TLSv1.2; ssl_ciphers ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256; ssl_prefer_server_ciphers on;'),
+    ].join('\n'),
+    sluice: (env) => ({ ...slu(env.certs, 'a.test', 'a', { sslProtocols: 'TLSv1.2', sslCiphers: 'ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256', sslPreferServerCiphers: true }),
+      listen: `127.0.0.1:${env.port} ssl`, locations: { '/': { return: [200, `${VARS}\n`] } } }),
+    requests: [
+      get('/', { servername: 'a.test' }, 'a.test', { status: 200 }),
+      get('/', { servername: 'a.test', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384' }, 'a.test'),
+      get('/', { servername: 'a.test', ciphers: 'ECDHE-RSA-CHACHA20-POLY1305' }, 'a.test'),
+    ],
+  },
+  {
+    name: 'sessions: the id cache with tickets off (TLSv1.2 and 1.3)',
+    nginx: [
+      ngx('a.test', 'a', `location / { return 200 "${VARS}\n"; }`, 'ssl_session_tickets off; ssl_session_cache shared:SSL:1m; ssl_session_timeout 10m;'),
+    ].join('\n'),
+    sluice: (env) => ({ ...slu(env.certs, 'a.test', 'a', { sslSessionTickets: false, sslSessionCache: 'shared:SSL:1m', sslSessionTimeout: '10m' }),
+      listen: `127.0.0.1:${env.port} ssl`, locations: { '/': { return: [200, `${VARS}\n`] } } }),
+    requests: [
+      get('/', { servername: 'a.test', maxVersion: 'TLSv1.2' }, 'a.test', { status: 200 }),
+      get('/', { servername: 'a.test', maxVersion: 'TLSv1.2', resume: true }, 'a.test'),
+      get('/', { servername: 'a.test' }, 'a.test'),
+      get('/', { servername: 'a.test', resume: true }, 'a.test'),
+    ],
+    differences: [{ id: 'ssl-tls13-session-cache', request: 3, body: true, headers: ['tls-certificate'] }],
+  },
+  {
+    name: 'sessions: tickets off and no cache: a full handshake each time',
+    nginx: ngx('a.test', 'a', `location / { return 200 "${VARS}\n"; }`, 'ssl_session_tickets off;'),
+    sluice: (env) => ({ ...slu(env.certs, 'a.test', 'a', { sslSessionTickets: false }), listen: `127.0.0.1:${env.port} ssl`, locations: { '/': { return: [200, `${VARS}\n`] } } }),
+    requests: [
+      get('/', { servername: 'a.test', maxVersion: 'TLSv1.2' }, 'a.test', { status: 200 }),
+      get('/', { servername: 'a.test', maxVersion: 'TLSv1.2', resume: true }, 'a.test'),
+      get('/', { servername: 'a.test' }, 'a.test'),
+      get('/', { servername: 'a.test', resume: true }, 'a.test'),
+    ],
+  },
+  {
+    name: 'a plain server beside: $scheme http, $https and the $ssl_ variables empty',
+    nginx: `server { listen 127.0.0.1:\${PORT}; location / { return 200 "$scheme|$https|$ssl_protocol|$ssl_cipher|$ssl_server_name|$ssl_session_reused|$ssl_client_verify|\\n"; } }`,
+    sluice: () => ({ locations: { '/': { return: [200, '$scheme|$https|$ssl_protocol|$ssl_cipher|$ssl_server_name|$ssl_session_reused|$ssl_client_verify|\n'] } } }),
+    requests: [{ path: '/', status: 200 }],
   },
   {
     name: 'sslProtocols on the default server: a client outside them fails the handshake; inside, $ssl_protocol says which',

@@ -109,7 +109,7 @@ export const sslModule = defineModule({
     }),
     sslSessionTimeout: cmd(HS, timer, '5m'),
     sslSessionTickets: cmd(HS, flag, true, {
-      differs: 'ticket keys are made at start (and at each reload), one set per listening address and process: a ticket from another worker or from before a reload is not accepted (a full handshake follows)',
+      differs: 'ticket keys are made at start (and at each reload), one set per listening address and process: a ticket from another worker or from before a reload is not accepted (a full handshake follows); off: TLSv1.3 sessions are not resumed even with a session cache (Node\'s session events do not see the TLSv1.3 PSK identity), TLSv1.2 ones are',
     }),
     sslStapling: cmd(HS, stapling, false, { differs: 'refused when on: see its message' }),
     sslClientCertificate: cmd(HS, path, null),
