@@ -184,6 +184,23 @@ test('plain HTTP to a TLS port: 497 (a 400 page saying so, the connection closed
   } finally { await s.close(0); await p.close(0); }
 }));
 
+test('an answer written just before the close gets there over TLS (a head over the limit: 431, then the close)', timed(20000, async () => {
+  const s = await two();
+  try {
+    const big = `GET / HTTP/1.1\r\nHost: a.test\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`;
+    const got = await new Promise<string>((resolve, reject) => {
+      const t = tlsConnect({ port: s.port, host: '127.0.0.1', ca: c.caPem, servername: 'a.test' });
+      let data = '';
+      t.on('secureConnect', () => t.write(big));
+      t.on('data', (d) => { data += d; });
+      t.on('error', reject);
+      t.on('close', () => resolve(data));
+    });
+    assert.match(got, /^HTTP\/1\.1 431 /, JSON.stringify(got.slice(0, 80)));
+    assert.match(got, /\r\nConnection: close\r\n/);
+  } finally { await s.close(0); }
+}));
+
 test('config: http2 refused, a TLS address without a certificate refused, stapling refused, pass phrases, unpaired keys', timed(20000, async () => {
   assert.throws(() => resolveConfig({ servers: [{ listen: '443 ssl http2' }] }), /"http2" parameter of "listen" is not supported/);
   await startServer({ servers: [{ listen: '127.0.0.1:0 ssl' }] }).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /no "sslCertificate" is defined for the "listen \.\.\. ssl" directive/));
