@@ -25,7 +25,8 @@
 //
 // Compared: the status, the body, and the headers in DEFAULT_HEADERS plus the case's `headers`
 // (absent on both sides is equal). Never compared: Date, Server. Normalised on both sides:
-//   - each side's own port reads as "PORT" in headers and bodies (a redirect names its port);
+//   - each side's own port reads as "PORT" in headers and bodies (a redirect names its port),
+//     where it stands alone (a body of digits may hold the port's digits);
 //   - error pages: nginx's (`<center>nginx</center>`) and sluice's (`<p>sluice</p>`) become
 //     "[error page: TITLE]": titles compared, not markup (DOCUMENTED_DIFFERENCES
 //     'error-page-markup'); a HEAD's error page is known by its Content-Length;
@@ -628,9 +629,14 @@ function linesSince(path: string, offset: number): { lines: string[]; size: numb
   }
 }
 
+/** `port` as "PORT" where it stands alone (not inside a longer number: a body of digits may hold it). */
+function portless(s: string, port: number): string {
+  return s.replace(new RegExp(`(?<![0-9])${port}(?![0-9])`, 'g'), 'PORT');
+}
+
 /** An access log line with its side's port and the times normalised (nothing else). */
 function normaliseLogLine(line: string, port: number): string {
-  return line.split(String(port)).join('PORT')
+  return portless(line, port)
     .replace(/\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}/g, 'TIME_LOCAL')
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d/g, 'TIME_ISO')
     .replace(/\b\d{10}\.\d{3}\b/g, 'MSEC');
@@ -696,7 +702,7 @@ function normalise(seen: Seen, port: number, side: 'nginx' | 'sluice', names: st
   // a multipart/byteranges boundary is each side's own
   const boundary = /multipart\/byteranges;\s*boundary=(\S+)/.exec(res.headers['content-type'] ?? '')?.[1];
   const raw = decoded.toString('latin1');
-  let body = raw.split(String(port)).join('PORT');
+  let body = portless(raw, port);
   if (boundary !== undefined) body = body.split(boundary).join('BOUNDARY');
   const m = (side === 'nginx' ? NGINX_PAGE : SLUICE_PAGE).exec(body);
   if (m !== null) body = `[error page: ${m[1]}]`;
@@ -714,7 +720,7 @@ function normalise(seen: Seen, port: number, side: 'nginx' | 'sluice', names: st
   const headers: Record<string, string | undefined> = {};
   for (const n of names) {
     let v = res.headers[n];
-    if (v !== undefined) v = v.split(String(port)).join('PORT');
+    if (v !== undefined) v = portless(v, port);
     if (n === 'content-length' && v !== undefined && /^\d+$/.test(v)) v = String(Number(v) + delta);
     if (n === 'content-type' && v !== undefined && boundary !== undefined) v = v.split(boundary).join('BOUNDARY');
     if (n === 'expires' && v !== undefined) v = sinceDate(v, res.headers.date);
