@@ -81,6 +81,9 @@ function attempt(socket: Socket, data: Buffer | string, done: (err: Error | null
   const b = binding!;
   const h = (socket as unknown as { _handle: Handle | null })._handle;
   if (h === null || h === undefined || socket.writableLength !== 0 || socket.writableCorked !== 0 || socket.connecting || socket.destroyed) return UNAVAILABLE;
+  // a TLS socket's handle encrypts into its own buffer, not into the kernel: "taken at once" would
+  // not mean sent (a 431 and then the close lost its answer), so TLS keeps socket.write()
+  if ((socket as { encrypted?: boolean }).encrypted === true) return UNAVAILABLE;
   const req = new b.WriteWrap();
   req.handle = h;
   req.oncomplete = onComplete;

@@ -903,14 +903,15 @@ function onConnFull(this: Conn): void { hcOf(this.socket).onFull(); }
 function onConnDrain(this: Conn): void { hcOf(this.socket).onDrain(); }
 
 /**
- * ngx_http_set_virtual_server's and ngx_http_process_request's TLS checks: a Host naming another
- * server than the one SNI chose when that one verifies clients (421), then the request's server's
+ * ngx_http_set_virtual_server's and ngx_http_process_request's TLS checks: a Host other than the
+ * SNI name whose server (the one the request goes to) verifies clients (421), then the request's server's
  * client certificate policy (495 a bad certificate, 496 none where one is required). 0: go on.
  */
-function sslRequestCheck(r: Request, sniServer: ResolvedServer, s: TLSSocket): number {
+function sslRequestCheck(r: Request, _sniServer: ResolvedServer, s: TLSSocket): number {
   const info = tlsInfo(s);
   if (info === null) return 0;
-  if (info.servername !== '' && r.server !== sniServer && sniServer.conf.sslVerifyClient !== 'off') {
+  // the Host's server, not SNI's, decides: a client must not reach a verifying server past its check
+  if (info.name !== '' && r.hostName !== '' && r.hostName !== info.name && r.server.conf.sslVerifyClient !== 'off') {
     logError('info', r, 'client attempted to request the server name different from the one that was negotiated');
     return 421;
   }

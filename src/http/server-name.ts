@@ -192,10 +192,15 @@ export class VirtualNames {
 
   /** The server for a Host value (raw or normalized); null or '' means no Host. */
   find(host: string | null): ResolvedServer {
+    return this.named(host) ?? this.defaultServer;
+  }
+
+  /** The server whose names match, or null (no Host, or no match: where find() takes the default). */
+  named(host: string | null): ResolvedServer | null {
     const h = host === null ? '' : normalizeHost(host);
     const exact = this.exact.get(h);
     if (exact !== undefined) return exact;
-    if (h === '') return this.defaultServer;
+    if (h === '') return null;
     const head = this.head;
     for (let i = 0; i < head.length; i++) {
       const w = head[i];
@@ -214,7 +219,7 @@ export class VirtualNames {
     for (let i = 0; i < regex.length; i++) {
       if (regex[i].regex.test(h)) return regex[i].server;
     }
-    return this.defaultServer;
+    return null;
   }
 }
 
@@ -245,10 +250,21 @@ const cache = new WeakMap<readonly ResolvedServer[], VirtualNames>();
 export function findServer(
   servers: readonly ResolvedServer[], host: string | null, addr?: ListenAddr,
 ): ResolvedServer {
+  return namesOf(servers, addr).find(host);
+}
+
+/** As findServer, but null where no name matches (SNI: nginx keeps no server name then). */
+export function findNamedServer(
+  servers: readonly ResolvedServer[], host: string | null, addr?: ListenAddr,
+): ResolvedServer | null {
+  return namesOf(servers, addr).named(host);
+}
+
+function namesOf(servers: readonly ResolvedServer[], addr: ListenAddr | undefined): VirtualNames {
   let vn = cache.get(servers);
   if (vn === undefined || !sameAddr(vn.addr, addr)) {
     vn = new VirtualNames(servers, addr);
     cache.set(servers, vn);
   }
-  return vn.find(host);
+  return vn;
 }

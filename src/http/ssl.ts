@@ -15,7 +15,7 @@ import { TLSSocket, createSecureContext, type SecureContext, type SecureContextO
 import { constants } from 'node:crypto';
 import type { ResolvedServer } from './conf/config.js';
 import { ConfigError } from './conf/size-time.js';
-import { findServer } from './server-name.js';
+import { findNamedServer } from './server-name.js';
 import { logError } from '../core/log.js';
 import type { Clock } from '../core/clock.js';
 import type { Protocol, TlsInfo } from './modules/ssl.js';
@@ -90,12 +90,12 @@ export class TlsListen {
       got = got === null ? chunk : Buffer.concat([got, chunk]);
       // a TLS record starts with 0x16 (handshake) and 3.x; an SSLv2 hello with the high bit
       const tls = got[0] === 0x16 || (got[0] & 0x80) !== 0;
-      let name = '';
+      let raw = '';
       if (tls && got[0] === 0x16) {
         if (got.length < 5) return;
         const need = 5 + got.readUInt16BE(3);
         if (got.length < need && got.length < HELLO_MAX) return;
-        name = sniOf(got);
+        raw = sniOf(got);
       }
       socket.off('data', onFirst);
       socket.off('error', onError);
@@ -103,13 +103,18 @@ export class TlsListen {
       socket.pause();
       socket.unshift(got);
       if (!tls) { stopTimer(); onReady(socket, t.servers[0], null); socket.resume(); return; }
-      t.handshake(socket, name, stopTimer, onReady);
+      t.handshake(socket, raw, stopTimer, onReady);
     });
   }
 
-  private handshake(socket: Socket, name: string, stopTimer: () => void, onReady: (s: Socket, server0: ResolvedServer, info: TlsInfo | null) => void): void {
-    // ngx_http_ssl_servername: the name picks the server (the default for none or an unknown one)
-    const server = name === '' ? this.servers[0] : findServer(this.servers, name, this.addr);
+  private handshake(socket: Socket, raw: string, stopTimer: () => void, onReady: (s: Socket, server0: ResolvedServer, info: TlsInfo | null) => void): void {
+    // ngx_http_ssl_servername: the name, lower-cased and without a trailing dot, picks the server
+    // (the default for none or an unknown one, and then no name is kept to check Host against);
+    // $ssl_server_name is the name as sent
+    const lower = raw.toLowerCase().replace(/\.$/, '');
+    const named = lower === '' ? null : findNamedServer(this.servers, lower, this.addr);
+    const server = named ?? this.servers[0];
+    const name = named === null ? '' : lower;
     const ctx = this.contexts.get(server) ?? null;
     const log = server.conf.errorLog;
     if (ctx === null) {
@@ -126,7 +131,7 @@ export class TlsListen {
       requestCert: verify !== 'off',
       rejectUnauthorized: false,
     });
-    const info: TlsInfo = { servername: name, verify: 'NONE' };
+    const info: TlsInfo = { servername: raw, name, verify: 'NONE' };
     (tls as unknown as { _sluiceTls: TlsInfo })._sluiceTls = info;
     const onFail = (e: Error & { code?: string; reason?: string }) => {
       stopTimer();
@@ -217,7 +222,7 @@ function makeContext(s: ResolvedServer, def: ResolvedServer, ticketKeys: Buffer,
   throw new ConfigError(`cannot load certificate key "${c.sslCertificateKey!.join('", "')}" or certificate: ${last?.message ?? ''}`, 'sslCertificateKey', where);
 }
 
-/** The server_name extension of a ClientHello record ('' when it has none or is cut short). */
+/** The server_name extension of a ClientHello record, as sent ('' when it has none or is cut short). */
 export function sniOf(b: Buffer): string {
   try {
     let i = 5;
@@ -236,7 +241,7 @@ export function sniOf(b: Buffer): string {
         let j = i + 2;
         while (j + 3 <= i + len) {
           const nt = b[j], nl = b.readUInt16BE(j + 1);
-          if (nt === 0) return b.toString('latin1', j + 3, j + 3 + nl).toLowerCase().replace(/\.$/, '');
+          if (nt === 0) return b.toString('latin1', j + 3, j + 3 + nl);
           j += 3 + nl;
         }
         return '';

@@ -25,7 +25,8 @@
 //
 // Compared: the status, the body, and the headers in DEFAULT_HEADERS plus the case's `headers`
 // (absent on both sides is equal). Never compared: Date, Server. Normalised on both sides:
-//   - each side's own port reads as "PORT" in headers and bodies (a redirect names its port);
+//   - each side's own port reads as "PORT" in headers and bodies (a redirect names its port),
+//     where it stands alone (a body of digits may hold the port's digits);
 //   - error pages: nginx's (`<center>nginx</center>`) and sluice's (`<p>sluice</p>`) become
 //     "[error page: TITLE]": titles compared, not markup (DOCUMENTED_DIFFERENCES
 //     'error-page-markup'); a HEAD's error page is known by its Content-Length;
@@ -60,11 +61,27 @@
 // `abort: true` is sent, then the client half-closes and waits for the server's close, with no
 // response (a proxied /hang never gets an answer from the echo upstreams: nginx's 499).
 //
+// TLS: a DiffRequest with `tls: { servername?, cert?, key?, ca?, minVersion?, maxVersion?,
+// ciphers?, resume? }` goes over TLS to both sides (no servername: no SNI; cert/key: a client certificate,
+// a test certificate's name as in test/tls-certs.ts (key then defaults to its key) or a file; ca:
+// what the client checks the server's certificate against, default the test CA, never enforced;
+// resume: offer the session of this side's previous TLS request). The certificates are made once
+// per run (test/tls-certs.ts) when a suite has a TLS request or ${CERTS} in its nginx text:
+// ${CERTS}/NAME.crt and NAME.key in nginx's text, env.certs for sluice (the same files). For a
+// TLS request the pseudo-header "tls-certificate" is compared: the CN of the certificate the
+// server presented, its key (RSA-2048, EC-prime256v1), then "verified" or the client's verify
+// error code (against `ca`); "(resumed)" for a resumed session (no certificate is sent). A handshake
+// that fails is a note ("TLS handshake failed: CODE"), compared as any note.
+// `closes: true` on a DiffRequest: it goes keep-alive (no Connection: close added) and, after
+// its response, a plain GET / goes on the same connection; the pseudo-header "connection-after"
+// is then "closed" (the server closed instead of answering) or "open", compared on both sides.
+//
 // No nginx: the suite fails, unless SLUICE_NO_NGINX=1 (then it is skipped with a note).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -72,6 +89,7 @@ import { suite } from 'uvu';
 import { startServer, type SluiceServer } from '../../src/http/server.js';
 import type { ServerConfig, SluiceConfig } from '../../src/http/conf/config.js';
 import { DEADLINE_MS, RawClient, errorLines, parseResponses, timed, type ParsedResponse } from '../helpers.js';
+import { testCerts, type TestCerts } from '../tls-certs.js';
 
 /* the documented differences */
 
@@ -97,6 +115,8 @@ export const DOCUMENTED_DIFFERENCES = {
   'proxy-ssl-session-per-location': deliberate('proxyPass https://: a TLS session is kept per location (its proxySsl* context) and peer, and offered only to connections of that context and name; nginx keeps one per upstream peer, shared by every location that proxies to it. Node gives no peer certificate for a resumed session, so a session made under other settings could not be checked again.'),
   'upgrade-101-content-length': deliberate('proxyPass: an upstream\'s 101 goes to the client without its Content-Length (RFC 9110 §8.6: none in a 1xx; sluice\'s header filter never writes one on a 101); nginx passes it on.'),
   'lua-http10-buffering': deliberate('A content handler answering HTTP/1.0: nginx + lua buffers the output and sends Content-Length (lua_http10_buffering on); sluice streams it and ends it by closing (HTTP/1.0 framing), rather than holding a whole response in memory to count it.'),
+  'ssl-tls13-session-cache': deliberate('sslSessionTickets off with an sslSessionCache: TLSv1.3 sessions are not resumed (a full handshake), TLSv1.2 ones are; nginx resumes both (OpenSSL\'s stateful TLSv1.3 tickets). Node\'s session cache events see the ClientHello\'s legacy session id only, not the TLSv1.3 PSK identity, and sluice does not turn stateless tickets back on for TLSv1.3 when they were asked off.'),
+  'ssl-protocols-default': deliberate('sslProtocols is "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3" by default, as in nginx 1.23.4 and later; nginx 1.22 leaves TLSv1.3 out unless ssl_protocols names it.'),
 } as const;
 
 function deliberate(reason: string): { kind: 'deliberate'; reason: string } {
@@ -123,6 +143,26 @@ export interface DiffEnv {
   prefix: string;
   /** This side's access log file (cases with accessLog: true; '' otherwise). */
   accessLog: string;
+  /** The test certificates' directory (NAME.crt, NAME.key; ca.crt), when the suite uses TLS; else ''. */
+  certs: string;
+}
+
+/** A request over TLS (see the top of this file). */
+export interface DiffTls {
+  /** SNI (none when absent). */
+  servername?: string;
+  /** A client certificate: a test certificate's name (client, expired-client, rogue-client ...) or a file. */
+  cert?: string;
+  /** Its key (default: the named test certificate's key). */
+  key?: string;
+  /** What the presented certificate is checked against (default: the test CA); reported, not enforced. */
+  ca?: string;
+  minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  /** The client's cipher list (OpenSSL's names), for TLSv1.2 and below. */
+  ciphers?: string;
+  /** Offer the session of this side's previous TLS request (resumption). */
+  resume?: boolean;
 }
 
 export interface DiffRequest {
@@ -146,6 +186,10 @@ export interface DiffRequest {
   abort?: boolean;
   /** After a 101: send these bytes and take what comes back, up to and with `until`, as the body. */
   tunnel?: { send: string | Buffer; until: string };
+  /** Over TLS to both sides (see the top of this file). */
+  tls?: DiffTls;
+  /** Keep-alive, then see whether the server keeps the connection ("connection-after": closed or open). */
+  closes?: boolean;
 }
 
 export interface ClaimedDifference {
@@ -198,6 +242,8 @@ export const FILE_MTIME = new Date(1700000000 * 1000);
 export const DEFAULT_HEADERS = [
   'content-type', 'content-length', 'location', 'transfer-encoding', 'content-encoding', 'content-range',
   'accept-ranges', 'last-modified', 'etag', 'vary', 'expires', 'cache-control', 'connection',
+  // the harness's own (see the top of this file): absent unless a request is over TLS or `closes`
+  'tls-certificate', 'connection-after',
 ];
 
 /* nginx */
@@ -451,7 +497,7 @@ export function requestBytes(q: string | DiffRequest, keepAlive = false): { byte
   if (!has('host')) head.push('Host: localhost');
   for (const [k, v] of list) head.push(`${k}: ${v}`);
   if (body !== undefined && !has('content-length') && !has('transfer-encoding')) head.push(`Content-Length: ${body.length}`);
-  if (!keepAlive && !has('connection')) head.push('Connection: close');
+  if (!keepAlive && !r.closes && !has('connection')) head.push('Connection: close');
   const bytes = Buffer.concat([Buffer.from(head.join('\r\n') + '\r\n\r\n', 'latin1'), body ?? Buffer.alloc(0)]);
   return { bytes, head: method === 'HEAD', label: r.name ?? `${method} ${r.path ?? '/'}` };
 }
@@ -463,10 +509,16 @@ interface Seen {
   log: string;
 }
 
+/** One side's TLS state across a case's requests (the session a `resume` offers). */
+interface TlsState {
+  session: Buffer | undefined;
+}
+
 /** Send each request (fresh connections, or one), collect one response for each. */
-async function exchange(port: number, reqs: (string | DiffRequest)[], one: boolean): Promise<Seen[]> {
+async function exchange(port: number, reqs: (string | DiffRequest)[], one: boolean, certs: TestCerts | null, tlsState: TlsState): Promise<Seen[]> {
   const out: Seen[] = [];
   let c: RawClient | null = null;
+  let presented = '';
   try {
     for (const q of reqs) {
       if (typeof q === 'object' && q.abort === true) {
@@ -474,25 +526,75 @@ async function exchange(port: number, reqs: (string | DiffRequest)[], one: boole
         continue;
       }
       const { bytes, head } = requestBytes(q, one);
-      if (c === null || c.closed) c = await RawClient.open(port);
+      const tls = typeof q === 'object' ? q.tls : undefined;
+      if (c === null || c.closed) {
+        if (tls === undefined) {
+          c = await RawClient.open(port);
+          presented = '';
+        } else {
+          try {
+            ({ c, presented } = await openTls(port, tls, certs!, tlsState));
+          } catch (e) {
+            out.push({ res: null, note: (e as Error).message, log: '' });
+            c = null;
+            continue;
+          }
+        }
+      }
+      let seen: Seen;
       if (typeof q === 'object' && q.tunnel !== undefined) {
-        out.push(await tunnelExchange(c, bytes, q.tunnel));
-        c.close();
-        c = null;
-        continue;
+        seen = await tunnelExchange(c, bytes, q.tunnel);
+      } else {
+        try {
+          const [res] = await c.exchange(bytes, 1, head ? [0] : []);
+          seen = { res: res?.complete ? res : res ?? null, note: res === undefined ? 'closed without a response' : res.complete ? '' : 'incomplete response', log: '' };
+        } catch (e) {
+          seen = { res: null, note: (e as Error).message, log: '' };
+        }
       }
-      try {
-        const [res] = await c.exchange(bytes, 1, head ? [0] : []);
-        out.push({ res: res?.complete ? res : res ?? null, note: res === undefined ? 'closed without a response' : res.complete ? '' : 'incomplete response', log: '' });
-      } catch (e) {
-        out.push({ res: null, note: (e as Error).message, log: '' });
-      }
-      if (!one) { c.close(); c = null; }
+      if (seen.res !== null && presented !== '') seen.res.headers['tls-certificate'] = presented;
+      if (seen.res !== null && typeof q === 'object' && q.closes === true) seen.res.headers['connection-after'] = await stillOpen(c) ? 'open' : 'closed';
+      out.push(seen);
+      if (!one || (typeof q === 'object' && (q.tunnel !== undefined || q.closes === true))) { c.close(); c = null; }
     }
   } finally {
     c?.close();
   }
   return out;
+}
+
+/** After a response: a plain GET / on the same connection is answered (true) or the server closes (false). */
+async function stillOpen(c: RawClient): Promise<boolean> {
+  if (!c.closed) c.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+  try { await c.wait(1); } catch { return true; /* neither an answer nor a close: not closed */ }
+  return c.take().length > 0;
+}
+
+/** A TLS connection as a DiffTls asks, and what the server presented ("CN verified|ERROR_CODE"). */
+function openTls(port: number, t: DiffTls, certs: TestCerts, state: TlsState): Promise<{ c: RawClient; presented: string }> {
+  const named = t.cert !== undefined ? certs.f[t.cert] : undefined;
+  const certFile = named?.cert ?? t.cert;
+  const keyFile = t.key !== undefined ? (certs.f[t.key]?.key ?? t.key) : named?.key;
+  return new Promise((resolve, reject) => {
+    const s: TLSSocket = tlsConnect({
+      host: '127.0.0.1', port, servername: t.servername, minVersion: t.minVersion, maxVersion: t.maxVersion, ciphers: t.ciphers,
+      ca: readFileSync(t.ca ?? certs.ca), rejectUnauthorized: false, checkServerIdentity: () => undefined,
+      cert: certFile === undefined ? undefined : readFileSync(certFile), key: keyFile === undefined ? undefined : readFileSync(keyFile),
+      session: t.resume === true ? state.session : undefined,
+    });
+    s.on('session', (x: Buffer) => { state.session = x; });
+    const fail = (e: Error & { code?: string }) => { s.destroy(); reject(new Error(`TLS handshake failed: ${e.code ?? e.message}`)); };
+    s.once('error', fail);
+    s.once('secureConnect', () => {
+      s.off('error', fail);
+      const peer = s.getPeerCertificate() as ReturnType<TLSSocket['getPeerCertificate']> & { asn1Curve?: string };
+      const cn = String(peer.subject?.CN ?? '(none)');
+      const kind = peer.asn1Curve !== undefined ? `EC-${peer.asn1Curve}` : peer.bits !== undefined ? `RSA-${peer.bits}` : '?';
+      const verdict = s.authorized ? 'verified' : String(s.authorizationError);
+      // RawClient speaks over any connected stream; its constructor is private to keep tests on open()
+      resolve({ c: new (RawClient as unknown as new (x: Socket) => RawClient)(s), presented: s.isSessionReused() ? '(resumed)' : `${cn} ${kind} ${verdict}` });
+    });
+  });
 }
 
 /** Send, half-close, wait for the server to close (bounded); '' when it closed without answering. */
@@ -527,9 +629,14 @@ function linesSince(path: string, offset: number): { lines: string[]; size: numb
   }
 }
 
+/** `port` as "PORT" where it stands alone (not inside a longer number: a body of digits may hold it). */
+function portless(s: string, port: number): string {
+  return s.replace(new RegExp(`(?<![0-9])${port}(?![0-9])`, 'g'), 'PORT');
+}
+
 /** An access log line with its side's port and the times normalised (nothing else). */
 function normaliseLogLine(line: string, port: number): string {
-  return line.split(String(port)).join('PORT')
+  return portless(line, port)
     .replace(/\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}/g, 'TIME_LOCAL')
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d/g, 'TIME_ISO')
     .replace(/\b\d{10}\.\d{3}\b/g, 'MSEC');
@@ -561,7 +668,7 @@ async function tunnelExchange(c: RawClient, bytes: Buffer, t: { send: string | B
 
 /* comparison */
 
-const NGINX_PAGE = /^<html>\r\n<head><title>([^<]*)<\/title><\/head>\r\n<body>\r\n<center><h1>[^<]*<\/h1><\/center>\r\n<hr><center>nginx(?:\/[\d.]+)?<\/center>\r\n<\/body>\r\n<\/html>\r\n(?:<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n)*$/;
+const NGINX_PAGE = /^<html>\r\n<head><title>([^<]*)<\/title><\/head>\r\n<body>\r\n<center><h1>[^<]*<\/h1><\/center>\r\n(?:<center>[^<]*<\/center>\r\n)?<hr><center>nginx(?:\/[\d.]+)?<\/center>\r\n<\/body>\r\n<\/html>\r\n(?:<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n)*$/;
 const SLUICE_PAGE = /^<!DOCTYPE html>\n<html>\n<head><title>([^<]*)<\/title><\/head>\n<body>\n<h1>[^<]*<\/h1>\n<hr><p>sluice<\/p>\n<\/body>\n<\/html>\n$/;
 
 interface Side {
@@ -572,7 +679,16 @@ interface Side {
   note: string;
 }
 
-const nginxPage = (t: string) => `<html>\r\n<head><title>${t}</title></head>\r\n<body>\r\n<center><h1>${t}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+/** Error page titles other than the status line's: nginx's 302 page, and its 400 pages for 494..497 (h1 "400 Bad Request", then the reason). */
+const PAGE_TITLES: Readonly<Record<number, string[]>> = {
+  302: ['302 Found'],
+  400: ['400 Request Header Or Cookie Too Large', '400 The SSL certificate error', '400 No required SSL certificate was sent', '400 The plain HTTP request was sent to HTTPS port'],
+};
+const nginxPage = (t: string) => {
+  const why = PAGE_TITLES[400].includes(t) ? t.slice(4) : null;
+  return `<html>\r\n<head><title>${t}</title></head>\r\n<body>\r\n<center><h1>${why === null ? t : '400 Bad Request'}</h1></center>\r\n`
+    + `${why === null ? '' : `<center>${why}</center>\r\n`}<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+};
 const sluicePage = (t: string) => `<!DOCTYPE html>\n<html>\n<head><title>${t}</title></head>\n<body>\n<h1>${t}</h1>\n<hr><p>sluice</p>\n</body>\n</html>\n`;
 
 function normalise(seen: Seen, port: number, side: 'nginx' | 'sluice', names: string[], c: DiffCase, head: boolean): Side {
@@ -586,7 +702,7 @@ function normalise(seen: Seen, port: number, side: 'nginx' | 'sluice', names: st
   // a multipart/byteranges boundary is each side's own
   const boundary = /multipart\/byteranges;\s*boundary=(\S+)/.exec(res.headers['content-type'] ?? '')?.[1];
   const raw = decoded.toString('latin1');
-  let body = raw.split(String(port)).join('PORT');
+  let body = portless(raw, port);
   if (boundary !== undefined) body = body.split(boundary).join('BOUNDARY');
   const m = (side === 'nginx' ? NGINX_PAGE : SLUICE_PAGE).exec(body);
   if (m !== null) body = `[error page: ${m[1]}]`;
@@ -595,15 +711,16 @@ function normalise(seen: Seen, port: number, side: 'nginx' | 'sluice', names: st
   let delta = Buffer.byteLength(body, 'latin1') - decoded.length;
   const cl = res.headers['content-length'];
   if (head && res.status >= 300 && cl !== undefined) {
-    // a HEAD error page: recognised by its length (its title is the status line)
-    const title = `${res.status} ${res.reason}`;
-    const page = side === 'nginx' ? nginxPage(title) : sluicePage(title);
-    if (Number(cl) === page.length) delta = `[error page: ${title}]`.length - page.length;
+    // a HEAD error page: recognised by its length (its title is the status line, or one of PAGE_TITLES)
+    for (const title of [`${res.status} ${res.reason}`, ...(PAGE_TITLES[res.status] ?? [])]) {
+      const page = side === 'nginx' ? nginxPage(title) : sluicePage(title);
+      if (Number(cl) === page.length) { delta = `[error page: ${title}]`.length - page.length; break; }
+    }
   }
   const headers: Record<string, string | undefined> = {};
   for (const n of names) {
     let v = res.headers[n];
-    if (v !== undefined) v = v.split(String(port)).join('PORT');
+    if (v !== undefined) v = portless(v, port);
     if (n === 'content-length' && v !== undefined && /^\d+$/.test(v)) v = String(Number(v) + delta);
     if (n === 'content-type' && v !== undefined && boundary !== undefined) v = v.split(boundary).join('BOUNDARY');
     if (n === 'expires' && v !== undefined) v = sinceDate(v, res.headers.date);
@@ -722,7 +839,7 @@ async function startSluice(c: DiffCase, env: Omit<DiffEnv, 'port'>): Promise<{ s
 /* the suite */
 
 function fill(s: string, vars: Record<string, string | number>): string {
-  return s.replace(/\$\{(PORT|ROOT|UP1|UP2|PREFIX|ACCESS_LOG)\}/g, (_m, k: string) => String(vars[k]));
+  return s.replace(/\$\{(PORT|ROOT|UP1|UP2|PREFIX|ACCESS_LOG|CERTS)\}/g, (_m, k: string) => String(vars[k]));
 }
 
 /**
@@ -751,9 +868,13 @@ export function diffSuite(name: string, cases: DiffCase[]): void {
   const ups: EchoUpstream[] = [];
   let up1 = 0, up2 = 0;
   let startError: Error | null = null;
+  // the test certificates, when a case speaks TLS or names ${CERTS}
+  const usesTls = cases.some((c) => c.nginx.includes('${CERTS}') || c.requests.some((q) => typeof q === 'object' && q.tls !== undefined));
+  let certs: TestCerts | null = null;
 
   t.before(async () => {
     try {
+      if (usesTls) certs = testCerts();
       if (cases.some((c) => c.upstreams)) {
         ups.push(await upstream('UP1'), await upstream('UP2'));
         up1 = ups[0].port;
@@ -773,7 +894,7 @@ export function diffSuite(name: string, cases: DiffCase[]): void {
         const list = await freePorts(cases.length);
         cases.forEach((c, i) => ports.set(c, list[i]));
         const http = cases.map((c) => `# case: ${c.name}\n` + fill(c.nginx, {
-          PORT: ports.get(c)!, ROOT: roots.get(c)!, UP1: up1, UP2: up2, PREFIX: prefix, ACCESS_LOG: accessLogOf(c, 'nginx'),
+          PORT: ports.get(c)!, ROOT: roots.get(c)!, UP1: up1, UP2: up2, PREFIX: prefix, ACCESS_LOG: accessLogOf(c, 'nginx'), CERTS: certs?.dir ?? '',
         })).join('\n');
         try {
           await nginx.start(http, list);
@@ -802,7 +923,8 @@ export function diffSuite(name: string, cases: DiffCase[]): void {
   for (const c of chosen) {
     t(c.name, timed(60000, async () => {
       if (startError !== null) throw new Error(`nginx did not start (prefix ${prefix}):\n${startError.message}`);
-      const env = { root: roots.get(c)!, up1, up2, prefix, accessLog: accessLogOf(c, 'sluice') };
+      const env = { root: roots.get(c)!, up1, up2, prefix, accessLog: accessLogOf(c, 'sluice'), certs: certs?.dir ?? '' };
+      const nTls: TlsState = { session: undefined }, sTls: TlsState = { session: undefined };
       const { s, port } = await startSluice(c, env);
       const nPort = ports.get(c)!;
       try {
@@ -816,8 +938,8 @@ export function diffSuite(name: string, cases: DiffCase[]): void {
           const sAccOff = c.accessLog ? linesSince(sAcc, 0).size : 0;
           errorLines.lines.length = 0;
           errorLines.capturing = true;
-          const nSeen = await exchange(nPort, group, c.oneConnection === true);
-          const sSeen = await exchange(port, group, c.oneConnection === true);
+          const nSeen = await exchange(nPort, group, c.oneConnection === true, certs, nTls);
+          const sSeen = await exchange(port, group, c.oneConnection === true, certs, sTls);
           let nLines: string[] = [], sLines: string[] = [];
           if (c.accessLog) {
             // each side logs after its response has gone: wait for a line per request (bounded)

@@ -97,7 +97,7 @@ export const sslModule = defineModule({
     sslCertificateKey: cmd(HS, files, null, { differs: 'an array, paired with sslCertificate by position' }),
     sslPasswordFile: cmd(HS, path, null),
     sslProtocols: cmd(HS, protocols, 'TLSv1 TLSv1.1 TLSv1.2 TLSv1.3', {
-      differs: 'TLSv1 and TLSv1.1 are also refused by OpenSSL 3\'s default security level unless sslCiphers lowers it (@SECLEVEL=0); as in nginx, the default server of an address decides for the whole address',
+      differs: 'the default has TLSv1.3, as nginx 1.23.4 and later (nginx 1.22: TLSv1 TLSv1.1 TLSv1.2); TLSv1 and TLSv1.1 are also refused by OpenSSL 3\'s default security level unless sslCiphers lowers it (@SECLEVEL=0); as in nginx, the default server of an address decides for the whole address',
     }),
     sslCiphers: cmd(HS, parser<string>()((v, key) => { if (typeof v !== 'string' || v === '') throw invalidValue(v, key); return v; }), 'HIGH:!aNULL:!MD5', {
       differs: 'as OpenSSL reads it, for TLSv1.2 and lower; TLSv1.3 suite names (TLS_AES_128_GCM_SHA256 ...) in the list set the TLSv1.3 suites too, as Node takes them',
@@ -109,7 +109,7 @@ export const sslModule = defineModule({
     }),
     sslSessionTimeout: cmd(HS, timer, '5m'),
     sslSessionTickets: cmd(HS, flag, true, {
-      differs: 'ticket keys are made at start (and at each reload), one set per listening address and process: a ticket from another worker or from before a reload is not accepted (a full handshake follows)',
+      differs: 'ticket keys are made at start (and at each reload), one set per listening address and process: a ticket from another worker or from before a reload is not accepted (a full handshake follows); off: TLSv1.3 sessions are not resumed even with a session cache (Node\'s session events do not see the TLSv1.3 PSK identity), TLSv1.2 ones are',
     }),
     sslStapling: cmd(HS, stapling, false, { differs: 'refused when on: see its message' }),
     sslClientCertificate: cmd(HS, path, null),
@@ -143,8 +143,10 @@ export function tlsOf(r: Request): TLSSocket | null {
 
 /** What the handshake left on the connection for the variables ($ssl_client_verify ...). */
 export interface TlsInfo {
-  /** SNI as the client sent it ('' when none). */
+  /** SNI as the client sent it ('' when none): $ssl_server_name. */
   servername: string;
+  /** The same lower-cased, without a trailing dot, when it named a server ('' otherwise): compared with Host (421). */
+  name: string;
   /** NONE, SUCCESS, FAILED:reason ($ssl_client_verify). */
   verify: string;
 }
