@@ -23,7 +23,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, homedir, release, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseWrk, pipelineScript, errorCount, type WrkResult } from './wrk.js';
 import { median, meets, roundRatios } from './stats.js';
@@ -405,7 +405,7 @@ function writeResults(): void {
   const parts: string[] = [];
   for (const n of names) {
     const r = JSON.parse(readFileSync(join(dir, `${n}.json`), 'utf8')) as Results;
-    const rel = join(dir, chartName(n)).slice(dirname(RESULTS_MD).length + 1);
+    const rel = relative(dirname(RESULTS_MD), join(dir, chartName(n)));
     parts.push(resultsSection(r, rel, `Node ${r.versions.sluiceNode}, ${r.date.slice(0, 10)} (${n}.json)`));
   }
   writeFileSync(RESULTS_MD, replaceSection(readFileSync(RESULTS_MD, 'utf8'), parts.join('\n')));
