@@ -10,6 +10,7 @@
 #
 # Env: DURATION=10s  CONNECTIONS=50  THREADS=1  WARMUP=2s (0 = none)  SERVER_CPU=0  CLIENT_CPU=1
 #      RUNS=1 MAX_OTHER=5 RETRIES=2 QUIET_WAIT=120  ONLY="names"  SLUICE_NODE_FLAGS=  KEEP_TMP=1
+#      BENCH_PORT=  BENCH_UPSTREAM_PORT=  BENCH_BACKEND_PORT=  fixed ports (default: a free one each time)
 
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-50}
@@ -211,7 +212,7 @@ run_rounds() {
       if [[ $name == sluice-* ]] && [ ! -f dist/src/index.js ]; then
         echo "== $name: skipped, dist/src/index.js missing (npm run build)" >&2; STATE[$name]=skip; continue
       fi
-      port=$(free_port)
+      port=${BENCH_PORT:-$(free_port)}
       CASE_URL=$(case_url "$name" "$port")
       CASE_CONNS=${CONNS_OF[$name]:-$CONNECTIONS}
       echo "== $name (run $round/$RUNS) on 127.0.0.1:$port" >&2

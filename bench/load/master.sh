@@ -5,7 +5,7 @@
 # run and the median ratio B/A. Run `npm run build` first. Env: DURATION=10s CONNECTIONS=50 ROUNDS=3
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DURATION=${DURATION:-10s}; CONNECTIONS=${CONNECTIONS:-50}; ROUNDS=${ROUNDS:-3}; PORT=${PORT:-18391}
+DURATION=${DURATION:-10s}; CONNECTIONS=${CONNECTIONS:-50}; ROUNDS=${ROUNDS:-3}; PORT=${BENCH_PORT:-${PORT:-18391}}
 TMP=$(mktemp -d); PID=
 cleanup() { [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT

@@ -76,7 +76,7 @@ start_backend() {
   local dir=$TMP/backend
   mkdir -p "$TMP/www"
   head -c 786432 /dev/urandom | base64 -w 0 >"$TMP/www/1m.txt"
-  BACKEND_PORT=$(free_port)
+  BACKEND_PORT=${BENCH_BACKEND_PORT:-$(free_port)}
   nginx_conf "$dir" <<EOF
   sendfile on;
   tcp_nopush on;
@@ -102,7 +102,7 @@ launch() {
   local name=$1 port=$2 port2
   case $name in
     *proxy*) start_backend; port2=$BACKEND_PORT ;;
-    *) port2=$(free_port) ;;  # the md5 backend, a second server block in the same process
+    *) port2=${BENCH_UPSTREAM_PORT:-$(free_port)} ;;  # the md5 backend, a second server block in the same process
   esac
   case $name in
     # shellcheck disable=SC2086
