@@ -1,7 +1,7 @@
 // The bar chart of bench:nginx's ratios, as SVG text written by hand (no dependency): one
 // horizontal bar per row, a dot per round, the row's target as a dark tick, parity (1.0x) dashed.
 // Throughput rows (higher is better) and latency rows (lower is better) get separate panels,
-// each with its own scale.
+// each with its own scale. Parity (1x) is the reference side of the row: nginx, or node:net.
 import type { Target } from './stats.js';
 
 /** One bar: a ratio (median of rounds), the rounds' ratios, and the target. */
@@ -102,7 +102,7 @@ export function chartSvg(rows: readonly ChartRow[], o: ChartOptions): string {
     `<circle cx="${LABEL_W + 225}" cy="${legendY - 4}" r="2.5" class="round"/>` +
     `<text x="${LABEL_W + 231}" y="${legendY}" class="legend">one round</text>` +
     `<line x1="${LABEL_W + 300}" y1="${legendY - 10}" x2="${LABEL_W + 300}" y2="${legendY + 1}" class="parity"/>` +
-    `<text x="${LABEL_W + 306}" y="${legendY}" class="legend">nginx (1x)</text>`);
+    `<text x="${LABEL_W + 306}" y="${legendY}" class="legend">parity (1x)</text>`);
   const height = legendY + 12;
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
