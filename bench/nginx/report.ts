@@ -1,6 +1,6 @@
 // bench:nginx's results: the JSON record (bench/results/latest.json), the markdown table, and the
 // top section of bench/RESULTS.md rewritten from the record (`npm run bench:nginx -- --write-results`).
-import type { WrkResult } from './wrk.js';
+import { errorCount, type WrkResult } from './wrk.js';
 import type { Target } from './stats.js';
 import type { ChartRow } from './svg.js';
 
@@ -111,11 +111,19 @@ export function runLine(r: Results): string {
 /** One run's part of RESULTS.md: the line above, the table, the chart, the scenarios' setup and notes. */
 export function resultsSection(r: Results, chartPath: string, heading: string): string {
   const out = [`### ${heading}`, '', runLine(r), '', markdownTable(r), '', `![sluice / nginx ratios](${chartPath})`, ''];
-  const notes = r.scenarios.filter((s) => s.notes.length > 0);
-  if (notes.length > 0) {
-    for (const s of notes) out.push(`- ${s.title}: ${s.notes.join('; ')}`);
-    out.push('');
+  const lines: string[] = [];
+  for (const s of r.scenarios) {
+    const notes = [...s.notes];
+    const errs = s.runs.filter((x) => errorCount(x.wrk) > 0);
+    if (errs.length > 0) notes.push(`wrk errors in ${errs.map((x) => `${x.side} round ${x.round} (${errorCount(x.wrk)})`).join(', ')}`);
+    const busy = s.runs.filter((x) => x.otherPct > 10);
+    if (busy.length > 0) notes.push(`disturbed (other processes > 10% CPU): ${busy.map((x) => `${x.side} round ${x.round} (${x.otherPct.toFixed(0)}%)`).join(', ')}`);
+    if (notes.length > 0) lines.push(`- ${s.title}: ${notes.join('; ')}`);
   }
+  if (lines.length > 0) out.push(...lines, '');
+  out.push('<details><summary>How each scenario was set up</summary>', '');
+  for (const s of r.scenarios) out.push(`- **${s.title}**: ${s.setup.join('; ')}`);
+  out.push('', '</details>', '');
   return out.join('\n');
 }
 

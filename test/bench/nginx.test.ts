@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { parseWrk, parseTime, parseSize, errorCount, pipelineScript } from '../../bench/nginx/wrk.js';
 import { median, medianOfRatios, roundRatios, meets } from '../../bench/nginx/stats.js';
 import { chartSvg, escapeXml, axisMax, type ChartRow } from '../../bench/nginx/svg.js';
-import { markdownTable, replaceSection, chartRows, BEGIN, END, type Results } from '../../bench/nginx/report.js';
+import { markdownTable, replaceSection, chartRows, resultsSection, BEGIN, END, type Results } from '../../bench/nginx/report.js';
 import { SCENARIOS, selectScenarios } from '../../bench/nginx/scenarios.js';
 
 // wrk 4.1.0's report with --latency, socket errors and error statuses
@@ -176,6 +176,21 @@ test('report: the markdown table', () => {
   assert.is(t[3], '| md5 capture: p99 latency | 3.00 ms | nginx + lua: 2.00 ms | 1.50x | 1.50 | ≤ 2x | met |', 'p99 row');
   assert.is(t[4], '| TLS keep-alive hello | failed: not ready \\| on 127.0.0.1:18080 | | | | | |', 'a failure in one line, pipes escaped');
   assert.is(chartRows(results()).length, 2, 'a chart row per comparison');
+});
+
+test('report: the RESULTS.md part of one run: the line, the table, the chart, notes, errors, setup', () => {
+  const r = results();
+  r.scenarios[0].setup = ['sluice: hello.mjs', "wrk -t1 -c50 'http://127.0.0.1:PORT/'"];
+  r.scenarios[0].notes = ['sluice negotiated TLSv1.3 TLS_AES_256_GCM_SHA384'];
+  r.scenarios[0].runs = [
+    { round: 1, side: 'sluice', wrk: parseWrk(WRK), serverUs: 20, serverPct: 99, otherPct: 30 },
+  ];
+  const md = resultsSection(r, 'results/chart.svg', 'Node v20.20.2');
+  assert.match(md, /^### Node v20\.20\.2\n\n2026-12-02 06:00 UTC, commit abc1234; sluice on Node v20\.20\.2; nginx\/1\.22\.1/, 'heading and run line');
+  assert.match(md, /\| keep-alive hello \(r\.say\) \| 40000 req\/s/, 'the table');
+  assert.match(md, /!\[sluice \/ nginx ratios\]\(results\/chart\.svg\)/, 'the chart, by relative path');
+  assert.match(md, /- keep-alive hello: sluice negotiated TLSv1\.3 TLS_AES_256_GCM_SHA384; wrk errors in sluice round 1 \(22\); disturbed \(other processes > 10% CPU\): sluice round 1 \(30%\)/, 'notes, errors, disturbance');
+  assert.match(md, /<details><summary>How each scenario was set up<\/summary>\n\n- \*\*keep-alive hello\*\*: sluice: hello\.mjs; wrk -t1/, 'setup');
 });
 
 test('report: the RESULTS.md section between the markers is replaced, the rest kept', () => {
