@@ -127,6 +127,25 @@ export function resultsSection(r: Results, chartPath: string, heading: string): 
   return out.join('\n');
 }
 
+/** The ratios of several runs side by side (Node 20 and Node 24, each its own run against nginx). */
+export function versionsTable(runs: readonly Results[]): string {
+  const head = `| scenario | ${runs.map((r) => `Node ${r.versions.sluiceNode}`).join(' | ')} | target |`;
+  const lines = [head, `|---|${runs.map(() => '---:|').join('')}---:|`];
+  const seen = new Set<string>();
+  for (const r of runs) {
+    for (const c of r.comparisons) {
+      if (seen.has(c.id)) continue;
+      seen.add(c.id);
+      const cells = runs.map((x) => {
+        const m = x.comparisons.find((y) => y.id === c.id);
+        return m ? `${x2(m.ratio)}${m.met === false ? ' (missed)' : ''}` : '–';
+      });
+      lines.push(`| ${c.label} | ${cells.join(' | ')} | ${targetText(c.target)} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
 export const BEGIN = '<!-- bench:nginx results: begin (written by `npm run bench:nginx -- --write-results`) -->';
 export const END = '<!-- bench:nginx results: end -->';
 

@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { parseWrk, pipelineScript, errorCount, type WrkResult } from './wrk.js';
 import { median, meets, roundRatios } from './stats.js';
 import { chartSvg } from './svg.js';
-import { chartRows, markdownTable, replaceSection, resultsSection, runLine, type Comparison, type Results, type RunRecord, type ScenarioRecord } from './report.js';
+import { chartRows, markdownTable, replaceSection, resultsSection, runLine, versionsTable, type Comparison, type Results, type RunRecord, type ScenarioRecord } from './report.js';
 import { PIPELINE, selectScenarios, type Env, type Scenario, type Side } from './scenarios.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -402,11 +402,13 @@ function writeResults(): void {
   const names = ['latest', ...['node22', 'node24', 'node26'].map((n) => `latest-${n}`)].filter((n) => existsSync(join(dir, `${n}.json`)));
   if (names.length === 0) throw new Error(`no results in ${dir} (run npm run bench:nginx first)`);
   const parts: string[] = [];
-  for (const n of names) {
-    const r = JSON.parse(readFileSync(join(dir, `${n}.json`), 'utf8')) as Results;
+  const all = names.map((n) => JSON.parse(readFileSync(join(dir, `${n}.json`), 'utf8')) as Results);
+  if (all.length > 1) parts.push('### The ratios by Node version', '', versionsTable(all), '');
+  names.forEach((n, i) => {
+    const r = all[i];
     const rel = relative(dirname(RESULTS_MD), join(dir, chartName(n)));
     parts.push(resultsSection(r, rel, `Node ${r.versions.sluiceNode}, ${r.date.slice(0, 10)} (${n}.json)`));
-  }
+  });
   writeFileSync(RESULTS_MD, replaceSection(readFileSync(RESULTS_MD, 'utf8'), parts.join('\n')));
   log(`wrote ${RESULTS_MD} from ${names.map((n) => `${n}.json`).join(', ')}`);
 }

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { parseWrk, parseTime, parseSize, errorCount, pipelineScript } from '../../bench/nginx/wrk.js';
 import { median, medianOfRatios, roundRatios, meets } from '../../bench/nginx/stats.js';
 import { chartSvg, escapeXml, axisMax, type ChartRow } from '../../bench/nginx/svg.js';
-import { markdownTable, replaceSection, chartRows, resultsSection, BEGIN, END, type Results } from '../../bench/nginx/report.js';
+import { markdownTable, replaceSection, chartRows, resultsSection, versionsTable, BEGIN, END, type Results } from '../../bench/nginx/report.js';
 import { SCENARIOS, selectScenarios } from '../../bench/nginx/scenarios.js';
 
 // wrk 4.1.0's report with --latency, socket errors and error statuses
@@ -191,6 +191,18 @@ test('report: the RESULTS.md part of one run: the line, the table, the chart, no
   assert.match(md, /!\[sluice \/ nginx ratios\]\(results\/chart\.svg\)/, 'the chart, by relative path');
   assert.match(md, /- keep-alive hello: sluice negotiated TLSv1\.3 TLS_AES_256_GCM_SHA384; wrk errors in sluice round 1 \(22\); disturbed \(other processes > 10% CPU\): sluice round 1 \(30%\)/, 'notes, errors, disturbance');
   assert.match(md, /<details><summary>How each scenario was set up<\/summary>\n\n- \*\*keep-alive hello\*\*: sluice: hello\.mjs; wrk -t1/, 'setup');
+});
+
+test('report: Node 20 and Node 24 runs side by side', () => {
+  const a = results();
+  const b = results();
+  b.versions.sluiceNode = 'v24.22.3';
+  b.comparisons[0] = { ...b.comparisons[0], ratio: 0.7, met: false };
+  b.comparisons.pop();
+  const t = versionsTable([a, b]).split('\n');
+  assert.is(t[0], '| scenario | Node v20.20.2 | Node v24.22.3 | target |', 'a column per run');
+  assert.is(t[2], '| keep-alive hello (r.say) | 0.62x (missed) | 0.70x (missed) | ≥ 0.8x |', 'both ratios');
+  assert.is(t[3], '| md5 capture: p99 latency | 1.50x | – | ≤ 2x |', 'a ratio one run lacks');
 });
 
 test('report: the RESULTS.md section between the markers is replaced, the rest kept', () => {
