@@ -255,6 +255,8 @@ export class SluiceServer {
     if (timer !== null) clearTimeout(timer);
     // kept upstream connections go too (they are unref'd, but a closed server keeps nothing)
     for (const g of this.config.upstreams.values()) g.pool?.clear();
+    // and the open file caches' descriptors (a reload's new config has caches of its own)
+    for (const conf of allBlocks(this.config)) conf.openFileCache?.close();
     await Promise.all(closed);
     if (this.guarded) { this.guarded = false; guardProcess(-1); }
     await (this as { flushLogs?: () => Promise<void> }).flushLogs?.();

@@ -10,6 +10,10 @@ import { parser } from './conf/module.js';
 import { words } from './conf/parse.js';
 import type { Request } from './request.js';
 import { compileComplex, type Complex } from './script.js';
+import { OpenFileInfo, openFile } from './open-file.js';
+
+// one lookup at a time (synchronous): a scratch OpenFileInfo
+const OF = new OpenFileInfo();
 
 export interface TryFile {
   /** The name, without the '/' that asks for a directory. */
@@ -75,7 +79,11 @@ export function tryFilesPhase(r: Request, tf: TryFiles): { code: number } | { ur
     if (name === '' && !dir) continue;
     let ok = false;
     const path = pathOf(r, name === '' ? '/' : name);
-    if (dir) {
+    if (r.conf.openFileCache !== null) {
+      // through the open file cache (as nginx: the file is opened and held for the request,
+      // so the static module's lookup that follows is a hit)
+      ok = openFile(r, path, OF.reset(false, true)) && OF.isDir === dir;
+    } else if (dir) {
       try { ok = statSync(path).isDirectory(); } catch { ok = false; }
     } else {
       ok = openFound(r, path);

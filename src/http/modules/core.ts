@@ -3,7 +3,8 @@
 // location are the config's structure (src/http/config.ts), not directives here.
 
 import { DEFAULT_TYPES } from '../mime-types.js';
-import { ConfigError, invalidValue, parseSize, showValue } from '../conf/size-time.js';
+import { ConfigError, invalidValue, parseSize, parseTime, showValue } from '../conf/size-time.js';
+import { OpenFileCache } from '../../core/open-file-cache.js';
 import { H, HS, HSL, L, SL, cmd, defineModule, parser } from '../conf/module.js';
 import { tryFiles } from '../try-files.js';
 import { errorPage } from '../error-page.js';
@@ -73,11 +74,48 @@ const keepaliveDisable = parser<'none' | 'msie6' | 'safari' | 'msie6 safari' | r
   return bits;
 });
 
+/** A time in seconds' units (nginx's ngx_conf_set_sec_slot: no "ms"), in ms. */
+const seconds = parser<string | number>()((v, key): number => {
+  if (typeof v === 'string' && v.includes('ms')) throw invalidValue(v, key);
+  return parseTime(v as string | number, key);
+});
+
+/**
+ * 'max=N inactive=time' (inactive 60s unless given) or 'off': a cache made here, at load, and
+ * shared by every block that inherits it (as nginx's directive makes one per block it is in).
+ */
+const openFileCache = parser<'off' | `max=${string}` | readonly string[]>()((v, key): OpenFileCache | null => {
+  const w = words(v);
+  if (w === null || w.length < 1 || w.length > 2) throw invalidValue(v, key);
+  let max = 0;
+  let inactive = 60_000;
+  let off = false;
+  for (const p of w) {
+    const bad = () => new ConfigError(`invalid "${key}" parameter ${showValue(p)}`, key);
+    if (typeof p !== 'string') throw bad();
+    if (p.startsWith('max=')) {
+      if (!/^max=[0-9]{1,9}$/.test(p) || Number(p.slice(4)) <= 0) throw bad();
+      max = Number(p.slice(4));
+    } else if (p.startsWith('inactive=')) {
+      const t = p.slice(9);
+      if (t === '' || t.includes('ms')) throw bad();
+      try { inactive = parseTime(t, key); } catch { throw bad(); }
+    } else if (p === 'off') {
+      off = true;
+    } else {
+      throw bad();
+    }
+  }
+  if (off) return null;
+  if (max === 0) throw new ConfigError(`"${key}" must have the "max" parameter`, key);
+  return new OpenFileCache(max, inactive);
+});
+
 export const coreModule = defineModule({
   name: 'core',
   nginx: 'ngx_http_core_module',
   about: 'limits, timeouts, root/alias, types, keep-alive, the error log',
-  notYet: ['limit_except', 'open_file_cache', 'sendfile', 'tcp_nopush', 'client_body_buffer_size', 'merge_slashes', 'listen ssl', 'listen http2'],
+  notYet: ['limit_except', 'sendfile', 'tcp_nopush', 'client_body_buffer_size', 'merge_slashes', 'listen ssl', 'listen http2'],
   directives: {
     clientMaxBodySize: cmd(HSL, size, '1m'),
     clientBodyTimeout: cmd(HSL, timer, '60s'),
@@ -110,6 +148,16 @@ export const coreModule = defineModule({
     absoluteRedirect: cmd(HSL, flag, true),
     portInRedirect: cmd(HSL, flag, true),
     serverNameInRedirect: cmd(HSL, flag, false),
+    // the open file cache (static, index and try_files look files up through it)
+    openFileCache: cmd(HSL, openFileCache, 'off', {
+      differs: 'times in ms of the server\'s clock (nginx: whole seconds, so its entries may live up to a second less)',
+    }),
+    openFileCacheValid: cmd(HSL, seconds, '60s'),
+    openFileCacheMinUses: cmd(HSL, num, 1),
+    openFileCacheErrors: cmd(HSL, flag, false),
+    openFileCacheEvents: cmd(HSL, flag, false, {
+      differs: 'accepted and without effect, as in nginx on Linux (nginx watches files with kqueue only, on the BSDs and macOS); changes are seen at revalidation (openFileCacheValid)',
+    }),
   },
   checkBlock(raw) {
     // ngx_http_core_root: root and alias share one slot

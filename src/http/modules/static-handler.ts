@@ -2,12 +2,13 @@
 // a directory without the slash is 301 to the slash form, a slash uri tries `index` files
 // (an internal redirect), a file goes down the filter chain as one file buf.
 
-import { closeSync, fstatSync, openSync, statSync, type Stats } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, FileRef, link } from '../../core/buf.js';
 import { logError } from '../../core/log.js';
 import type { Request } from '../request.js';
 import { registerVariable } from '../variables.js';
+import { OpenFileInfo, openFile } from '../open-file.js';
 
 // $request_filename: the file path for the current URI
 registerVariable('request_filename', (r) => mapUriToPath(r));
@@ -32,56 +33,59 @@ export function staticHandler(r: Request): undefined {
   // through libuv's thread pool (and the file is read the same way when it is small)
   const path = mapUriToPath(r);
   let fd: number;
-  let st: Stats | null = null;
+  let size: number;
+  let mtimeMs: number;
   const opened = r.openedFile;
   if (opened !== null && opened.path === path) {
-    // try_files found it and kept it open: its descriptor and stat serve
+    // try_files found it and kept it open (no open file cache): its descriptor and stat serve
     r.openedFile = null;
     fd = opened.fd;
-    st = opened.st;
-  } else {
-    try {
-      fd = openSync(path, 'r');
-    } catch (e) {
-      return fileError(r, e as NodeJS.ErrnoException, path);
-    }
-  }
-  let closeIt = true;
-  try {
-    if (st === null) st = fstatSync(fd);
-    if (st.isDirectory()) {
-      // nginx answers a directory without its slash with 301 to the slash form
-      r.headersOut.location = dirLocation(r);
-      r.exit(301);
-    }
-    if (!st.isFile()) r.exit(404);
-    if (m === 'POST') r.exit(405);
-    if (r === r.main && r.hc !== null) {
-      // as ngx_http_static_handler: the body nobody reads is discarded first, and a bad one answered
-      const rc = r.hc.discardBody(r);
-      if (rc !== 0) r.exit(rc);
-    }
-
-    const file = new FileRef(fd, path, st.size, st.mtimeMs);
+    const st = opened.st;
     r.main.addCleanup(() => closeSync(fd));
-    closeIt = false;
-
-    const h = r.headersOut;
-    h.status = 200;
-    h.contentLength = st.size;
-    h.lastModified = st.mtimeMs;
-    h.etag = `"${Math.floor(st.mtimeMs / 1000).toString(16)}-${st.size.toString(16)}"`;
-    h.contentType = typeFor(r, path);
-    r.allowRanges = true;
-    r.sendHeader();
-    if (r.headerOnly || r.outputDone) return undefined;
-    const flags = r === r.main ? B_LAST_BUF : B_LAST_IN_CHAIN;
-    r.outputDone = true;
-    r.chains.output(r, link(st.size > 0 ? Buf.inFile(file, 0, st.size, flags) : Buf.special(flags)));
-    return undefined;
-  } finally {
-    if (closeIt) closeSync(fd);
+    if (st.isDirectory()) return dirRedirect(r);
+    if (!st.isFile()) r.exit(404);
+    size = st.size;
+    mtimeMs = st.mtimeMs;
+  } else {
+    // through the location's open file cache, when it has one; the request holds the descriptor
+    const of = OF.reset(false, false);
+    if (!openFile(r, path, of)) return fileError(r, of, path);
+    if (of.isDir) return dirRedirect(r);
+    if (!of.isFile) r.exit(404);
+    fd = of.fd;
+    size = of.size;
+    mtimeMs = of.mtimeMs;
   }
+  if (m === 'POST') r.exit(405);
+  if (r === r.main && r.hc !== null) {
+    // as ngx_http_static_handler: the body nobody reads is discarded first, and a bad one answered
+    const rc = r.hc.discardBody(r);
+    if (rc !== 0) r.exit(rc);
+  }
+
+  const file = new FileRef(fd, path, size, mtimeMs);
+  const h = r.headersOut;
+  h.status = 200;
+  h.contentLength = size;
+  h.lastModified = mtimeMs;
+  h.etag = `"${Math.floor(mtimeMs / 1000).toString(16)}-${size.toString(16)}"`;
+  h.contentType = typeFor(r, path);
+  r.allowRanges = true;
+  r.sendHeader();
+  if (r.headerOnly || r.outputDone) return undefined;
+  const flags = r === r.main ? B_LAST_BUF : B_LAST_IN_CHAIN;
+  r.outputDone = true;
+  r.chains.output(r, link(size > 0 ? Buf.inFile(file, 0, size, flags) : Buf.special(flags)));
+  return undefined;
+}
+
+// one lookup at a time (all of it synchronous): the handlers share one OpenFileInfo
+const OF = new OpenFileInfo();
+
+/** nginx answers a directory without its slash with 301 to the slash form. */
+function dirRedirect(r: Request): never {
+  r.headersOut.location = dirLocation(r);
+  r.exit(301);
 }
 
 /** ngx_http_index_module: the first index file that exists, by internal redirect. */
@@ -92,45 +96,37 @@ function indexHandler(r: Request): undefined {
     // it again, a cycle that ends in 500
     const name = c.run(r);
     const path = name.startsWith('/') ? r.conf.root + name : dir + name;
-    let found = false;
-    try {
-      const st = statSync(path);
-      found = st.isFile() || st.isDirectory();
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
-      return fileError(r, e as NodeJS.ErrnoException, path);
+    const of = OF.reset(false, true);
+    if (!openFile(r, path, of)) {
+      if (of.err === 'ENOENT' || of.err === 'ENOTDIR') continue;
+      return fileError(r, of, path);
     }
-    if (found) r.exec(name.startsWith('/') ? name : r.uri + name, r.args || undefined);
+    if (of.isFile || of.isDir) r.exec(name.startsWith('/') ? name : r.uri + name, r.args || undefined);
   }
-  let isDir = false;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch (e) {
-    return fileError(r, e as NodeJS.ErrnoException, dir);
-  }
-  if (isDir) {
+  const of = OF.reset(true, true);
+  if (!openFile(r, dir, of)) return fileError(r, of, dir);
+  if (of.isDir) {
     logError('error', r, `directory index of "${dir}" is forbidden`);
     r.exit(403);
   }
   r.exit(404);
 }
 
-function fileError(r: Request, e: NodeJS.ErrnoException, path: string): never {
-  switch (e.code) {
+function fileError(r: Request, of: OpenFileInfo, path: string): never {
+  switch (of.err) {
     case 'ENOENT':
     case 'ENOTDIR':
     case 'ENAMETOOLONG':
-      if (r.conf.logNotFound) logError('error', r, `open() "${path}" failed (2: No such file or directory)`);
+      if (r.conf.logNotFound) logError('error', r, `${of.failed || 'open()'} "${path}" failed (2: No such file or directory)`);
       r.exit(404);
     // falls through (exit never returns)
     case 'EACCES':
     case 'EPERM':
-      logError('error', r, `open() "${path}" failed (13: Permission denied)`);
+      logError('error', r, `${of.failed || 'open()'} "${path}" failed (13: Permission denied)`);
       r.exit(403);
     // falls through
     default:
-      logError('crit', r, `open() "${path}" failed (${e.code ?? e.message})`);
+      logError('crit', r, `${of.failed || 'open()'} "${path}" failed${of.err === null ? '' : ` (${of.err})`}`);
       r.exit(500);
   }
 }
