@@ -41,6 +41,8 @@
 //   differences: [{ id: 'large-header-431', request: 0, status: true, body: true }]
 // The claimed parts of that request are not compared — but they must differ: a claimed
 // difference that no longer shows fails the case (so the list stays true).
+// A DiffRequest's `before(root)` runs once before it goes to either side (a file changed on disk
+// between requests: both sides then see the same disk).
 // A request that switches protocols: `tunnel: { send, until }` in a DiffRequest. After a 101
 // head, `send` goes on the same connection and what comes back past the head, up to and with the
 // first `until`, is that response's body (compared as any body); a response other than 101 is
@@ -190,6 +192,11 @@ export interface DiffRequest {
   tls?: DiffTls;
   /** Keep-alive, then see whether the server keeps the connection ("connection-after": closed or open). */
   closes?: boolean;
+  /**
+   * Run once before this request goes to either side, with the case's docroot (change a file on
+   * disk between requests). In a oneConnection case every request's `before` runs before the group.
+   */
+  before?: (root: string) => void;
 }
 
 export interface ClaimedDifference {
@@ -936,6 +943,7 @@ export function diffSuite(name: string, cases: DiffCase[]): void {
           const nAcc = accessLogOf(c, 'nginx'), sAcc = accessLogOf(c, 'sluice');
           const nAccOff = c.accessLog ? linesSince(nAcc, 0).size : 0;
           const sAccOff = c.accessLog ? linesSince(sAcc, 0).size : 0;
+          for (const q of group) if (typeof q === 'object' && q.before !== undefined) q.before(roots.get(c)!);
           errorLines.lines.length = 0;
           errorLines.capturing = true;
           const nSeen = await exchange(nPort, group, c.oneConnection === true, certs, nTls);
