@@ -6,6 +6,7 @@
 // as a read into the shared read buffer (src/core/read-buffer.ts), as on a real connection.
 //
 //   npm run build && node dist/bench/http/path.bench.js
+//   BENCH_ONLY='4 KiB' node dist/bench/http/path.bench.js    (only the cases whose name has it)
 
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -26,6 +27,8 @@ mkdirSync(join(ROOT, 'plain'));
 mkdirSync(join(ROOT, 'rich'));
 writeFileSync(join(ROOT, 'plain', 'hello.txt'), 'hello\n');
 writeFileSync(join(ROOT, 'rich', 'hello.txt'), 'hello\n');
+// 4 KiB, served without and with openFileCache (issue 14's static 4 KiB scenario)
+writeFileSync(join(ROOT, 'plain', '4k.txt'), 'hello\n' + 'x'.repeat(4096 - 7) + '\n');
 const config: SluiceConfig = {
   map: { '$http_user_agent $agent_kind': { default: 'other', '~^wrk': 'bench', curl: 'curl' } },
   servers: [{
@@ -44,6 +47,8 @@ const config: SluiceConfig = {
       '/plain/': { root: ROOT },
       '/rw/': { root: ROOT, alias: undefined, rewrite: '^/rw/(\\w+)$ /plain/$1.txt break' },
       '/tf/': { alias: ROOT + '/plain/', tryFiles: '$uri $uri/ =404' },
+      '/cached/': { alias: ROOT + '/plain/', openFileCache: 'max=1000 inactive=20s' },
+      '/cached-tf/': { alias: ROOT + '/plain/', openFileCache: 'max=1000 inactive=20s', tryFiles: '$uri $uri/ =404' },
       '/mp/': { alias: ROOT + '/plain/', addHeader: [['X-Agent', '$agent_kind']] },
       '/rich/': {
         root: ROOT,
@@ -115,7 +120,11 @@ const cases: [string, Buffer, boolean][] = [
   ['static file, rewrite only', req('/rw/hello'), true],
   ['static file, try_files only', req('/tf/hello.txt'), true],
   ['static file, map in addHeader only', req('/mp/hello.txt'), true],
-];
+  ['static 4 KiB, openFileCache off', req('/plain/4k.txt'), true],
+  ['static 4 KiB, openFileCache on', req('/cached/4k.txt'), true],
+  ['static 4 KiB, try_files, openFileCache off', req('/tf/4k.txt'), true],
+  ['static 4 KiB, try_files, openFileCache on', req('/cached-tf/4k.txt'), true],
+].filter(([name]) => process.env.BENCH_ONLY === undefined || (name as string).includes(process.env.BENCH_ONLY)) as [string, Buffer, boolean][];
 
 // sanity: each answers, and the connection goes on to the next request
 for (const [name, bytes, async] of cases) {
