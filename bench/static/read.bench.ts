@@ -1,6 +1,6 @@
 // How to get a file's bytes off the disk (the page cache) with the least copying Node allows:
 // what src/core/file-read.ts does (one positional read for a small file; positional reads into
-// reused 128 KiB buffers for a large one) against fs.createReadStream and readFileSync. Bytes
+// reused 128 KiB buffers for a large one, blocking or in the thread pool) against fs.createReadStream and readFileSync. Bytes
 // are only counted (no socket): this is the read side of bench/load/static.sh alone.
 //
 //   npx tsc -p . && node dist/bench/static/read.bench.js
@@ -62,6 +62,22 @@ function bigPiecesSync(): number {
   return pos;
 }
 
+/** Big: blocking positional reads, each piece handed on in setImmediate (readFilePiece, aio off). */
+function bigPiecesImmediate(): Promise<number> {
+  return new Promise((res) => {
+    let pos = 0;
+    let k = 0;
+    const next = () => {
+      const n = readSync(bigFd, pieces[k++ & 1], 0, Math.min(PIECE, BIG - pos), pos);
+      setImmediate(() => {
+        pos += n;
+        if (pos >= BIG || n === 0) res(pos); else next();
+      });
+    };
+    next();
+  });
+}
+
 /** Big: fs.createReadStream on the descriptor, from 0 (a new buffer per chunk). */
 function bigStream(highWaterMark: number): Promise<number> {
   return new Promise((res, rej) => {
@@ -78,6 +94,7 @@ assert.equal(smallReadFile(), SMALL);
 assert.equal(await smallAsync(), SMALL);
 assert.equal(await bigPieces(), BIG);
 assert.equal(bigPiecesSync(), BIG);
+assert.equal(await bigPiecesImmediate(), BIG);
 assert.equal(await bigStream(64 * 1024), BIG);
 assert.equal(await bigStream(PIECE), BIG);
 
@@ -87,8 +104,9 @@ const add = (name: string, fn: () => unknown) => { if (only === undefined || nam
 add('4 KiB: one pread on a cached fd (sluice)', smallPread);
 add('4 KiB: pread via the thread pool', smallAsync);
 add('4 KiB: readFileSync by path', smallReadFile);
-add('1 MiB: 128 KiB preads into reused buffers, thread pool (sluice)', bigPieces);
-add('1 MiB: 128 KiB preads into reused buffers, blocking', bigPiecesSync);
+add('1 MiB: 128 KiB preads into reused buffers, blocking, setImmediate per piece (sluice, aio off)', bigPiecesImmediate);
+add('1 MiB: 128 KiB preads into reused buffers, thread pool (sluice, aio threads)', bigPieces);
+add('1 MiB: 128 KiB preads into reused buffers, blocking, one loop', bigPiecesSync);
 add('1 MiB: createReadStream, 64 KiB chunks', () => bigStream(64 * 1024));
 add('1 MiB: createReadStream, 128 KiB chunks', () => bigStream(PIECE));
 await bench.run();

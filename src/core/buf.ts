@@ -19,11 +19,14 @@ export class FileRef {
   path: string;
   size: number;
   mtimeMs: number;
-  constructor(fd: number, path: string, size: number, mtimeMs: number) {
+  /** Read its large pieces through libuv's thread pool (`aio threads`); false: blocking reads. */
+  threads: boolean;
+  constructor(fd: number, path: string, size: number, mtimeMs: number, threads = false) {
     this.fd = fd;
     this.path = path;
     this.size = size;
     this.mtimeMs = mtimeMs;
+    this.threads = threads;
   }
 }
 

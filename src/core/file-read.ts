@@ -1,5 +1,6 @@
 // Reading file bufs in bounded pieces (the part of ngx_output_chain / sendfile that Node has to do
 // in user space): one piece in flight per request, so memory stays bounded whatever the file size.
+// Reads are positional (pread) into recycled buffers: no stream, no copy beyond the read itself.
 
 import { read, readSync } from 'node:fs';
 import { Buf, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_TEMPORARY } from './buf.js';
@@ -60,25 +61,46 @@ export type FileReadDone = (r: FilterRequest, data: Buf | null, err: Error | nul
 /**
  * Read the next piece of file buf `b` (at most `max` bytes). Sets r.reading until the read is
  * done; then `b` has moved past the bytes read and `done` gets them as a memory buf, which
- * carries b's last/flush flags when it was the final piece.
+ * carries b's last/flush flags when it was the final piece. Always called back later, never
+ * from inside this call.
+ *
+ * As nginx reads (without `aio`), the read blocks: from the page cache a 128 KiB pread costs a
+ * few µs, a round trip through libuv's thread pool tens to hundreds (bench/static/read.bench.ts);
+ * the answer then comes in setImmediate, after the loop has polled, so other connections go on
+ * between two pieces. A file ref with `threads` (`aio: 'threads'`) is read in the thread pool,
+ * for files that may not be in memory (a blocking read from a disk would stop the loop).
  */
 export function readFilePiece(r: FilterRequest, b: Buf, max: number, done: FileReadDone): void {
   const want = Math.min(b.fileLast - b.filePos, max);
   const mem = pieceBuffer(want);
   r.reading = true;
-  read(b.file!.fd, mem, 0, want, b.filePos, (err, n) => {
-    r.reading = false;
-    if (err !== null || n === 0) {
-      done(r, null, err ?? new Error(`file "${b.file!.path}" was truncated while being sent`));
-      return;
-    }
-    b.filePos += n;
-    const m = Buf.memory(mem, 0, n, B_TEMPORARY);
-    m.tag = FILE_PIECE;
-    if (b.filePos >= b.fileLast) {
-      m.flags |= b.flags & (B_LAST_BUF | B_LAST_IN_CHAIN | B_FLUSH);
-      b.flags &= ~(B_LAST_BUF | B_LAST_IN_CHAIN | B_FLUSH); // spent: its size() is now 0
-    }
-    done(r, m, null);
-  });
+  const file = b.file!;
+  if (file.threads) {
+    read(file.fd, mem, 0, want, b.filePos, (err, n) => pieceRead(r, b, mem, err, n, done));
+    return;
+  }
+  let n = 0;
+  let err: Error | null = null;
+  try {
+    n = readSync(file.fd, mem, 0, want, b.filePos);
+  } catch (e) {
+    err = e as Error;
+  }
+  setImmediate(pieceRead, r, b, mem, err, n, done);
+}
+
+function pieceRead(r: FilterRequest, b: Buf, mem: Buffer, err: Error | null, n: number, done: FileReadDone): void {
+  r.reading = false;
+  if (err !== null || n === 0) {
+    done(r, null, err ?? new Error(`file "${b.file!.path}" was truncated while being sent`));
+    return;
+  }
+  b.filePos += n;
+  const m = Buf.memory(mem, 0, n, B_TEMPORARY);
+  m.tag = FILE_PIECE;
+  if (b.filePos >= b.fileLast) {
+    m.flags |= b.flags & (B_LAST_BUF | B_LAST_IN_CHAIN | B_FLUSH);
+    b.flags &= ~(B_LAST_BUF | B_LAST_IN_CHAIN | B_FLUSH); // spent: its size() is now 0
+  }
+  done(r, m, null);
 }

@@ -145,7 +145,7 @@ test('a file buf reaching it is a programming error (the copy filter reads files
   const r = request(conf([['a', 'b']]));
   const ch = sub();
   ch.sendHeader(r);
-  const f = link(Buf.inFile({ fd: -1, path: 'x', size: 10, mtimeMs: 0 }, 0, 10, 0));
+  const f = link(Buf.inFile({ fd: -1, path: 'x', size: 10, mtimeMs: 0, threads: false }, 0, 10, 0));
   assert.throws(() => ch.output(r, f), /file buf/);
   assert.ok(B_IN_FILE > 0);
 });

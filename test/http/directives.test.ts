@@ -39,7 +39,7 @@ const SAMPLE: Record<string, unknown> = {
   limitConnZone: '$binary_remote_addr zone=addr:1m', limitConn: 'addr 10', limitConnStatus: 429,
   limitConnLogLevel: 'info', limitConnDryRun: true,
   openFileCache: 'max=100 inactive=20s', openFileCacheValid: '30s', openFileCacheMinUses: 2, openFileCacheErrors: true,
-  openFileCacheEvents: true,
+  openFileCacheEvents: true, aio: 'threads',
 };
 
 /** Top-level directives a sample needs beside it (the zone a limit names). */

@@ -155,6 +155,10 @@ export const coreModule = defineModule({
     openFileCacheValid: cmd(HSL, seconds, '60s'),
     openFileCacheMinUses: cmd(HSL, num, 1),
     openFileCacheErrors: cmd(HSL, flag, false),
+    // how large files are read: blocking (as nginx without aio), or in libuv's thread pool
+    aio: cmd(HSL, oneOf('off', 'threads'), 'off', {
+      differs: '\'threads\' reads in libuv\'s thread pool (UV_THREADPOOL_SIZE), not a named thread_pool; \'on\' (Linux native AIO, with directio) is not offered',
+    }),
     openFileCacheEvents: cmd(HSL, flag, false, {
       differs: 'accepted and without effect, as in nginx on Linux (nginx watches files with kqueue only, on the BSDs and macOS); changes are seen at revalidation (openFileCacheValid)',
     }),

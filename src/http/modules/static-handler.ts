@@ -63,7 +63,7 @@ export function staticHandler(r: Request): undefined {
     if (rc !== 0) r.exit(rc);
   }
 
-  const file = new FileRef(fd, path, size, mtimeMs);
+  const file = new FileRef(fd, path, size, mtimeMs, r.conf.aio === 'threads');
   const h = r.headersOut;
   h.status = 200;
   h.contentLength = size;
