@@ -35,22 +35,42 @@ export function recyclePiece(mem: Buffer): void {
 export const FILE_SYNC_MAX = 64 * 1024;
 
 /**
+ * Small reads share slabs: windows are handed out in order and never reused, so a window is the
+ * request's until the socket has written it; a full slab is left to the GC once its windows are gone.
+ */
+const SLAB_SIZE = 128 * 1024;
+const SLAB_PIECE_MAX = 16 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slabPos = 0;
+
+/**
  * The rest of a small file buf as a memory buf, read synchronously; null when it is too big
  * (or the read fails: the asynchronous path will then report it).
  */
 export function readFileRestSync(b: Buf): Buf | null {
   const want = b.fileLast - b.filePos;
   if (want > FILE_SYNC_MAX) return null;
-  const mem = Buffer.allocUnsafe(want);
+  // a small rest is read into a window of a shared slab (a Buffer of its own per 4 KiB file
+  // cost more than the read: a new ArrayBuffer each time, and the GC after it)
+  let mem: Buffer;
+  let at = 0;
+  if (want <= SLAB_PIECE_MAX) {
+    if (slabPos + want > SLAB_SIZE) { slab = Buffer.allocUnsafeSlow(SLAB_SIZE); slabPos = 0; }
+    mem = slab;
+    at = slabPos;
+  } else {
+    mem = Buffer.allocUnsafe(want);
+  }
   let n: number;
   try {
-    n = readSync(b.file!.fd, mem, 0, want, b.filePos);
+    n = readSync(b.file!.fd, mem, at, want, b.filePos);
   } catch {
     return null;
   }
   if (n !== want) return null;
+  if (mem === slab) slabPos = (at + n + 7) & ~7;
   b.filePos += n;
-  const m = Buf.memory(mem, 0, n, B_TEMPORARY);
+  const m = Buf.memory(mem, at, at + n, B_TEMPORARY);
   m.flags |= b.flags & (B_LAST_BUF | B_LAST_IN_CHAIN | B_FLUSH);
   b.flags &= ~(B_LAST_BUF | B_LAST_IN_CHAIN | B_FLUSH); // spent: its size() is now 0
   return m;
