@@ -45,16 +45,18 @@ let slabPos = 0;
 
 /**
  * The rest of a small file buf as a memory buf, read synchronously; null when it is too big
- * (or the read fails: the asynchronous path will then report it).
+ * (or the read fails: the asynchronous path will then report it). `shared`: the bytes may sit in
+ * a shared slab (for the socket: they are gone once written); false for bytes that a filter or a
+ * handler may keep (the copy filter's: a captured body), which get a Buffer of their own.
  */
-export function readFileRestSync(b: Buf): Buf | null {
+export function readFileRestSync(b: Buf, shared = true): Buf | null {
   const want = b.fileLast - b.filePos;
   if (want > FILE_SYNC_MAX) return null;
   // a small rest is read into a window of a shared slab (a Buffer of its own per 4 KiB file
   // cost more than the read: a new ArrayBuffer each time, and the GC after it)
   let mem: Buffer;
   let at = 0;
-  if (want <= SLAB_PIECE_MAX) {
+  if (shared && want <= SLAB_PIECE_MAX) {
     if (slabPos + want > SLAB_SIZE) { slab = Buffer.allocUnsafeSlow(SLAB_SIZE); slabPos = 0; }
     mem = slab;
     at = slabPos;

@@ -50,7 +50,7 @@ export class CopyFilter extends BodyFilter {
     if (l === null) return rc;
     if (rc === AGAIN || (r.conn !== null && r.conn.full)) return AGAIN; // resumed by onWritable
 
-    const small = readFileRestSync(l.buf);
+    const small = readFileRestSync(l.buf, false);
     if (small !== null) {
       // read at once: it takes the file buf's place and goes down with what follows
       const f = l;
