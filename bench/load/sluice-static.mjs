@@ -11,6 +11,8 @@ if (!root) {
 
 const server = await startServer({
   accessLog: false,
+  // OPEN_FILE_CACHE='max=1000' turns openFileCache on (nginx's open_file_cache)
+  ...(process.env.OPEN_FILE_CACHE ? { openFileCache: process.env.OPEN_FILE_CACHE } : {}),
   servers: [{ listen: `127.0.0.1:${port}`, locations: { '/': { root } } }],
 });
 console.log('ready', server.port);
