@@ -18,7 +18,7 @@ import { ConfigError } from './conf/size-time.js';
 import { findNamedServer } from './server-name.js';
 import { logError } from '../core/log.js';
 import type { Clock } from '../core/clock.js';
-import type { Protocol, TlsInfo } from './modules/ssl.js';
+import { protocolRange, type TlsInfo } from './modules/ssl.js';
 
 /** The largest ClientHello record we wait for before choosing a server (a TLS record's limit). */
 const HELLO_MAX = 5 + 16384;
@@ -162,17 +162,6 @@ function clientVerify(tls: TLSSocket): string {
   return `FAILED:${e.message}`;
 }
 
-/** Node's min/max versions and the holes between them (secureOptions) for an ssl_protocols list. */
-function protocolOptions(list: readonly Protocol[]): { minVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; maxVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; secureOptions: number } {
-  const order = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
-  const on = order.map((p) => list.includes(p));
-  const lo = on.indexOf(true), hi = on.lastIndexOf(true);
-  const bits = [constants.SSL_OP_NO_TLSv1, constants.SSL_OP_NO_TLSv1_1, constants.SSL_OP_NO_TLSv1_2, constants.SSL_OP_NO_TLSv1_3];
-  let secureOptions = 0;
-  for (let i = lo; i <= hi; i++) if (!on[i]) secureOptions |= bits[i];
-  return { minVersion: order[lo], maxVersion: order[hi], secureOptions };
-}
-
 /**
  * A server's context: its certificates and client CA; protocols, ciphers and session settings
  * from the address's default server (as nginx, where the SNI-chosen SSL_CTX brings only its
@@ -193,7 +182,7 @@ function makeContext(s: ResolvedServer, def: ResolvedServer, ticketKeys: Buffer,
     certs.push(read(c.sslCertificate![i], 'sslCertificate'));
     keys.push({ pem: read(c.sslCertificateKey![i], 'sslCertificateKey') });
   }
-  const p = protocolOptions(d.sslProtocols);
+  const p = protocolRange(d.sslProtocols);
   let sessionOptions = 0;
   if (!d.sslSessionTickets) sessionOptions |= constants.SSL_OP_NO_TICKET;
   if (d.sslPreferServerCiphers) sessionOptions |= constants.SSL_OP_CIPHER_SERVER_PREFERENCE;
