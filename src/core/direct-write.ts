@@ -13,7 +13,8 @@
 // or SLUICE_WRITE=stream asks for it, `directWriter()` returns null and Conn writes through
 // socket.write(), the public path. The test suite runs on both.
 
-import { createServer, connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { loopbackCheck } from './loopback-check.js';
 import { getSystemErrorName } from 'node:util';
 
 /** What a direct write did: all taken, or part queued in libuv (`done` runs when it has gone). */
@@ -111,43 +112,20 @@ function attempt(socket: Socket, data: Buffer | string, done: (err: Error | null
 export function selfTest(): Promise<boolean> {
   if (works !== undefined) return Promise.resolve(works);
   if (process.env.SLUICE_WRITE === 'stream' || findBinding() === null) return Promise.resolve(works = false);
-  return new Promise<boolean>((resolve) => {
-    let finished = false;
-    const srv = createServer();
-    let client: Socket | null = null;
-    const finish = (ok: boolean): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      client?.destroy();
-      srv.close();
-      works = ok;
-      resolve(ok);
+  return loopbackCheck((s) => {
+    s.write('one,');
+    // (the first write may still be queued: a direct one is refused then)
+    const go = (): void => {
+      const a = attempt(s, 'two,', () => undefined);
+      const b = attempt(s, Buffer.from('three,'), () => undefined);
+      if ((a !== WROTE && a !== QUEUED) || (b !== WROTE && b !== QUEUED)) { s.destroy(); return; }
+      s.end('four');
     };
-    const timer = setTimeout(() => finish(false), 2000);
-    timer.unref();
-    srv.on('error', () => finish(false));
-    srv.on('connection', (s: Socket) => {
-      s.on('error', () => finish(false));
-      s.write('one,');
-      // (the first write may still be queued: a direct one is refused then)
-      const go = (): void => {
-        const a = attempt(s, 'two,', () => undefined);
-        const b = attempt(s, Buffer.from('three,'), () => undefined);
-        if ((a !== WROTE && a !== QUEUED) || (b !== WROTE && b !== QUEUED)) { finish(false); return; }
-        s.end('four');
-      };
-      if (s.writableLength === 0) go(); else s.once('drain', go);
-    });
-    // exclusive: a cluster worker binds it itself, not through the master
-    srv.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
-      const a = srv.address();
-      if (a === null || typeof a === 'string') { finish(false); return; }
-      let got = '';
-      client = connect(a.port, '127.0.0.1');
-      client.on('data', (d: Buffer) => { got += d.toString('latin1'); });
-      client.on('end', () => finish(got === 'one,two,three,four'));
-      client.on('error', () => finish(false));
-    });
-  });
+    if (s.writableLength === 0) go(); else s.once('drain', go);
+  }, (c, finish) => {
+    let got = '';
+    c.on('data', (d: Buffer) => { got += d.toString('latin1'); });
+    c.on('end', () => finish(got === 'one,two,three,four'));
+    c.on('close', () => finish(false));
+  }).then((ok) => works = ok);
 }

@@ -16,7 +16,8 @@
 // when it fails (another Node), or SLUICE_READ=stream asks for it, `userRead()` returns false and
 // the connection reads through 'data' events, the public path. The test suite runs on both.
 
-import { createServer, connect, Socket } from 'node:net';
+import { Socket } from 'node:net';
+import { loopbackCheck } from './loopback-check.js';
 
 /** The shared buffer's size: what one read may bring (Node's own read size). */
 export const READ_BUFFER_SIZE = 64 * 1024;
@@ -116,49 +117,26 @@ function forward(this: Socket, n: number, buf: Buffer): boolean {
 export function selfTest(): Promise<boolean> {
   if (works !== undefined) return Promise.resolve(works);
   if (process.env.SLUICE_READ === 'stream' || findSlots() === null) return Promise.resolve(works = false);
-  return new Promise<boolean>((resolve) => {
-    let done = false;
-    const srv = createServer({ allowHalfOpen: true });
-    let client: Socket | null = null;
-    const finish = (ok: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      client?.destroy();
-      srv.close();
-      works = ok;
-      resolve(ok);
-    };
-    const timer = setTimeout(() => finish(false), 2000);
-    timer.unref();
-    srv.on('error', () => finish(false));
-    srv.on('connection', (s: Socket) => {
-      let got = '';
-      let sawData = false;
-      let paused = false;
-      s.on('error', () => finish(false));
-      s.on('data', () => { sawData = true; });
-      s.on('end', () => finish(!sawData && paused && got === 'ping-pong'));
-      const ok = install(s, function (this: Socket, n: number, buf: Buffer) {
-        if (this !== s || buf !== readBuffer()) { finish(false); return; }
-        got += buf.toString('latin1', 0, n);
-        if (!paused && got.length >= 4) {
-          // pause, then resume: the rest must still come
-          paused = true;
-          s.pause();
-          setImmediate(() => { s.resume(); client?.end('-pong'); });
-        }
-      });
-      if (!ok) finish(false);
+  return loopbackCheck((s, finish, client) => {
+    let got = '';
+    let sawData = false;
+    let paused = false;
+    s.on('data', () => { sawData = true; });
+    s.on('end', () => finish(!sawData && paused && got === 'ping-pong'));
+    const ok = install(s, function (this: Socket, n: number, buf: Buffer) {
+      if (this !== s || buf !== readBuffer()) { finish(false); return; }
+      got += buf.toString('latin1', 0, n);
+      if (!paused && got.length >= 4) {
+        // pause, then resume: the rest must still come
+        paused = true;
+        s.pause();
+        setImmediate(() => { s.resume(); client()?.end('-pong'); });
+      }
     });
-    // exclusive: a cluster worker binds it itself, not through the master
-    srv.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
-      const a = srv.address();
-      if (a === null || typeof a === 'string') { finish(false); return; }
-      client = connect(a.port, '127.0.0.1', () => { client!.write('ping'); });
-      client.on('error', () => finish(false));
-    });
-  });
+    if (!ok) finish(false);
+  }, (c) => {
+    c.once('connect', () => { c.write('ping'); });
+  }).then((ok) => works = ok);
 }
 
 /** For tests: forget the verdict (and take SLUICE_READ again). */
