@@ -8,7 +8,9 @@
 // This file gives an accepted socket that mode: one buffer shared by every connection of the
 // process (reads are callbacks on one thread, one at a time), and a callback `(socket, n)` with
 // the bytes in `readBuffer()[0..n)` — valid only until the callback returns. Whoever keeps
-// bytes past that copies them (src/http/connection.ts says which).
+// bytes past that copies them (src/http/connection.ts says which). Upstream sockets, which we
+// connect ourselves, read into the same buffer through the public `onread` (connectRead()); the
+// upstream exchange copies the body bytes it hands on (src/http/upstream/connection.ts).
 //
 // Private Node API, used only here: the socket's own `kBuffer`/`kBufferCb`/`kBufferGen` slots
 // (the ones `onread` fills, found by their symbols' names) and its handle's `useUserBuffer()`.
@@ -76,6 +78,18 @@ export function isTransient(b: Uint8Array): boolean {
 export function userRead(socket: Socket, cb: ReadCallback): boolean {
   if (works !== true) return false;
   return install(socket, cb);
+}
+
+/**
+ * The same mode for a socket this process connects (an upstream): `net.connect`'s public
+ * `onread` option over the shared buffer, so that its reads are transient in the same way and
+ * `cb` gets `(socket, n)` as userRead's does. Undefined (read through 'data') when the private
+ * path is off: an upstream socket that leaves HTTP (a 101) is handed back to 'data' events by
+ * forwardToStream(), which needs the socket's slots.
+ */
+export function connectRead(cb: ReadCallback): { buffer: Buffer; callback: (n: number, buf: Buffer) => boolean } | undefined {
+  if (works !== true) return undefined;
+  return { buffer: readBuffer(), callback: cb as (n: number, buf: Buffer) => boolean };
 }
 
 function install(socket: Socket, cb: ReadCallback): boolean {

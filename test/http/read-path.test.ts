@@ -8,9 +8,9 @@ import * as assert from 'uvu/assert';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { listen, raw, RawClient } from '../helpers.js';
-import { selfTest } from '../../src/core/read-buffer.js';
+import { readBuffer, selfTest } from '../../src/core/read-buffer.js';
 import { directStats, selfTest as writeSelfTest } from '../../src/core/direct-write.js';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { resolveConfig, SluiceServer, type Request } from '../../src/index.js';
 import { HttpConnection, type ListenContext } from '../../src/http/connection.js';
@@ -112,6 +112,45 @@ test('a capture started in the read sees the headers of its parent after the rea
     assert.is(res.body.toString(), 'sub parent-value\n');
   } finally {
     await s.close();
+  }
+});
+
+test('an upstream response read into the shared buffer: its body is kept whole across other reads', async () => {
+  // the upstream: sends the head and a first part, the rest once told to
+  const sent = gate();
+  let rest: (() => void) | null = null;
+  const up = createServer((c) => {
+    c.once('data', () => {
+      c.write('HTTP/1.1 200 OK\r\nContent-Length: 29\r\n\r\nfirst-part;');
+      rest = () => c.write('MARKER-second-part');
+      sent.open();
+    });
+  });
+  await new Promise<void>((r) => up.listen(0, '127.0.0.1', () => r()));
+  const upPort = (up.address() as AddressInfo).port;
+  const s = await listen({
+    '= /main': { content: async (r: Request) => { const res = await r.location.capture('/up'); r.print(res.body); } },
+    '= /up': { internal: true, proxyPass: `http://127.0.0.1:${upPort}` },
+    '= /x': { return: [200, 'x'] },
+  });
+  try {
+    const port = s.addresses()[0].port;
+    const a = await RawClient.open(port);
+    a.write('GET /main HTTP/1.1\r\nHost: a\r\n\r\n');
+    await sent.wait;
+    // another connection's read overwrites the shared buffer between the two upstream reads
+    await raw(port, 'GET /x HTTP/1.1\r\nHost: b\r\nX-Fill: ' + 'Q'.repeat(400) + '\r\nConnection: close\r\n\r\n');
+    readBuffer().fill(0); // (its memory may hold anything before: Node's own freed reads)
+    rest!();
+    await a.wait(1);
+    const [res] = a.take();
+    a.close();
+    assert.is(res.body.toString(), 'first-part;MARKER-second-part');
+    // the upstream's last read went through the shared buffer (on the private path only)
+    assert.is(readBuffer().includes('MARKER-second-part'), !STREAM);
+  } finally {
+    await s.close();
+    up.close();
   }
 });
 

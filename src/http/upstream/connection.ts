@@ -2,13 +2,19 @@
 // request/response exchange with an upstream peer, over a fresh or a pooled connection, read with
 // our parser in response mode. Shared by proxy_pass and the HTTP client.
 //
-// The response body is handed on as views of the socket's chunks (never copied); the consumer
-// may pause() the exchange when its own output is full, which stops reading the socket.
+// A plain connection reads into the process's shared read buffer (src/core/read-buffer.ts) and
+// writes straight to its handle when nothing is queued (src/core/direct-write.ts), as a client
+// connection does; a TLS one, or either path switched off, uses the socket's stream side. The
+// head is made into strings while it is parsed; the body bytes handed on are a copy when they
+// sit in the shared buffer, else views of the socket's chunks. The consumer may pause() the
+// exchange when its own output is full, which stops reading the socket.
 
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { SYSTEM_CLOCK, type Clock } from '../../core/clock.js';
 import { DeadlineTimer } from '../../core/timer.js';
+import { connectRead, endRead, forwardToStream, isTransient, readChunk } from '../../core/read-buffer.js';
+import { QUEUED, UNAVAILABLE, WROTE, writeDirect } from '../../core/direct-write.js';
 import type { Keepable, KeepalivePool, SocketCache } from './keepalive.js';
 import type { TlsDial } from './ssl.js';
 import { HttpParser } from '../parser/index.js';
@@ -84,6 +90,8 @@ export class UpstreamConnection implements ParserSink, Keepable {
   readonly tls: TlsDial | null;
   /** The TCP connection is up (a TLS one may still be handshaking). */
   tcpUp: boolean;
+  /** A direct write that had to wait in libuv has gone (the socket's 'drain' for it). */
+  readonly written: (err: Error | null) => void;
 
   constructor(socket: Socket, clock: Clock = SYSTEM_CLOCK, tls: TlsDial | null = null) {
     this.socket = socket;
@@ -97,6 +105,10 @@ export class UpstreamConnection implements ParserSink, Keepable {
     this.timer = new DeadlineTimer<UpstreamConnection>(this, onTimer, clock, true);
     this.tls = tls;
     this.tcpUp = false;
+    this.written = (err) => {
+      if (err !== null) this.socket.destroy(err);
+      else this.x?.drain();
+    };
     (socket as unknown as Record<symbol, UpstreamConnection>)[CONN] = this;
     socket.on('data', onData);
     socket.on('end', onEnd);
@@ -107,7 +119,7 @@ export class UpstreamConnection implements ParserSink, Keepable {
 
   /** A fresh connection; with `tls`, node:tls over it (the handshake follows the TCP connect). */
   static connect(host: string, port: number, clock: Clock = SYSTEM_CLOCK, tls: TlsDial | null = null): UpstreamConnection {
-    if (tls === null) return new UpstreamConnection(connect({ host, port, noDelay: true }), clock);
+    if (tls === null) return new UpstreamConnection(connect({ host, port, noDelay: true, onread: connectRead(onRead) }), clock);
     const s = tlsConnect(tls.options(host, port));
     s.setNoDelay(true);
     const c = new UpstreamConnection(s, clock, tls);
@@ -117,6 +129,16 @@ export class UpstreamConnection implements ParserSink, Keepable {
   }
 
   destroy(): void { this.socket.destroy(); }
+
+  /** Send `b`: false when it has to wait (the socket's 'drain', or `written` for a direct write). */
+  write(b: Buffer): boolean {
+    const s = this.socket;
+    const rc = writeDirect(s, b, this.written);
+    if (rc === WROTE) return true;
+    if (rc === QUEUED) return false;
+    if (rc !== UNAVAILABLE) return true; // failed: the socket is destroyed, its 'error' and 'close' follow
+    return s.write(b);
+  }
 
   // ---- ParserSink: forwarded to the exchange in progress
   onHead(h: MessageHead): number { return this.x !== null ? this.x.onHead(h) : SINK_OK; }
@@ -154,6 +176,11 @@ function connOf(s: Socket): UpstreamConnection {
   return (s as unknown as Record<symbol, UpstreamConnection>)[CONN];
 }
 function onData(this: Socket, chunk: Buffer): void { connOf(this).data(chunk); }
+/** A read into the shared buffer (connectRead): its first `n` bytes, valid until this returns. */
+function onRead(this: Socket, n: number): void {
+  connOf(this).data(readChunk(n));
+  endRead();
+}
 function onEnd(this: Socket): void { connOf(this).closed(null); }
 function onError(this: Socket, e: Error): void { connOf(this).closed(e); }
 function onClose(this: Socket): void { connOf(this).freed(); }
@@ -270,7 +297,7 @@ export class Exchange {
       return;
     }
     this.bytesSent += chunk.length;
-    if (!c.socket.write(chunk)) c.timer.arm(T_SEND, this.timeouts.send);
+    if (!c.write(chunk)) c.timer.arm(T_SEND, this.timeouts.send);
   }
 
   /** The streamed request body is complete. */
@@ -330,6 +357,12 @@ export class Exchange {
 
   onBody(chunk: Buffer, start: number, end: number): void {
     if (this.state !== ST_BODY) return;
+    if (isTransient(chunk)) {
+      // the shared read buffer is read into again after this read: what goes on is a copy
+      chunk = Buffer.from(chunk.subarray(start, end));
+      end -= start;
+      start = 0;
+    }
     this.handler.onData(this, chunk, start, end);
   }
 
@@ -365,13 +398,13 @@ export class Exchange {
     this.handler.onConnected?.(this);
     let ok: boolean;
     if (parts.length === 0) {
-      ok = s.write(head);
+      ok = c.write(head);
     } else if (total <= COALESCE_MAX) {
       // one small write costs less than a writev of pieces
       const out = Buffer.allocUnsafe(total);
       let at = head.copy(out, 0);
       for (let i = 0; i < parts.length; i++) at += parts[i].copy(out, at);
-      ok = s.write(out);
+      ok = c.write(out);
     } else {
       s.cork();
       ok = s.write(head);
@@ -442,7 +475,8 @@ export class Exchange {
   /** The 101's connection goes to the handler: our listeners off (but 'close', which frees the parser and timer). */
   private handOver(c: UpstreamConnection, chunk: Buffer): void {
     const at = c.parser.pos;
-    const rest = at < chunk.length ? chunk.subarray(at) : null;
+    let rest = at < chunk.length ? chunk.subarray(at) : null;
+    if (rest !== null && isTransient(chunk)) rest = Buffer.from(rest);
     this.conn = null;
     c.x = null;
     c.requests++;
@@ -452,6 +486,7 @@ export class Exchange {
     s.off('end', onEnd);
     s.off('error', onError);
     s.off('drain', onDrain);
+    forwardToStream(s); // reads come as 'data' (copies) for the new owner
     if (this.handler.onUpgraded === undefined) { s.destroy(); return; }
     this.handler.onUpgraded(this, s, rest);
   }
