@@ -21,6 +21,16 @@ const COALESCE_MAX = 8192;
 /** A batch over this leaves at once (the bound on what one read may hold back). */
 const BATCH_MAX = 64 * 1024;
 
+/**
+ * Where small pieces are copied together: one buffer for the process, used again as long as
+ * each write it carried went to the kernel whole at once (the common case). A write that waits
+ * (in libuv, or in the socket's stream) keeps it, and the next copy gets a new one. (Node's
+ * own pool gives a new ArrayBuffer to each piece over 4 KiB: a 4 KiB file and its head.)
+ */
+let scratch: Buffer | null = null;
+/** The last write1() went to the kernel whole, at once. */
+let wroteAll = false;
+
 export class Conn {
   readonly socket: Socket;
   /** Set by the owner: called (with this Conn) when a write left the socket over its mark. */
@@ -149,14 +159,16 @@ export class Conn {
     if (n === 1) {
       ok = this.write1(list[0], size, written);
     } else if (size <= COALESCE_MAX) {
-      const out = Buffer.allocUnsafe(size);
+      const buf = scratch ?? Buffer.allocUnsafeSlow(COALESCE_MAX);
+      scratch = null;
       let at = 0;
       for (let i = 0; i < n; i++) {
         const p = list[i];
-        at += typeof p === 'string' ? out.write(p, at, 'latin1') : p.copy(out, at);
+        at += typeof p === 'string' ? buf.write(p, at, 'latin1') : p.copy(buf, at);
       }
       if (written !== undefined) written(); // the pieces were copied: free at once
-      ok = this.write1(out, size, undefined);
+      ok = this.write1(buf.subarray(0, size), size, undefined);
+      if (wroteAll) scratch = buf; // the kernel has the bytes: the buffer is free again
     } else {
       s.cork();
       for (let i = 0; i < n; i++) {
@@ -179,6 +191,7 @@ export class Conn {
   private write1(p: Buffer | string, size: number, written: (() => void) | undefined): boolean {
     const s = this.socket;
     const rc = writeDirect(s, p, this.directDone);
+    wroteAll = rc === WROTE;
     if (rc === WROTE) {
       this.directBytes += size;
       if (written !== undefined) written();

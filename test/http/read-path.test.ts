@@ -184,7 +184,7 @@ test('the start-up self-test finds the direct write on this Node (SLUICE_WRITE=s
 });
 
 /** Read a whole response from a reader that stops now and then (so writes queue), with its sha1. */
-function slowRead(port: number, request: string): Promise<{ head: string; sha: string; size: number }> {
+function slowRead(port: number, request: string): Promise<{ head: string; sha: string; size: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const c = connect(port, '127.0.0.1');
     const parts: Buffer[] = [];
@@ -197,7 +197,7 @@ function slowRead(port: number, request: string): Promise<{ head: string; sha: s
       const all = Buffer.concat(parts);
       const at = all.indexOf('\r\n\r\n');
       const body = all.subarray(at + 4);
-      resolve({ head: all.toString('latin1', 0, at), sha: createHash('sha1').update(body).digest('hex'), size: body.length });
+      resolve({ head: all.toString('latin1', 0, at), sha: createHash('sha1').update(body).digest('hex'), size: body.length, body });
     });
     c.on('error', reject);
     c.write(request);
@@ -227,6 +227,48 @@ test('a big response to a slow reader: writes that wait, what follows them, the 
     // the direct path had writes the kernel could not take at once (none on the public path)
     if (WRITE_STREAM) assert.is(directStats.queued, queued);
     else assert.ok(directStats.queued > queued, 'no direct write waited');
+  } finally {
+    await s.close();
+  }
+});
+
+test('small pieces copied into one write, to two slow readers: a write that waits keeps its bytes', async () => {
+  // each print is a chunk (size line, data, CRLF) copied into one buffer for one write; while a
+  // write waits in libuv for one connection, the other's copies must not go where it waits
+  const N = 1000;
+  const piece = (tag: string, i: number): Buffer => Buffer.alloc(4000, `${tag}${i % 10}${String.fromCharCode(65 + (i % 26))}`);
+  const expect = (tag: string): string => {
+    const h = createHash('sha1');
+    for (let i = 0; i < N; i++) h.update(piece(tag, i));
+    return h.digest('hex');
+  };
+  const unchunk = (body: Buffer): string => {
+    const h = createHash('sha1');
+    for (let at = 0; ;) {
+      const eol = body.indexOf('\r\n', at);
+      const len = parseInt(body.toString('latin1', at, eol), 16);
+      if (!(len > 0)) break;
+      h.update(body.subarray(eol + 2, eol + 2 + len));
+      at = eol + 2 + len + 2;
+    }
+    return h.digest('hex');
+  };
+  const s = await listen({
+    '= /pieces': {
+      content: async (r: Request) => {
+        const tag = r.args;
+        for (let i = 0; i < N; i++) if (!r.print(piece(tag, i))) await r.flush();
+      },
+    },
+  });
+  try {
+    const port = s.addresses()[0].port;
+    const queued = directStats.queued;
+    const [a, b] = await Promise.all(['a', 'b'].map((tag) => slowRead(port, `GET /pieces?${tag} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`)));
+    assert.match(a.head, /Transfer-Encoding: chunked/);
+    assert.is(unchunk(a.body), expect('a'));
+    assert.is(unchunk(b.body), expect('b'));
+    if (!WRITE_STREAM) assert.ok(directStats.queued > queued, 'no direct write waited');
   } finally {
     await s.close();
   }
