@@ -110,7 +110,15 @@ export function httpDate(): string {
   return cachedHttpDate;
 }
 
-/** An IMF-fixdate for a time in ms. */
+let lastMs = NaN;
+let lastFormatted = '';
+
+/**
+ * An IMF-fixdate for a time in ms. The last one is kept: a file served again and again asks for
+ * its Last-Modified with the same mtime each time.
+ */
 export function formatHttpDate(ms: number): string {
-  return new Date(ms).toUTCString();
+  if (ms === lastMs) return lastFormatted;
+  lastMs = ms;
+  return lastFormatted = new Date(ms).toUTCString();
 }

@@ -24,7 +24,8 @@ const BATCH_MAX = 64 * 1024;
 /**
  * Where small pieces are copied together: one buffer for the process, used again as long as
  * each write it carried went to the kernel whole at once (the common case). A write that waits
- * (in libuv, or in the socket's stream) keeps it, and the next copy gets a new one. (Node's
+ * (in libuv, or in the socket's stream) keeps it; the next copies go to Node's pool until a
+ * write goes whole again. (Node's
  * own pool gives a new ArrayBuffer to each piece over 4 KiB: a 4 KiB file and its head.)
  */
 let scratch: Buffer | null = null;
@@ -159,16 +160,20 @@ export class Conn {
     if (n === 1) {
       ok = this.write1(list[0], size, written);
     } else if (size <= COALESCE_MAX) {
-      const buf = scratch ?? Buffer.allocUnsafeSlow(COALESCE_MAX);
+      // (without a free scratch buffer, Node's pool: a socket that never writes directly, such
+      // as a TLS one, never makes one)
+      const own = scratch;
       scratch = null;
+      const buf = own ?? Buffer.allocUnsafe(size);
       let at = 0;
       for (let i = 0; i < n; i++) {
         const p = list[i];
         at += typeof p === 'string' ? buf.write(p, at, 'latin1') : p.copy(buf, at);
       }
       if (written !== undefined) written(); // the pieces were copied: free at once
-      ok = this.write1(buf.subarray(0, size), size, undefined);
-      if (wroteAll) scratch = buf; // the kernel has the bytes: the buffer is free again
+      ok = this.write1(own === null ? buf : buf.subarray(0, size), size, undefined);
+      // the kernel has the bytes: the buffer is free again (or one is made for next time)
+      if (wroteAll) scratch = own ?? Buffer.allocUnsafeSlow(COALESCE_MAX);
     } else {
       s.cork();
       for (let i = 0; i < n; i++) {
