@@ -1,9 +1,11 @@
 // A minimal RFC 6455 client for the tests (no npm dependency): the opening handshake over a raw
 // socket, masked frames out, the server's frames in (fragments put together), ping answered,
-// close. Messages wait in a queue for next(); every wait ends on a message or the close.
+// close. Messages wait in a queue for next(); every wait ends on a message or the close. The
+// frames are the example server's (examples/websocket/frame.ts), so the two are framed by one code.
 
 import { connect, type Socket } from 'node:net';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { acceptKey, FrameReader, maskedFrame } from '../examples/websocket/frame.js';
 import { DEADLINE_MS } from './helpers.js';
 
 export interface WsMessage {
@@ -20,8 +22,7 @@ export class WsClient {
   closed: boolean;
   /** Bytes of payload received, all messages. */
   received: number;
-  private chunks: Buffer[];
-  private have: number;
+  private readonly reader: FrameReader;
   private readonly queue: WsMessage[];
   private wake: (() => void) | null;
   private frags: Buffer[];
@@ -33,8 +34,7 @@ export class WsClient {
     this.status = 0;
     this.closed = false;
     this.received = 0;
-    this.chunks = [];
-    this.have = 0;
+    this.reader = new FrameReader();
     this.queue = [];
     this.wake = null;
     this.frags = [];
@@ -76,7 +76,7 @@ export class WsClient {
     });
     if (c.status === 101) {
       const accept = /\r\nsec-websocket-accept: *([^\r]*)/i.exec(c.head)?.[1];
-      const want = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+      const want = acceptKey(key);
       if (accept !== want) throw new Error(`ws client: Sec-WebSocket-Accept ${accept} is not ${want}`);
     }
     return c;
@@ -84,14 +84,14 @@ export class WsClient {
 
   /** Send a message (text when a string); returns socket.write's answer. */
   send(data: string | Buffer, op = typeof data === 'string' ? 1 : 2, fin = true): boolean {
-    return this.socket.write(frame(op, typeof data === 'string' ? Buffer.from(data) : data, fin));
+    return this.socket.write(maskedFrame(op, typeof data === 'string' ? Buffer.from(data) : data, fin));
   }
 
   /** A close frame (code), then wait for nothing: see next() / waitClosed(). */
   close(code = 1000): void {
     const b = Buffer.alloc(2);
     b.writeUInt16BE(code);
-    this.socket.write(frame(8, b, true));
+    this.socket.write(maskedFrame(8, b));
   }
 
   /** The next message (or close frame); rejects at the close or past the deadline. */
@@ -134,23 +134,15 @@ export class WsClient {
   }
 
   private data(d: Buffer): void {
-    this.chunks.push(d);
-    this.have += d.length;
-    for (;;) {
-      if (this.have < 2) break;
-      const h = this.first(Math.min(this.have, 10));
-      if ((h[1] & 0x80) !== 0) throw new Error('ws client: the server masked a frame');
-      let len = h[1] & 0x7f;
-      let at = 2;
-      if (len === 126) { if (h.length < 4) break; len = h.readUInt16BE(2); at = 4; }
-      else if (len === 127) { if (h.length < 10) break; len = Number(h.readBigUInt64BE(2)); at = 10; }
-      if (this.have < at + len) break;
-      const fin = (h[0] & 0x80) !== 0;
-      const op = h[0] & 0x0f;
-      this.skip(at);
-      const payload = this.takeBytes(len);
-      this.received += len;
-      if (op === 9) { this.socket.write(frame(10, payload, true)); continue; }
+    const rd = this.reader;
+    rd.push(d);
+    while (rd.head()) {
+      if (rd.masked) throw new Error('ws client: the server masked a frame');
+      const payload = rd.payload();
+      if (payload === null) break;
+      const fin = rd.fin, op = rd.op;
+      this.received += payload.length;
+      if (op === 9) { this.socket.write(maskedFrame(10, payload)); continue; }
       if (op === 0 || !fin) {
         if (op !== 0) this.fragOp = op;
         this.frags.push(payload);
@@ -163,51 +155,4 @@ export class WsClient {
     }
     this.poke();
   }
-
-  private first(n: number): Buffer {
-    if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
-    const parts: Buffer[] = [];
-    let got = 0;
-    for (let i = 0; got < n && i < this.chunks.length; i++) { parts.push(this.chunks[i]); got += this.chunks[i].length; }
-    return Buffer.concat(parts).subarray(0, n);
-  }
-
-  private skip(n: number): void {
-    this.takeBytes(n);
-  }
-
-  private takeBytes(n: number): Buffer {
-    this.have -= n;
-    const c0 = this.chunks[0];
-    if (n === 0) return Buffer.alloc(0);
-    if (c0.length >= n) {
-      if (c0.length === n) this.chunks.shift(); else this.chunks[0] = c0.subarray(n);
-      return c0.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let at = 0;
-    while (at < n) {
-      const c = this.chunks[0];
-      const k = Math.min(c.length, n - at);
-      c.copy(out, at, 0, k);
-      at += k;
-      if (k === c.length) this.chunks.shift(); else this.chunks[0] = c.subarray(k);
-    }
-    return out;
-  }
-}
-
-/** A client frame: masked (RFC 6455 §5.3), with a fresh mask. */
-export function frame(op: number, payload: Buffer, fin: boolean): Buffer {
-  const n = payload.length;
-  const hl = n < 126 ? 2 : n < 65536 ? 4 : 10;
-  const out = Buffer.allocUnsafe(hl + 4 + n);
-  out[0] = (fin ? 0x80 : 0) | op;
-  if (n < 126) out[1] = 0x80 | n;
-  else if (n < 65536) { out[1] = 0x80 | 126; out.writeUInt16BE(n, 2); }
-  else { out[1] = 0x80 | 127; out.writeBigUInt64BE(BigInt(n), 2); }
-  const mask = randomBytes(4);
-  mask.copy(out, hl);
-  for (let i = 0; i < n; i++) out[hl + 4 + i] = payload[i] ^ mask[i & 3];
-  return out;
 }

@@ -36,12 +36,7 @@ launch() {
     node)          taskset -c "$SERVER_CPU" node bench/load/node-hello.mjs "$port" & ;;
     net)           taskset -c "$SERVER_CPU" node bench/load/net-hello.mjs "$port" & ;;
     nginx)
-      nginx_conf "$TMP/nginx" <<EOF
-  server {
-    listen 127.0.0.1:$port;
-    location = / { content_by_lua_block { ngx.say("hello") } }
-  }
-EOF
+      nginx_site hello "$port" | nginx_conf "$TMP/nginx"
       run_nginx "$TMP/nginx" "$SERVER_CPU" ;;
   esac
 }

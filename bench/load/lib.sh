@@ -84,6 +84,12 @@ EOF
   } >"$dir/nginx.conf"
 }
 
+# the http block of one of bench/nginx/confs.ts's servers (the ones bench:nginx runs too), for
+# nginx_conf: `nginx_site NAME ARGS... | nginx_conf DIR`; dist/ must be built (npm run build)
+nginx_site() {
+  node dist/bench/nginx/confs.js "$@"
+}
+
 # nginx with the config in dir $1, on core $2, in the background
 run_nginx() {
   taskset -c "$2" "$NGINX_BIN" -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" &

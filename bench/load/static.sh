@@ -44,15 +44,7 @@ launch() {
     # shellcheck disable=SC2086
     sluice-*) taskset -c "$SERVER_CPU" node $SLUICE_NODE_FLAGS bench/load/sluice-static.mjs "$port" "$WWW" & ;;
     nginx-*)
-      nginx_conf "$TMP/$name" <<EOF
-  sendfile on;
-  tcp_nopush on;
-
-  server {
-    listen 127.0.0.1:$port;
-    location / { root $WWW; }
-  }
-EOF
+      nginx_site static "$port" "$WWW" | nginx_conf "$TMP/$name"
       run_nginx "$TMP/$name" "$SERVER_CPU" ;;
   esac
 }

@@ -40,27 +40,7 @@ launch() {
     # shellcheck disable=SC2086
     sluice-*) taskset -c "$SERVER_CPU" node $SLUICE_NODE_FLAGS bench/load/sluice-subrequest.mjs "$port" & ;;
     nginx-*)
-      nginx_conf "$TMP/$name" <<EOF
-  server {
-    listen 127.0.0.1:$port;
-    location = /direct { content_by_lua_block { ngx.print("hello\n") } }
-    location = /capture {
-      content_by_lua_block {
-        local res = ngx.location.capture("/sub")
-        ngx.print(res.body)
-      }
-    }
-    location = /multi {
-      content_by_lua_block {
-        local a, b, c = ngx.location.capture_multi({ { "/sub" }, { "/sub2" }, { "/sub3" } })
-        ngx.print(a.body, b.body, c.body)
-      }
-    }
-    location = /sub { internal; return 200 "hello\n"; }
-    location = /sub2 { internal; return 200 "hello\n"; }
-    location = /sub3 { internal; return 200 "hello\n"; }
-  }
-EOF
+      nginx_site subrequest "$port" | nginx_conf "$TMP/$name"
       run_nginx "$TMP/$name" "$SERVER_CPU" ;;
   esac
 }

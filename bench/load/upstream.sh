@@ -64,11 +64,6 @@ probe() {
   esac
 }
 
-# nginx-proxy-64k: buffers the size of Node's 64 KiB socket reads, as one would set for large responses
-BIG_BUFFERS="      proxy_buffer_size 64k;
-      proxy_buffers 8 64k;
-      proxy_busy_buffers_size 128k;"
-
 # the pass-through's backend: nginx serving the 1 MiB file, started once, shared by both proxies
 BACKEND_PORT=
 start_backend() {
@@ -77,15 +72,7 @@ start_backend() {
   mkdir -p "$TMP/www"
   head -c 786432 /dev/urandom | base64 -w 0 >"$TMP/www/1m.txt"
   BACKEND_PORT=${BENCH_BACKEND_PORT:-$(free_port)}
-  nginx_conf "$dir" <<EOF
-  sendfile on;
-  tcp_nopush on;
-
-  server {
-    listen 127.0.0.1:$BACKEND_PORT;
-    location / { root $TMP/www; }
-  }
-EOF
+  nginx_site static "$BACKEND_PORT" "$TMP/www" | nginx_conf "$dir"
   run_nginx "$dir" "$BACKEND_CPU" >"$TMP/backend.log" 2>&1
   PIDS+=("$!"); BG_PIDS+=("$!")
   local i
@@ -110,78 +97,15 @@ launch() {
     node-client) taskset -c "$SERVER_CPU" node bench/load/node-md5.mjs "$port" "$port2" & ;;
     net-client) taskset -c "$SERVER_CPU" node bench/load/net-md5.mjs "$port" "$port2" & ;;
     nginx-capture)
-      nginx_conf "$TMP/$name" <<EOF
-  upstream md5_server {
-    server 127.0.0.1:$port2;
-    keepalive 20;
-  }
-
-  server {
-    listen 127.0.0.1:$port;
-    location = /test {
-      content_by_lua_block {
-        ngx.req.read_body()
-        local args = ngx.req.get_uri_args()
-        local res = ngx.location.capture("/spe_md5", { method = ngx.HTTP_POST, body = args.data })
-        if args.key == res.body then ngx.say("valid request") else ngx.say("invalid request") end
-      }
-    }
-    location = /spe_md5 {
-      internal;
-      proxy_pass http://md5_server;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-
-$(md5_backend_server "$port2")
-EOF
+      nginx_site md5-capture "$port" "$port2" | nginx_conf "$TMP/$name"
       run_nginx "$TMP/$name" "$SERVER_CPU" ;;
     nginx-cosocket)
-      nginx_conf "$TMP/$name" <<EOF
-  lua_package_path "$PWD/bench/load/?.lua;;";
-
-  server {
-    listen 127.0.0.1:$port;
-    location = /test { content_by_lua_block { require("md5_cosocket").handle($port2) } }
-  }
-
-$(md5_backend_server "$port2")
-EOF
+      nginx_site md5-cosocket "$port" "$port2" | nginx_conf "$TMP/$name"
       run_nginx "$TMP/$name" "$SERVER_CPU" ;;
-    nginx-proxy*)
-      nginx_conf "$TMP/$name" <<EOF
-  upstream backend {
-    server 127.0.0.1:$port2;
-    keepalive 20;
-  }
-
-  server {
-    listen 127.0.0.1:$port;
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";$([ "$name" = nginx-proxy ] || printf '\n%s' "$BIG_BUFFERS")
-    }
-  }
-EOF
+    nginx-proxy | nginx-proxy-64k)
+      nginx_site "${name#nginx-}" "$port" "$port2" | nginx_conf "$TMP/$name"
       run_nginx "$TMP/$name" "$SERVER_CPU" ;;
   esac
-}
-
-# the md5 backend of examples/md5/backend.ts: md5(body .. salt)
-md5_backend_server() {
-  cat <<EOF
-  server {
-    listen 127.0.0.1:$1;
-    location / {
-      content_by_lua_block {
-        ngx.req.read_body()
-        ngx.print(ngx.md5((ngx.req.get_body_data() or "") .. "sluice-salt"))
-      }
-    }
-  }
-EOF
 }
 
 run_rounds

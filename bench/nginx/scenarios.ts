@@ -2,6 +2,8 @@
 // sluice, nginx + lua and (for hello) the bare node:net floor are started, what wrk asks, what a
 // ready server answers, and which ratios are compared with which target. Servers take their port
 // from the runner; the md5 backend is a second server block of the same process on UPSTREAM_PORT.
+// nginx's configs are confs.ts's, which bench/load/*.sh use too.
+import { helloConf, md5CaptureConf, md5CosocketConf, staticConf, subrequestConf, tlsHelloConf } from './confs.js';
 import type { Target } from './stats.js';
 
 /** What a scenario needs from the runner to build its commands and configs. */
@@ -50,49 +52,24 @@ const KEY = '00cfec5ac162e3df13cb9f3111193760'; // md5("hello" .. "sluice-salt")
 export const MD5_PATH = `/test?data=hello&key=${KEY}`;
 export const PIPELINE = 8;
 
-const listen = (e: Env, ssl = ''): string => `listen 127.0.0.1:${e.port}${ssl};`;
-
 const helloSluice: Side = {
   key: 'sluice', label: 'sluice', node: (e) => ['bench/load/sluice-hello.mjs', String(e.port), 'say'],
 };
 const helloNginx: Side = {
   key: 'nginx', label: 'nginx + lua',
-  nginx: (e) => `server { ${listen(e)} location = / { content_by_lua_block { ngx.say("hello") } } }`,
+  nginx: (e) => helloConf(e.port),
 };
 const helloNet: Side = { key: 'net', label: 'bare node:net', node: (e) => ['bench/load/net-hello.mjs', String(e.port)] };
 
 const subrequestSluice: Side = { key: 'sluice', label: 'sluice', node: (e) => ['bench/load/sluice-subrequest.mjs', String(e.port)] };
 const subrequestNginx: Side = {
   key: 'nginx', label: 'nginx + lua',
-  nginx: (e) => `server {
-    ${listen(e)}
-    location = /capture { content_by_lua_block { local res = ngx.location.capture("/sub") ngx.print(res.body) } }
-    location = /multi {
-      content_by_lua_block {
-        local a, b, c = ngx.location.capture_multi({ { "/sub" }, { "/sub2" }, { "/sub3" } })
-        ngx.print(a.body, b.body, c.body)
-      }
-    }
-    location = /sub { internal; return 200 "hello\\n"; }
-    location = /sub2 { internal; return 200 "hello\\n"; }
-    location = /sub3 { internal; return 200 "hello\\n"; }
-  }`,
+  nginx: (e) => subrequestConf(e.port),
 };
-
-// the md5 backend of examples/md5/backend.ts: md5(body .. salt), a chunked response
-const md5Backend = (e: Env): string => `server {
-    listen 127.0.0.1:${e.upstreamPort};
-    location / {
-      content_by_lua_block {
-        ngx.req.read_body()
-        ngx.print(ngx.md5((ngx.req.get_body_data() or "") .. "sluice-salt"))
-      }
-    }
-  }`;
 
 const staticNginx: Side = {
   key: 'nginx', label: 'nginx',
-  nginx: (e) => `sendfile on;\n  tcp_nopush on;\n  server { ${listen(e)} location / { root ${e.www}; } }`,
+  nginx: (e) => staticConf(e.port, e.www),
 };
 const staticSluice: Side = { key: 'sluice', label: 'sluice', node: (e) => ['bench/load/sluice-static.mjs', String(e.port), e.www] };
 
@@ -102,14 +79,7 @@ const tlsSluice = (tickets: 'on' | 'off'): Side => ({
 });
 const tlsNginx = (tickets: 'on' | 'off'): Side => ({
   key: 'nginx', label: 'nginx + lua',
-  nginx: (e) => `server {
-    ${listen(e, ' ssl')}
-    ssl_certificate ${e.tls.cert};
-    ssl_certificate_key ${e.tls.key};
-    ssl_protocols ${e.tls.protocols};
-    ssl_session_tickets ${tickets};
-    location = / { content_by_lua_block { ngx.say("hello") } }
-  }`,
+  nginx: (e) => tlsHelloConf(e.port, e.tls.cert, e.tls.key, e.tls.protocols, tickets),
 });
 
 const ge = (value: number): Target => ({ op: '>=', value });
@@ -172,20 +142,7 @@ export const SCENARIOS: Scenario[] = [
       { key: 'sluice', label: 'sluice', node: (e) => ['bench/load/sluice-upstream.mjs', String(e.port), 'capture', String(e.upstreamPort)] },
       {
         key: 'nginx', label: 'nginx + lua',
-        nginx: (e) => `upstream md5_server { server 127.0.0.1:${e.upstreamPort}; keepalive 20; }
-  server {
-    ${listen(e)}
-    location = /test {
-      content_by_lua_block {
-        ngx.req.read_body()
-        local args = ngx.req.get_uri_args()
-        local res = ngx.location.capture("/spe_md5", { method = ngx.HTTP_POST, body = args.data })
-        if args.key == res.body then ngx.say("valid request") else ngx.say("invalid request") end
-      }
-    }
-    location = /spe_md5 { internal; proxy_pass http://md5_server; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-  ${md5Backend(e)}`,
+        nginx: (e) => md5CaptureConf(e.port, e.upstreamPort),
       },
     ],
     comparisons: [
@@ -206,9 +163,7 @@ export const SCENARIOS: Scenario[] = [
       { key: 'sluice', label: 'sluice', node: (e) => ['bench/load/sluice-upstream.mjs', String(e.port), 'client', String(e.upstreamPort)] },
       {
         key: 'nginx', label: 'nginx + lua',
-        nginx: (e) => `lua_package_path "${e.root}/bench/load/?.lua;;";
-  server { ${listen(e)} location = /test { content_by_lua_block { require("md5_cosocket").handle(${e.upstreamPort}) } } }
-  ${md5Backend(e)}`,
+        nginx: (e) => md5CosocketConf(e.port, e.upstreamPort, e.root),
       },
     ],
     comparisons: [

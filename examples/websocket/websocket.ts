@@ -1,19 +1,12 @@
-// cf. lua-resty-websocket (lib/resty/websocket/server.lua, protocol.lua) — a minimal RFC 6455
-// server on r.upgrade(): the handshake (Sec-WebSocket-Accept), frames read and unmasked, text,
-// binary, ping/pong and close, fragmented messages put together. No extensions, no subprotocols.
+// cf. lua-resty-websocket (lib/resty/websocket/server.lua) — a minimal RFC 6455 server on
+// r.upgrade(): the handshake (Sec-WebSocket-Accept), text, binary, ping/pong and close, fragmented
+// messages put together. No extensions, no subprotocols. The framing itself is in frame.ts.
 
-import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { Request } from 'sluice';
+import { acceptKey, frameHead, FrameReader, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT } from './frame.js';
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-
-export const OP_CONTINUATION = 0x0, OP_TEXT = 0x1, OP_BINARY = 0x2, OP_CLOSE = 0x8, OP_PING = 0x9, OP_PONG = 0xa;
-
-/** RFC 6455 §4.2.2: the accept value for a client's Sec-WebSocket-Key. */
-export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + GUID).digest('base64');
-}
+export { acceptKey, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT } from './frame.js';
 
 export interface WebSocketOptions {
   /** A message (all its fragments) larger than this closes the connection with 1009. */
@@ -50,9 +43,8 @@ export class WebSocket {
   private readonly maxMessage: number;
   private readonly onMessage: (ws: WebSocket, data: Buffer, binary: boolean) => void;
   private readonly onClose: (ws: WebSocket, code: number) => void;
-  /** Bytes received and not parsed yet: a list of chunks, `have` bytes in all. */
-  private chunks: Buffer[];
-  private have: number;
+  /** The client's frames, read from the bytes as they come. */
+  private readonly reader: FrameReader;
   /** The message being put together from fragments (opcode and pieces), or -1. */
   private fragOp: number;
   private frags: Buffer[];
@@ -65,8 +57,7 @@ export class WebSocket {
     this.maxMessage = o.maxMessage ?? 16 * 1024 * 1024;
     this.onMessage = o.onMessage ?? (() => {});
     this.onClose = o.onClose ?? (() => {});
-    this.chunks = [];
-    this.have = 0;
+    this.reader = new FrameReader();
     this.fragOp = -1;
     this.frags = [];
     this.fragSize = 0;
@@ -98,54 +89,23 @@ export class WebSocket {
 
   private frame(op: number, payload: Buffer): boolean {
     if (this.closeSent || this.stream.destroyed) return false;
-    const n = payload.length;
-    const head = Buffer.allocUnsafe(n < 126 ? 2 : n < 65536 ? 4 : 10);
-    head[0] = 0x80 | op;
-    if (n < 126) {
-      head[1] = n;
-    } else if (n < 65536) {
-      head[1] = 126;
-      head.writeUInt16BE(n, 2);
-    } else {
-      head[1] = 127;
-      head.writeBigUInt64BE(BigInt(n), 2);
-    }
     this.stream.cork();
-    this.stream.write(head);
+    this.stream.write(frameHead(op, payload.length));
     const ok = this.stream.write(payload);
     this.stream.uncork();
     return ok;
   }
 
   private received(c: Buffer): void {
-    this.chunks.push(c);
-    this.have += c.length;
-    for (;;) {
-      if (this.have < 2) return;
-      const h = this.peek(Math.min(this.have, 14));
-      const fin = (h[0] & 0x80) !== 0;
-      const op = h[0] & 0x0f;
-      const masked = (h[1] & 0x80) !== 0;
-      let len = h[1] & 0x7f;
-      let at = 2;
-      if (len === 126) {
-        if (h.length < 4) return;
-        len = h.readUInt16BE(2);
-        at = 4;
-      } else if (len === 127) {
-        if (h.length < 10) return;
-        const big = h.readBigUInt64BE(2);
-        if (big > BigInt(this.maxMessage)) { this.fail(1009); return; }
-        len = Number(big);
-        at = 10;
-      }
-      if ((h[0] & 0x70) !== 0 || !masked) { this.fail(1002); return; } // no extensions; clients mask (§5.1)
-      if (this.have < at + 4 + len) return;
-      const mask = this.take(at + 4).subarray(at, at + 4);
-      const payload = this.take(len);
-      for (let i = 0; i < len; i++) payload[i] ^= mask[i & 3];
+    const rd = this.reader;
+    rd.push(c);
+    while (rd.head()) {
+      if (rd.rsv !== 0 || !rd.masked) { this.fail(1002); return; } // no extensions; clients mask (§5.1)
+      if (rd.length > this.maxMessage) { this.fail(1009); return; }
+      const payload = rd.payload();
+      if (payload === null) return;
       if (this.stream.destroyed) return;
-      if (!this.handle(fin, op, payload)) return;
+      if (!this.handle(rd.fin, rd.op, payload)) return;
     }
   }
 
@@ -190,37 +150,5 @@ export class WebSocket {
   private fail(code: number): void {
     this.close(code);
     this.stream.end();
-  }
-
-  /** The first n bytes (n <= have), copied only when they span chunks (and then only those). */
-  private peek(n: number): Buffer {
-    const c0 = this.chunks[0];
-    if (c0.length >= n) return c0.subarray(0, n);
-    const parts: Buffer[] = [];
-    let got = 0;
-    for (let i = 0; got < n; i++) { parts.push(this.chunks[i]); got += this.chunks[i].length; }
-    return Buffer.concat(parts, got).subarray(0, n);
-  }
-
-  /** Remove and return the first n bytes (a view when they lie in one chunk). */
-  private take(n: number): Buffer {
-    this.have -= n;
-    const c0 = this.chunks[0];
-    if (c0.length >= n) {
-      if (c0.length === n) this.chunks.shift();
-      else this.chunks[0] = c0.subarray(n);
-      return c0.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let at = 0;
-    while (at < n) {
-      const c = this.chunks[0];
-      const k = Math.min(c.length, n - at);
-      c.copy(out, at, 0, k);
-      at += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
-    }
-    return out;
   }
 }

@@ -10,7 +10,8 @@ import type { SluiceConfig } from '../../src/http/conf/config.js';
 import type { Request } from '../../src/http/request.js';
 import { echoConfig } from '../../examples/websocket/echo.js';
 import { RawClient, errorLines, captureLog, stopCapture, listen, timed, until } from '../helpers.js';
-import { WsClient, frame } from '../ws-client.js';
+import { WsClient } from '../ws-client.js';
+import { maskedFrame } from '../../examples/websocket/frame.js';
 
 const open: { close(): unknown }[] = [];
 function keep<T extends { close(): unknown }>(x: T): T { open.push(x); return x; }
@@ -150,7 +151,7 @@ test('examples/websocket: handshake, text and binary echo, fragments, ping, clos
   c.send(Buffer.from([0, 1, 2, 255]));
   m = await c.next();
   assert.equal([m.op, [...m.data]], [2, [0, 1, 2, 255]]);
-  c.socket.write(Buffer.concat([frame(1, Buffer.from('frag'), false), frame(9, Buffer.from('!'), true), frame(0, Buffer.from('men'), false), frame(0, Buffer.from('ted'), true)]));
+  c.socket.write(Buffer.concat([maskedFrame(1, Buffer.from('frag'), false), maskedFrame(9, Buffer.from('!'), true), maskedFrame(0, Buffer.from('men'), false), maskedFrame(0, Buffer.from('ted'), true)]));
   m = await c.next();
   assert.equal([m.op, m.data.toString()], [10, '!'], 'a ping between fragments is answered at once');
   m = await c.next();

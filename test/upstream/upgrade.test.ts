@@ -13,6 +13,7 @@ import { Tunnel, TUNNEL_CLIENT_EOF, TUNNEL_UPSTREAM_EOF } from '../../src/http/u
 import { echoConfig } from '../../examples/websocket/echo.js';
 import { RawClient, captureLog, errorLines, get, stopCapture, timed, until } from '../helpers.js';
 import { WsClient } from '../ws-client.js';
+import { maskedFrame } from '../../examples/websocket/frame.js';
 import { netUpstream, type Upstream } from './upstreams.js';
 
 const open: { close(): unknown }[] = [];
@@ -297,8 +298,7 @@ test('WebSocket echo behind proxyPass: 1,000 messages and 100 MiB each way, memo
 test('WebSocket through the tunnel: early frames in the handshake\'s packet, fragments, ping', timed(30000, async () => {
   const echo = await echoServer();
   const s = await proxy({ '/': idiom(`127.0.0.1:${echo.port}`) });
-  const { frame } = await import('../ws-client.js');
-  const early = Buffer.concat([frame(1, Buffer.from('hel'), false), frame(0, Buffer.from('lo'), true)]);
+  const early = Buffer.concat([maskedFrame(1, Buffer.from('hel'), false), maskedFrame(0, Buffer.from('lo'))]);
   const c = await WsClient.open(s.port, '/echo', '', early);
   keep({ close: () => c.destroy() });
   assert.is(c.status, 101);
