@@ -1,18 +1,19 @@
 // sluice serving files from a directory (cf. nginx's `root`), from dist/ (run `npm run build` first).
-// Usage: node bench/load/sluice-static.mjs PORT DIR   (prints "ready" when listening)
+// Usage: node bench/load/sluice-static.mjs PORT DIR [OPEN_FILE_CACHE]   (prints "ready" when listening)
 import { startServer } from '../../dist/src/index.js';
 
 const port = Number(process.argv[2] ?? 0);
 const root = process.argv[3];
+// openFileCache (nginx's open_file_cache), e.g. 'max=1000 inactive=20s': the 3rd argument or OPEN_FILE_CACHE
+const cache = process.argv[4] ?? process.env.OPEN_FILE_CACHE;
 if (!root) {
-  console.error('usage: node bench/load/sluice-static.mjs PORT DIR');
+  console.error('usage: node bench/load/sluice-static.mjs PORT DIR [OPEN_FILE_CACHE]');
   process.exit(2);
 }
 
 const server = await startServer({
   accessLog: false,
-  // OPEN_FILE_CACHE='max=1000' turns openFileCache on (nginx's open_file_cache)
-  ...(process.env.OPEN_FILE_CACHE ? { openFileCache: process.env.OPEN_FILE_CACHE } : {}),
+  ...(cache ? { openFileCache: cache } : {}),
   servers: [{ listen: `127.0.0.1:${port}`, locations: { '/': { root } } }],
 });
 console.log('ready', server.port);

@@ -6,6 +6,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
+/** The open file cache of the cached static scenario, on both sides (nginx's syntax is sluice's). */
+export const OPEN_FILE_CACHE = 'max=1000 inactive=20s';
+
 const listen = (port: number, ssl = ''): string => `listen 127.0.0.1:${port}${ssl};`;
 
 /** Keep-alive hello: `ngx.say("hello")` on `/`. */
@@ -92,10 +95,11 @@ export function md5CosocketConf(port: number, upstreamPort: number, root: string
   ${md5Backend(upstreamPort)}`;
 }
 
-/** Static files from `www` (no open_file_cache). */
-export function staticConf(port: number, www: string): string {
+/** Static files from `www`; `openFileCache`: open_file_cache's arguments (none: no cache). */
+export function staticConf(port: number, www: string, openFileCache?: string): string {
   return `sendfile on;
-  tcp_nopush on;
+  tcp_nopush on;${openFileCache === undefined ? '' : `
+  open_file_cache ${openFileCache};`}
 
   server {
     ${listen(port)}
@@ -152,6 +156,7 @@ const BY_NAME: Record<string, { args: string; conf: (a: string[]) => string }> =
   'md5-capture': { args: 'PORT UPSTREAM_PORT', conf: (a) => md5CaptureConf(port(a[0]), port(a[1])) },
   'md5-cosocket': { args: 'PORT UPSTREAM_PORT', conf: (a) => md5CosocketConf(port(a[0]), port(a[1]), ROOT) },
   static: { args: 'PORT WWW', conf: (a) => staticConf(port(a[0]), a[1]) },
+  'static-cache': { args: 'PORT WWW', conf: (a) => staticConf(port(a[0]), a[1], OPEN_FILE_CACHE) },
   proxy: { args: 'PORT BACKEND_PORT', conf: (a) => proxyConf(port(a[0]), port(a[1]), false) },
   'proxy-64k': { args: 'PORT BACKEND_PORT', conf: (a) => proxyConf(port(a[0]), port(a[1]), true) },
 };

@@ -3,7 +3,7 @@
 // ready server answers, and which ratios are compared with which target. Servers take their port
 // from the runner; the md5 backend is a second server block of the same process on UPSTREAM_PORT.
 // nginx's configs are confs.ts's, which bench/load/*.sh use too.
-import { helloConf, md5CaptureConf, md5CosocketConf, staticConf, subrequestConf, tlsHelloConf } from './confs.js';
+import { OPEN_FILE_CACHE, helloConf, md5CaptureConf, md5CosocketConf, staticConf, subrequestConf, tlsHelloConf } from './confs.js';
 import type { Target } from './stats.js';
 
 /** What a scenario needs from the runner to build its commands and configs. */
@@ -59,6 +59,7 @@ const helloNginx: Side = {
   key: 'nginx', label: 'nginx + lua',
   nginx: (e) => helloConf(e.port),
 };
+const closeNet: Side = { key: 'net', label: 'bare node:net', node: (e) => ['bench/load/net-close.mjs', String(e.port)] };
 const helloNet: Side = { key: 'net', label: 'bare node:net', node: (e) => ['bench/load/net-hello.mjs', String(e.port)] };
 
 const subrequestSluice: Side = { key: 'sluice', label: 'sluice', node: (e) => ['bench/load/sluice-subrequest.mjs', String(e.port)] };
@@ -72,6 +73,12 @@ const staticNginx: Side = {
   nginx: (e) => staticConf(e.port, e.www),
 };
 const staticSluice: Side = { key: 'sluice', label: 'sluice', node: (e) => ['bench/load/sluice-static.mjs', String(e.port), e.www] };
+// both with the same open file cache (descriptors and stat results kept): the setting a site serving
+// many small files would use
+const staticCacheNginx: Side = { key: 'nginx', label: 'nginx', nginx: (e) => staticConf(e.port, e.www, OPEN_FILE_CACHE) };
+const staticCacheSluice: Side = {
+  key: 'sluice', label: 'sluice', node: (e) => ['bench/load/sluice-static.mjs', String(e.port), e.www, OPEN_FILE_CACHE],
+};
 
 const tlsSluice = (tickets: 'on' | 'off'): Side => ({
   key: 'sluice', label: 'sluice',
@@ -114,6 +121,20 @@ export const SCENARIOS: Scenario[] = [
       `the keep-alive hello servers; wrk's Lua script sends ${PIPELINE} GET / in one write and counts each response ` +
       '(its latency figure is per batch of 8); the runner checks first that all 8 answers come back',
       wrkLine('/', ' -s pipeline.lua')(e),
+    ],
+  },
+  {
+    id: 'hello-close', group: 'http', title: 'hello, a new connection per request', scheme: 'http', path: '/', conns: c50,
+    wrkArgs: () => ['-H', 'Connection: close'], expect: { body: 'hello\n' }, sides: [helloSluice, helloNginx, closeNet],
+    comparisons: [
+      { id: 'hello-close', label: 'hello, new connection per request', metric: 'rps', a: 'sluice', b: 'nginx', target: null },
+      { id: 'hello-close-vs-net', label: 'hello, new connection per request, vs bare node:net', metric: 'rps', a: 'sluice', b: 'net', target: null },
+      { id: 'close-net-vs-nginx', label: 'bare node:net, new connection per request, vs nginx', metric: 'rps', a: 'net', b: 'nginx', target: null },
+    ],
+    setup: (e) => [
+      'the keep-alive hello servers; `Connection: close`: the server closes after each response, wrk reconnects and counts each response; ' +
+      'bare node:net: bench/load/net-close.mjs (one fixed response to the first read, then socket.end())',
+      `wrk -t1 -c${e.connections} --latency -H 'Connection: close' 'http://127.0.0.1:PORT/'`,
     ],
   },
   {
@@ -183,6 +204,15 @@ export const SCENARIOS: Scenario[] = [
     setup: (e) => [
       'sluice: bench/load/sluice-static.mjs (`root`); nginx: `sendfile on; tcp_nopush on;` `location / { root ...; }`, no open_file_cache; ' +
       'files of printable random text in a fresh temp dir',
+      wrkLine('/4k.txt')(e),
+    ],
+  },
+  {
+    id: 'static4k-cache', group: 'http', title: 'static 4 KiB, open file cache on both', scheme: 'http', path: '/4k.txt', conns: c50,
+    wrkArgs: none, expect: { length: 4096 }, sides: [staticCacheSluice, staticCacheNginx],
+    comparisons: [{ id: 'static4k-cache', label: 'static 4 KiB, open file cache on both', metric: 'rps', a: 'sluice', b: 'nginx', target: null }],
+    setup: (e) => [
+      `as static 4 KiB, with \`openFileCache: '${OPEN_FILE_CACHE}'\` / \`open_file_cache ${OPEN_FILE_CACHE};\` on both (no target: issue 14's is without the cache)`,
       wrkLine('/4k.txt')(e),
     ],
   },

@@ -96,7 +96,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
   readonly ctx: ListenContext;
   readonly conn: Conn;
   readonly socket: Socket;
-  readonly parser: HttpParser;
+  parser: HttpParser;
   /** Where time and the read/write timers come from (the server's clock). */
   readonly clock: Clock;
   readonly server0: ResolvedServer;
@@ -161,7 +161,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.lastValid = null;
     const conf = this.server0.conf;
     const hb = conf.largeClientHeaderBuffers;
-    this.parser = new HttpParser(PARSER_REQUEST, this, {
+    this.parser = HttpParser.take(PARSER_REQUEST, this, {
       maxRequestLine: hb.size,
       maxFieldLine: hb.size,
       maxHead: hb.size * hb.number,
@@ -832,7 +832,9 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     }
     this.rest = null;
     this.queue.length = 0;
-    this.parser.destroy();
+    // (back to the free list for the next connection; this one holds a closed parser from now on)
+    this.parser.recycle();
+    this.parser = HttpParser.closed();
     if (this.ctx.connections.delete(this)) {
       this.ctx.counter.active--;
       STAT.active--;

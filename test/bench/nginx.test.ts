@@ -215,7 +215,7 @@ test('report: the RESULTS.md section between the markers is replaced, the rest k
 
 test('scenarios: issue 14\'s table and the TLS group, selectable by id and group', () => {
   const ids = SCENARIOS.map((s) => s.id);
-  assert.equal(ids, ['hello', 'pipeline', 'capture', 'multi', 'md5-capture', 'md5-client', 'static4k', 'static1m', 'tls-hello', 'tls-resume', 'tls-full'], 'ids');
+  assert.equal(ids, ['hello', 'pipeline', 'hello-close', 'capture', 'multi', 'md5-capture', 'md5-client', 'static4k', 'static4k-cache', 'static1m', 'tls-hello', 'tls-resume', 'tls-full'], 'ids');
   assert.equal(selectScenarios('hello,static4k').map((s) => s.id), ['hello', 'static4k'], 'by id, in table order');
   assert.equal(selectScenarios('tls').map((s) => s.id), ['tls-hello', 'tls-resume', 'tls-full'], 'the tls group');
   assert.is(selectScenarios(undefined).length, SCENARIOS.length, 'all by default');

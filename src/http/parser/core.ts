@@ -16,10 +16,27 @@ import { Head } from './head.js';
 import { wasm } from './instance.js';
 
 const EMPTY = Buffer.alloc(0);
+/** The sink of a parser waiting in the free list: nothing may reach it. */
+const NO_SINK: ParserSink = {
+  onHead: () => { throw new Error('parser: a recycled parser was used'); },
+  onBody: () => { throw new Error('parser: a recycled parser was used'); },
+  onTrailers: () => { throw new Error('parser: a recycled parser was used'); },
+  onMessageComplete: () => { throw new Error('parser: a recycled parser was used'); },
+};
 const INITIAL_FIELDS = 32;
 /** run() did not return: a sink threw. */
 const THREW = -1;
-const DEFER_RESET = 1, DEFER_DESTROY = 2;
+const DEFER_RESET = 1, DEFER_DESTROY = 2, DEFER_RECYCLE = 3;
+
+/** The four limits as sluice_alloc takes them, checked. */
+export function limitsOf(limits: ParserLimits | undefined): number[] {
+  return [
+    limit(limits?.maxRequestLine, DEFAULT_MAX_REQUEST_LINE),
+    limit(limits?.maxFieldLine, DEFAULT_MAX_FIELD_LINE),
+    limit(limits?.maxHead, DEFAULT_MAX_HEAD),
+    limit(limits?.maxHeaders, DEFAULT_MAX_HEADERS),
+  ];
+}
 
 function limit(v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
@@ -33,7 +50,9 @@ export abstract class ParserCore {
   /** Human-readable reason for the last error. */
   errorReason = '';
   readonly kind: number;
-  protected readonly sink: ParserSink;
+  protected sink: ParserSink;
+  /** The limits it was made with, as sluice_alloc took them (a recycled parser serves the same ones). */
+  protected readonly limits: readonly number[];
   protected ptr: number;
   /** Index of the parser's shared int32 slots (OUT_*) in memory. */
   protected readonly info: number;
@@ -81,11 +100,8 @@ export abstract class ParserCore {
     this.sink = sink;
     this.target = this.head;
     const w = wasm();
-    this.ptr = w.x.sluice_alloc(kind, callbacks,
-      limit(limits?.maxRequestLine, DEFAULT_MAX_REQUEST_LINE),
-      limit(limits?.maxFieldLine, DEFAULT_MAX_FIELD_LINE),
-      limit(limits?.maxHead, DEFAULT_MAX_HEAD),
-      limit(limits?.maxHeaders, DEFAULT_MAX_HEADERS));
+    const l = this.limits = limitsOf(limits);
+    this.ptr = w.x.sluice_alloc(kind, callbacks, l[0], l[1], l[2], l[3]);
     if (this.ptr === 0) throw new Error('parser: out of wasm memory');
     w.refresh();
     this.info = this.ptr >> 2;
@@ -164,6 +180,42 @@ export abstract class ParserCore {
     this.saved = null;
   }
 
+  /**
+   * The connection is done with this parser: it is made fresh and kept for the next connection of
+   * its kind (ngx_free_connection's free list), or destroyed when enough are kept. Its owner must
+   * not use it afterwards (it takes HttpParser.closed in its place). Inside a sink call: once
+   * execute() returns, as destroy().
+   */
+  recycle(): void {
+    if (this.busy) {
+      this.deferred = DEFER_RECYCLE;
+      return;
+    }
+    if (this.ptr === 0) return;
+    this.reset();
+    this.sink = NO_SINK;
+    this.target = this.head;
+    this.headRc = SINK_OK;
+    this.hoff = 0;
+    this.savedLen = 0;
+    this.pieced = false;
+    this.cl = -1;
+    this.pausePos = 0;
+    this.head.reset();
+    this.trailers.reset();
+    if (!this.keep()) this.destroy();
+  }
+
+  /** Kept for the next connection (recycle())? A binding with a free list says yes. */
+  protected keep(): boolean {
+    return false;
+  }
+
+  /** A recycled parser taken for a new connection: the sink it calls from now on. */
+  protected adopt(sink: ParserSink): void {
+    this.sink = sink;
+  }
+
   /** One chunk, in the binding's way. */
   protected abstract run(chunk: Buffer, from: number): number;
 
@@ -173,8 +225,8 @@ export abstract class ParserCore {
   private settle(len: number): number {
     const d = this.deferred;
     this.deferred = 0;
-    if (d === DEFER_DESTROY) {
-      this.destroy();
+    if (d === DEFER_DESTROY || d === DEFER_RECYCLE) {
+      if (d === DEFER_DESTROY) this.destroy(); else this.recycle();
       this.pos = len;
       return E_CLOSED;
     }

@@ -72,7 +72,7 @@ const CONN = Symbol('sluice.upstream-connection');
  */
 export class UpstreamConnection implements ParserSink, Keepable {
   readonly socket: Socket;
-  readonly parser: HttpParser;
+  parser: HttpParser;
   /** The exchange using it, or null while idle (kept in a pool, or held by an HttpClient). */
   x: Exchange | null;
   requests: number;
@@ -95,7 +95,7 @@ export class UpstreamConnection implements ParserSink, Keepable {
 
   constructor(socket: Socket, clock: Clock = SYSTEM_CLOCK, tls: TlsDial | null = null) {
     this.socket = socket;
-    this.parser = new HttpParser(PARSER_RESPONSE, this);
+    this.parser = HttpParser.take(PARSER_RESPONSE, this);
     this.x = null;
     this.requests = 0;
     this.keptIn = null;
@@ -168,7 +168,8 @@ export class UpstreamConnection implements ParserSink, Keepable {
   freed(): void {
     this.closed(null);
     this.timer.stop();
-    this.parser.destroy();
+    this.parser.recycle();
+    this.parser = HttpParser.closed();
   }
 }
 

@@ -758,4 +758,86 @@ test('H_HOST and H_CONTENT_LENGTH ids', () => {
   assert.is(KNOWN_HEADER_NAMES[H_CONTENT_LENGTH], 'content-length');
 });
 
+
+/* ---------------------------------------------------------------- the free list */
+
+/** Empty the free list: a parser taken from it must be the one the test gave back. */
+function drainSpare(_kind: number): void {
+  HttpParser.dropSpare();
+}
+
+test('recycle: a closed connection\'s parser serves the next one, with nothing of the old stream left', () => {
+  drainSpare(PARSER_REQUEST);
+  const a = new TraceSink();
+  const p = HttpParser.take(PARSER_REQUEST, a);
+  // a head cut off in a field, and a body in progress before it: both must be forgotten
+  assert.is(p.execute(CRLF('POST /a HTTP/1.1\nHost: a\nContent-Length: 10\n\n12345')), E_OK);
+  assert.is(p.execute(CRLF('67890GET /b HTTP/1.1\nHost: b\nX-Old: cut')), E_OK);
+  assert.ok(p.messageInProgress(), 'a head in progress');
+  p.recycle();
+  assert.is(HttpParser.spareCount(PARSER_REQUEST), 1, 'kept');
+  const b = new TraceSink();
+  const q = HttpParser.take(PARSER_REQUEST, b);
+  assert.ok(q === p, 'the same parser taken again');
+  assert.is(HttpParser.spareCount(PARSER_REQUEST), 0);
+  assert.not.ok(q.messageInProgress(), 'a fresh stream');
+  assert.is(q.execute(CRLF('GET /c HTTP/1.1\nHost: c\n\n')), E_OK);
+  assert.equal(b.trace, [`head GET /c 1.1 cl=-1 flags=${F_HAS_HOST} ka=true`, '  Host: c #1', 'done'], 'only the new request');
+  assert.equal(a.heads.map((h) => h.url), ['/a'], 'the old sink saw nothing more (its cut head never completed)');
+  q.destroy();
+});
+
+test('recycle: the closed parser an owner keeps answers E_CLOSED; other limits get a new parser', () => {
+  drainSpare(PARSER_REQUEST);
+  const c = HttpParser.closed();
+  assert.is(c.execute(CRLF('GET / HTTP/1.1\nHost: a\n\n')), E_CLOSED, 'closed');
+  const p = HttpParser.take(PARSER_REQUEST, new TraceSink(), { maxHead: 4096 });
+  p.recycle();
+  const q = HttpParser.take(PARSER_REQUEST, new TraceSink(), { maxHead: 8192 });
+  assert.ok(q !== p, 'limits differ: not the spare one');
+  assert.is(HttpParser.spareCount(PARSER_REQUEST), 1, 'still kept for a connection with its limits');
+  const r = HttpParser.take(PARSER_REQUEST, new TraceSink(), { maxHead: 4096 });
+  assert.ok(r === p, 'same limits: the spare one');
+  // its limits are the ones it was made with
+  const big = CRLF(`GET / HTTP/1.1\nHost: a\nX-Big: ${'x'.repeat(5000)}\n\n`);
+  assert.is(r.execute(big), E_HEADER_TOO_LARGE, 'maxHead 4096 still holds');
+  q.destroy();
+  r.destroy();
+  // a response parser is never handed out for requests
+  const s = HttpParser.take(PARSER_RESPONSE, new TraceSink());
+  s.recycle();
+  const t = HttpParser.take(PARSER_REQUEST, new TraceSink());
+  assert.ok(t !== s, 'kinds kept apart');
+  t.destroy();
+  drainSpare(PARSER_RESPONSE);
+});
+
+test('recycle from inside a sink call waits until execute() returns; the rest of the chunk is dropped', () => {
+  drainSpare(PARSER_REQUEST);
+  let p: HttpParser;
+  const sink = new TraceSink();
+  const onHead = sink.onHead.bind(sink);
+  sink.onHead = (h) => { const rc = onHead(h); p.recycle(); return rc; };
+  p = HttpParser.take(PARSER_REQUEST, sink);
+  assert.is(HttpParser.spareCount(PARSER_REQUEST), 0);
+  const rc = p.execute(CRLF('GET /a HTTP/1.1\nHost: a\n\nGET /b HTTP/1.1\nHost: b\n\n'));
+  assert.is(rc, E_CLOSED, 'the connection is gone');
+  assert.is(sink.heads.length, 1, 'the pipelined request is never parsed for the old sink');
+  assert.is(HttpParser.spareCount(PARSER_REQUEST), 1, 'kept once execute() returned');
+  const q = HttpParser.take(PARSER_REQUEST, new TraceSink());
+  assert.ok(q === p);
+  q.destroy();
+});
+
+test('recycle: at most SPARE_MAX parsers wait, the others are destroyed', () => {
+  drainSpare(PARSER_REQUEST);
+  drainSpare(PARSER_RESPONSE);
+  const ps: HttpParser[] = [];
+  for (let i = 0; i < HttpParser.SPARE_MAX + 5; i++) ps.push(new HttpParser(PARSER_REQUEST, new TraceSink()));
+  for (const p of ps) p.recycle();
+  assert.is(HttpParser.spareCount(PARSER_REQUEST), HttpParser.SPARE_MAX);
+  assert.is(ps[ps.length - 1].execute(CRLF('GET / HTTP/1.1\nHost: a\n\n')), E_CLOSED, 'one over the limit is destroyed');
+  drainSpare(PARSER_REQUEST);
+});
+
 test.run();
