@@ -59,7 +59,7 @@ const helloNginx: Side = {
   key: 'nginx', label: 'nginx + lua',
   nginx: (e) => helloConf(e.port),
 };
-const closeNet: Side = { key: 'net', label: 'bare node:net', node: (e) => ['bench/load/net-close.mjs', String(e.port)] };
+const closeNet: Side = { key: 'net', label: 'bare node:net', node: (e) => ['bench/load/net-hello.mjs', String(e.port), 'close'] };
 const helloNet: Side = { key: 'net', label: 'bare node:net', node: (e) => ['bench/load/net-hello.mjs', String(e.port)] };
 
 const subrequestSluice: Side = { key: 'sluice', label: 'sluice', node: (e) => ['bench/load/sluice-subrequest.mjs', String(e.port)] };
@@ -133,7 +133,7 @@ export const SCENARIOS: Scenario[] = [
     ],
     setup: (e) => [
       'the keep-alive hello servers; `Connection: close`: the server closes after each response, wrk reconnects and counts each response; ' +
-      'bare node:net: bench/load/net-close.mjs (one fixed response to the first read, then socket.end())',
+      'bare node:net: bench/load/net-hello.mjs close (one fixed response to the first read, then socket.end())',
       `wrk -t1 -c${e.connections} --latency -H 'Connection: close' 'http://127.0.0.1:PORT/'`,
     ],
   },
