@@ -16,8 +16,8 @@ import { Head } from './head.js';
 import { wasm } from './instance.js';
 
 const EMPTY = Buffer.alloc(0);
-/** The sink of a parser waiting in the free list: nothing may reach it. */
-const NO_SINK: ParserSink = {
+/** The sink of a parser waiting in the free list, or destroyed: nothing may reach it. */
+export const NO_SINK: ParserSink = {
   onHead: () => { throw new Error('parser: a recycled parser was used'); },
   onBody: () => { throw new Error('parser: a recycled parser was used'); },
   onTrailers: () => { throw new Error('parser: a recycled parser was used'); },
@@ -192,15 +192,9 @@ export abstract class ParserCore {
       return;
     }
     if (this.ptr === 0) return;
+    // (a fresh stream: every message starts its sections anew; the heads let go of the old bytes)
     this.reset();
     this.sink = NO_SINK;
-    this.target = this.head;
-    this.headRc = SINK_OK;
-    this.hoff = 0;
-    this.savedLen = 0;
-    this.pieced = false;
-    this.cl = -1;
-    this.pausePos = 0;
     this.head.reset();
     this.trailers.reset();
     if (!this.keep()) this.destroy();

@@ -2,19 +2,18 @@
 // table and JS walks the table afterwards, calling the sink. Pauses happen only when the table
 // fills up (P_FULL) and at a response head, where the sink decides about the body (P_HEAD).
 
-import { E_OK, E_PAUSED, E_UPGRADE, PARSER_REQUEST, PARSER_RESPONSE, SINK_OK, SINK_PAUSE, SINK_SKIP_BODY } from './types.js';
+import { E_OK, E_PAUSED, E_UPGRADE, PARSER_REQUEST, PARSER_RESPONSE, SINK_PAUSE, SINK_SKIP_BODY } from './types.js';
 import type { ParserLimits, ParserSink } from './types.js';
 import {
   EV_NAME, EV_VALUE, P_FULL, P_HEAD, OUT_COUNT, OUT_ERROR_POS, OUT_SKIP_BODY, OUT_BODY_LEFT, RECORD_INTS,
   SCRATCH_SIZE, FIRST_SLICE,
 } from './constants.js';
-import { ParserCore, limitsOf } from './core.js';
+import { NO_SINK, ParserCore, limitsOf } from './core.js';
 import { wasm } from './instance.js';
 
 /** Recycled parsers by kind (requests, responses), the last given back taken first. */
 const spare: HttpParser[][] = [[], []];
 let closedParser: HttpParser | null = null;
-const NOOP_SINK: ParserSink = { onHead: () => SINK_OK, onBody: () => {}, onTrailers: () => {}, onMessageComplete: () => SINK_OK };
 
 export class HttpParser extends ParserCore {
   /** sluice_exec calls made by every parser so far (tests count them). */
@@ -41,7 +40,7 @@ export class HttpParser extends ParserCore {
   static take(kind: number, sink: ParserSink, limits?: ParserLimits): HttpParser {
     const list = spare[kind === PARSER_RESPONSE ? 1 : 0];
     const p = list.length > 0 ? list[list.length - 1] : null;
-    if (p !== null && p.kind === kind) {
+    if (p !== null) {
       const l = limitsOf(limits), m = p.limits;
       if (l[0] === m[0] && l[1] === m[1] && l[2] === m[2] && l[3] === m[3]) {
         list.pop();
@@ -55,7 +54,7 @@ export class HttpParser extends ParserCore {
   /** A destroyed parser (every call answers E_CLOSED): what an owner holds after recycle(). */
   static closed(): HttpParser {
     if (closedParser === null) {
-      closedParser = new HttpParser(PARSER_REQUEST, NOOP_SINK);
+      closedParser = new HttpParser(PARSER_REQUEST, NO_SINK);
       closedParser.destroy();
     }
     return closedParser;
