@@ -77,6 +77,9 @@ export interface FilterRequest {
   buffered: number;
   /** A request header by lower-case name (first value), or null. */
   inHeader(name: string): string | null;
+  /** A request header by its parser id (H_* of src/http/parser/types.ts; first value), or null:
+   *  no name to lower-case and look up, for the filters that ask on every response. */
+  inKnown(id: number): string | null;
   /** A header filter replaced the response (412, 416, a head that could not be sent). */
   readonly filterFinalized: boolean;
   /** The last buf has gone down the chain. */

@@ -66,6 +66,18 @@ export class HeadersOut {
     }
   }
 
+  /**
+   * set() for a header of our own whose name, lower-case key and value are constants known to be
+   * valid (Accept-Ranges: bytes on every file): no name to normalise, nothing to check. Not for
+   * anything a handler or a directive gives, and not for the typed fields.
+   */
+  setConstant(name: string, key: string, value: string): void {
+    if (this.keys.length > 0) this.removeKey(key);
+    this.names.push(name);
+    this.keys.push(key);
+    this.values.push(value);
+  }
+
   /** Add one more value (a repeated header such as Set-Cookie). */
   add(name: string, value: string | number): void {
     const key = normalizeKey(name);

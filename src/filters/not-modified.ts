@@ -2,6 +2,7 @@
 // If-Unmodified-Since / If-Match → 412, If-Modified-Since / If-None-Match → 304.
 
 import { HeaderFilter, type FilterRequest } from './filter.js';
+import { H_IF_MATCH, H_IF_MODIFIED_SINCE, H_IF_NONE_MATCH, H_IF_UNMODIFIED_SINCE } from '../http/parser/types.js';
 
 export class NotModifiedFilter extends HeaderFilter {
   readonly name = 'not_modified';
@@ -11,13 +12,13 @@ export class NotModifiedFilter extends HeaderFilter {
     if (h.status !== 200 || r !== r.main || (h.lastModified < 0 && h.etag === null)) {
       return this.next!.header(r);
     }
-    const ius = r.inHeader('if-unmodified-since');
+    const ius = r.inKnown(H_IF_UNMODIFIED_SINCE);
     if (ius !== null && !unmodifiedSince(h.lastModified, ius)) return r.filterFinalize(412);
-    const im = r.inHeader('if-match');
+    const im = r.inKnown(H_IF_MATCH);
     if (im !== null && !matchEtag(h.etag, im, false)) return r.filterFinalize(412);
 
-    const ims = r.inHeader('if-modified-since');
-    const inm = r.inHeader('if-none-match');
+    const ims = r.inKnown(H_IF_MODIFIED_SINCE);
+    const inm = r.inKnown(H_IF_NONE_MATCH);
     if (ims !== null || inm !== null) {
       const mode = r.conf.ifModifiedSince;
       if (ims !== null && inm === null && (mode === 'off' || modifiedSince(h.lastModified, ims, mode === 'before'))) {

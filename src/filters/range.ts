@@ -8,6 +8,7 @@
 
 import { Buf, Chain, ChainOut, B_FLUSH, B_IN_FILE, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY } from '../core/buf.js';
 import { BodyFilter, HeaderFilter, allocCtxSlot, type FilterRequest } from './filter.js';
+import { H_IF_RANGE, H_RANGE } from '../http/parser/types.js';
 
 const SLOT = allocCtxSlot();
 let boundarySerial = 0;
@@ -53,14 +54,14 @@ export class RangeHeaderFilter extends HeaderFilter {
     const len = h.contentLength;
     const maxRanges = r.conf.maxRanges;
     if (maxRanges === 0) return this.next!.header(r); // ranges off: not even Accept-Ranges
-    const range = r.inHeader('range');
+    const range = r.inKnown(H_RANGE);
     if (range === null || range.length < 7 || !/^bytes=/i.test(range)) {
-      h.set('Accept-Ranges', 'bytes');
+      h.setConstant('Accept-Ranges', 'accept-ranges', 'bytes');
       return this.next!.header(r);
     }
-    const ifRange = r.inHeader('if-range');
+    const ifRange = r.inKnown(H_IF_RANGE);
     if (ifRange !== null && !ifRangeMatches(r, ifRange)) {
-      h.set('Accept-Ranges', 'bytes');
+      h.setConstant('Accept-Ranges', 'accept-ranges', 'bytes');
       return this.next!.header(r);
     }
 
@@ -71,7 +72,7 @@ export class RangeHeaderFilter extends HeaderFilter {
     }
     if (parsed === 200) {
       // too many ranges, or more bytes asked than the body has (overlaps): the whole body
-      h.set('Accept-Ranges', 'bytes');
+      h.setConstant('Accept-Ranges', 'accept-ranges', 'bytes');
       return this.next!.header(r);
     }
     const starts: number[] = [];

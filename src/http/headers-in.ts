@@ -122,6 +122,12 @@ export class HeadersIn {
     return i < 0 ? null : this.value(i);
   }
 
+  /** known() for a caller that may run late: refused once the request has ended, as get() is. */
+  first(id: number): string | null {
+    if (this.expired) this.gone();
+    return this.known(id);
+  }
+
   /** True when a known header (H_*) is present. */
   hasKnown(id: number): boolean {
     return this.indexOf(id) >= 0;

@@ -663,6 +663,10 @@ export class Request implements FilterRequest {
     return this.headersIn.get(name) ?? null;
   }
 
+  inKnown(id: number): string | null {
+    return this.headersIn.first(id);
+  }
+
   /** ngx_http_filter_finalize_request: replace the response with the page for `status`. */
   filterFinalize(status: number): number {
     this.filterFinalized = true;

@@ -55,7 +55,7 @@ export class CaptureSink {
 
   constructor(streaming: boolean, onHeaderDone: ((c: CaptureSink) => void) | null, onDone: (c: CaptureSink) => void) {
     this.status = 0;
-    this.header = Object.create(null);
+    this.header = NO_HEADERS; // (replaced by onHeader(), always before anyone reads it)
     this.headerDone = false;
     this.head = null;
     this.tail = null;
@@ -147,14 +147,28 @@ export class CaptureSink {
   }
 }
 
-/** Headers as a record: names as the subrequest set them, repeated ones as arrays. */
+const NO_HEADERS: Record<string, string | string[]> = Object.freeze(Object.create(null));
+
+/**
+ * Headers as a record: names as the subrequest set them, repeated ones as arrays. (The typed
+ * fields first, as HeadersOut.entries() lists them, but without its [name, value] pairs: this
+ * runs once per capture.) The record has no prototype: a header may be called "__proto__".
+ */
 function headerRecord(h: HeadersOut): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = Object.create(null);
-  for (const [name, value] of h.entries()) {
+  if (h.contentType !== null) out['Content-Type'] = h.contentType;
+  if (h.contentLength >= 0) out['Content-Length'] = String(h.contentLength);
+  if (h.lastModified >= 0) out['Last-Modified'] = new Date(h.lastModified).toUTCString();
+  if (h.etag !== null) out.ETag = h.etag;
+  if (h.location !== null) out.Location = h.location;
+  if (h.contentEncoding !== null) out['Content-Encoding'] = h.contentEncoding;
+  const names = h.names, values = h.values;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
     const prev = out[name];
-    if (prev === undefined) out[name] = value;
-    else if (typeof prev === 'string') out[name] = [prev, value];
-    else prev.push(value);
+    if (prev === undefined) out[name] = values[i];
+    else if (typeof prev === 'string') out[name] = [prev, values[i]];
+    else prev.push(values[i]);
   }
   return out;
 }

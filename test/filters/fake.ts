@@ -11,6 +11,7 @@ import { HeaderWriteFilter } from '../../src/filters/header.js';
 import { WriteFilter } from '../../src/filters/write.js';
 import type { Postponed } from '../../src/filters/postpone.js';
 import { parseResponses, type ParsedResponse } from '../helpers.js';
+import { KNOWN_HEADER_NAMES } from '../../src/http/parser/types.js';
 
 /** What Conn.sendv is given, piece by piece (views as handed over, and copies of them). */
 export class FakeConn {
@@ -167,6 +168,7 @@ export class FakeRequest implements FilterRequest {
   }
 
   inHeader(name: string): string | null { return this.headersIn[name] ?? null; }
+  inKnown(id: number): string | null { return this.inHeader(KNOWN_HEADER_NAMES[id]); }
   bodyDropped(bytes: number): void { this.dropped += bytes; }
   expand(s: string): string { return s.replace(/\$\{?([a-z_0-9]+)\}?/gi, (_m, k: string) => this.vars[k] ?? ''); }
   filterFinalize(status: number): number { this.finalizedWith = status; return OK; }

@@ -3,7 +3,6 @@
 // (an internal redirect), a file goes down the filter chain as one file buf.
 
 import { closeSync } from 'node:fs';
-import { extname } from 'node:path';
 import { Buf, B_LAST_BUF, B_LAST_IN_CHAIN, FileRef, link } from '../../core/buf.js';
 import { logError } from '../../core/log.js';
 import type { Request } from '../request.js';
@@ -68,7 +67,7 @@ export function staticHandler(r: Request): undefined {
   h.status = 200;
   h.contentLength = size;
   h.lastModified = mtimeMs;
-  h.etag = `"${Math.floor(mtimeMs / 1000).toString(16)}-${size.toString(16)}"`;
+  h.etag = etagOf(mtimeMs, size);
   h.contentType = typeFor(r, path);
   r.allowRanges = true;
   r.sendHeader();
@@ -77,6 +76,17 @@ export function staticHandler(r: Request): undefined {
   r.outputDone = true;
   r.chains.output(r, link(size > 0 ? Buf.inFile(file, 0, size, flags) : Buf.special(flags)));
   return undefined;
+}
+
+/** nginx's ETag of a file: "mtime-size" in hex. The last one is kept: a busy file asks again. */
+let lastEtagMtime = -1, lastEtagSize = -1, lastEtag = '';
+function etagOf(mtimeMs: number, size: number): string {
+  if (mtimeMs !== lastEtagMtime || size !== lastEtagSize) {
+    lastEtag = `"${Math.floor(mtimeMs / 1000).toString(16)}-${size.toString(16)}"`;
+    lastEtagMtime = mtimeMs;
+    lastEtagSize = size;
+  }
+  return lastEtag;
 }
 
 // one lookup at a time (all of it synchronous): the handlers share one OpenFileInfo
@@ -133,8 +143,14 @@ function fileError(r: Request, of: OpenFileInfo, path: string): never {
 
 /** The type for a path's (or URI's) extension, else defaultType (ngx_http_set_content_type). */
 export function typeFor(r: Request, path: string): string {
-  const ext = extname(path).slice(1).toLowerCase();
-  return (ext !== '' ? r.conf.types.get(ext) : undefined) ?? r.conf.defaultType;
+  // the extension as path.extname() finds it (after the last dot of the last segment, a leading
+  // dot not counting), tried as it is first: most are lower case already
+  const slash = path.lastIndexOf('/');
+  const dot = path.lastIndexOf('.');
+  if (dot <= slash + 1 || dot === path.length - 1) return r.conf.defaultType;
+  const ext = path.slice(dot + 1);
+  const types = r.conf.types;
+  return types.get(ext) ?? types.get(ext.toLowerCase()) ?? r.conf.defaultType;
 }
 
 /** The slash form of the URI, with its args; made absolute with the header (absoluteRedirect). */
