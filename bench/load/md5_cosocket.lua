@@ -33,8 +33,8 @@ local function read_body(sock, len, chunked)
   end
 end
 
+-- (the location says lua_need_request_body on, as sluice's example says needRequestBody)
 function _M.handle(port)
-  ngx.req.read_body()
   local args = ngx.req.get_uri_args()
   local data = args.data or ""
 

@@ -47,8 +47,8 @@ function md5Backend(upstreamPort: number): string {
   return `server {
     ${listen(upstreamPort)}
     location / {
+      lua_need_request_body on;
       content_by_lua_block {
-        ngx.req.read_body()
         ngx.print(ngx.md5((ngx.req.get_body_data() or "") .. "sluice-salt"))
       }
     }
@@ -65,8 +65,8 @@ export function md5CaptureConf(port: number, upstreamPort: number): string {
   server {
     ${listen(port)}
     location = /test {
+      lua_need_request_body on;
       content_by_lua_block {
-        ngx.req.read_body()
         local args = ngx.req.get_uri_args()
         local res = ngx.location.capture("/spe_md5", { method = ngx.HTTP_POST, body = args.data })
         if args.key == res.body then ngx.say("valid request") else ngx.say("invalid request") end
@@ -89,7 +89,7 @@ export function md5CosocketConf(port: number, upstreamPort: number, root: string
 
   server {
     ${listen(port)}
-    location = /test { content_by_lua_block { require("md5_cosocket").handle(${upstreamPort}) } }
+    location = /test { lua_need_request_body on; content_by_lua_block { require("md5_cosocket").handle(${upstreamPort}) } }
   }
 
   ${md5Backend(upstreamPort)}`;

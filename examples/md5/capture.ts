@@ -23,8 +23,9 @@ export function md5CaptureConfig(port = 8080, md5Port = 8081) {
         listen: `127.0.0.1:${port}`,
         locations: {
           '= /test': {
+            needRequestBody: true,
             content: async (r: Request) => {
-              const { data, key } = await dataAndKey(r);
+              const { data, key } = dataAndKey(r);
               const res = await r.location.capture('/spe_md5', { method: HTTP_POST, body: data });
               r.say(key === res.body.toString() ? 'valid request' : 'invalid request');
             },

@@ -16,8 +16,9 @@ export function md5ClientConfig(port = 8080, md5Port = 8081) {
         listen: `127.0.0.1:${port}`,
         locations: {
           '= /test': {
+            needRequestBody: true,
             content: async (r: Request) => {
-              const { data, key } = await dataAndKey(r);
+              const { data, key } = dataAndKey(r);
               const httpc = new HttpClient();
               // kept connections: a pool of 20 per host:port, as `keepalive 20` on the other side
               const res = await httpc.requestUri(url, { method: 'POST', body: data, keepalivePool: 20, keepaliveTimeout: 60000 });

@@ -226,9 +226,17 @@ function phases(r: Request, ph: number, i: number, named: ResolvedLocation | nul
         }
         if (r === r.main && r.hc !== null) r.hc.confChosen(r);
         const max = loc.conf.clientMaxBodySize;
-        if (max > 0 && r.contentLengthIn > max && r === r.main) {
-          logError('error', r, `client intended to send too large body: ${r.contentLengthIn} bytes`);
-          r.exit(413);
+        if (max > 0 && r === r.main) {
+          if (r.contentLengthIn > max) {
+            logError('error', r, `client intended to send too large body: ${r.contentLengthIn} bytes`);
+            r.exit(413);
+          }
+          // a chunked body's bytes that came with the head were counted against the server's limit
+          const rb = r.requestBody;
+          if (rb !== null && rb.size > max && rb.error === 0 && !rb.discarding) {
+            logError('error', r, `client intended to send too large chunked body: ${rb.size} bytes`);
+            rb.overLimit();
+          }
         }
         ph = PH_REWRITE;
         i = 0;

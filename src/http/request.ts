@@ -132,6 +132,16 @@ export class RequestBody {
     }
   }
 
+  /**
+   * What came before the location was chosen (with the head, in the same read) is over that
+   * location's client_max_body_size: the body fails as if the limit had been met while it arrived
+   * (a reader gets 413; a body that is only discarded has no limit, as in nginx).
+   */
+  overLimit(): void {
+    this.complete = false;
+    this.fail(413);
+  }
+
   wake(): void {
     const w = this.waiters;
     if (w === null) return;

@@ -47,6 +47,42 @@ const cases: DiffCase[] = [
       { id: 'lua-http10-buffering', request: 16, headers: ['content-length'] },
     ],
   },
+  {
+    // lua_need_request_body: the body is in before the handlers run (no read_body() in them)
+    name: 'lua_need_request_body: rewrite, access and content handlers see the body; a bad one ends the request',
+    nginx: `server { listen 127.0.0.1:\${PORT};
+      location /need { lua_need_request_body on; content_by_lua_block { ngx.say("[", ngx.req.get_body_data(), "]") } }
+      location /need-phases {
+        lua_need_request_body on;
+        rewrite_by_lua_block { ngx.ctx.r = ngx.req.get_body_data() }
+        access_by_lua_block { ngx.ctx.a = ngx.req.get_body_data() }
+        content_by_lua_block { ngx.say(ngx.ctx.r, " ", ngx.ctx.a, " ", ngx.req.get_body_data()) }
+      }
+      location /need-args { lua_need_request_body on; content_by_lua_block { ngx.say(ngx.req.get_post_args().a) } }
+      location /need-small { lua_need_request_body on; client_max_body_size 4; content_by_lua_block { ngx.say("ran") } }
+    }`,
+    sluice: () => ({
+      locations: {
+        '/need': { needRequestBody: true, content: (r: Request) => { r.say('[', r.body()?.toString() ?? 'nil', ']'); } },
+        '/need-phases': {
+          needRequestBody: true,
+          rewriteHandler: (r: Request) => { r.ctx.r = r.body()?.toString() ?? 'nil'; },
+          access: (r: Request) => { r.ctx.a = r.body()?.toString() ?? 'nil'; },
+          content: (r: Request) => { r.say(String(r.ctx.r), ' ', String(r.ctx.a), ' ', r.body()?.toString() ?? 'nil'); },
+        },
+        '/need-args': { needRequestBody: true, content: (r: Request) => { r.say(String(r.postArgs().a)); } },
+        '/need-small': { needRequestBody: true, clientMaxBodySize: '4', content: (r: Request) => { r.say('ran'); } },
+      },
+    }),
+    requests: [
+      { method: 'POST', path: '/need', body: 'data' }, '/need',
+      { method: 'POST', path: '/need-phases', body: 'xyz' },
+      { method: 'POST', path: '/need-args', body: 'a=1&b=2', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } },
+      { raw: 'POST /need HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n' },
+      { raw: 'POST /need-small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nabcde\r\n0\r\n\r\n', status: 413 },
+      { raw: 'POST /need HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nabc\r\n', status: 400 },
+    ],
+  },
 ];
 
 diffSuite('core lua', cases);

@@ -17,7 +17,7 @@ const SAMPLE: Record<string, unknown> = {
   chunkedTransferEncoding: false, errorLog: 'off', tcpNodelay: false, ifModifiedSince: 'before', maxRanges: 3,
   filterTrace: true, workerConnections: 64, workerProcesses: 2, masterProcess: true, pid: "run/x.pid", workerShutdownTimeout: "5s", gzip: true, gzipTypes: 'text/css', gzipMinLength: 100,
   gzipCompLevel: 5, gzipVary: true, addHeader: [['X-Sample', '1']], expires: '1h', index: 'main.html',
-  accessLog: 'stdout', rewriteHandler: () => {}, access: () => {}, content: () => {}, proxyPass: 'http://127.0.0.1:9', stubStatus: true, logFormat: { main: '$remote_addr $status' },
+  accessLog: 'stdout', rewriteHandler: () => {}, access: () => {}, content: () => {}, needRequestBody: true, proxyPass: 'http://127.0.0.1:9', stubStatus: true, logFormat: { main: '$remote_addr $status' },
   proxySetHeader: { 'X-Sample': '1' }, proxyRedirect: 'off', proxyPassRequestHeaders: false,
   proxyPassRequestBody: false, proxyHttpVersion: '1.0', proxyConnectTimeout: '3s', proxySendTimeout: '3s',
   proxyReadTimeout: '3s', proxyNextUpstream: 'off', proxyNextUpstreamTries: 2, proxyInterceptErrors: true, return: [204], filters: [UppercaseFilter],

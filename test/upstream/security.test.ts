@@ -292,6 +292,18 @@ test('streamed body: more than clientMaxBodySize answers 413 at once and closes 
   assert.ok(await until(() => up.sockets.size === 0), 'the upstream connection was closed');
 }));
 
+test('a chunked body that came whole with the head is held to the location\'s clientMaxBodySize: 413, nothing sent upstream', timed(30000, async () => {
+  const up = await muteUpstream();
+  // the server's limit (1m) is what applied while the bytes were read; the location's is 8
+  const s = await sluice({ '/': { proxyPass: 'http://m', proxyReadTimeout: '20s', clientMaxBodySize: 8 } },
+    { m: { servers: [up.addr], keepalive: 4 } });
+  const c = keep(await RawClient.open(s.port));
+  const [res] = await c.exchange(CHUNKED_HEAD + '5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n');
+  assert.is(res?.status, 413);
+  assert.ok(await c.waitClosed(), 'closed');
+  assert.is(up.conns, 0, 'nothing went upstream');
+}));
+
 test('streamed body: a bad chunk after the upstream answered cuts the response to the client', timed(30000, async () => {
   // the upstream answers at once and keeps its body open: the header is already out
   const up = keep(await netUpstream((sock) => {
