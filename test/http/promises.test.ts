@@ -107,6 +107,27 @@ test('md5 through the HTTP client (pool 20): at most 2 of sluice\'s promises per
   });
 });
 
+test('captureMulti of three: 2 promises per request besides the handler\'s (one for all three captures, the phase runner\'s; was 8)', async () => {
+  const sub = { internal: true, return: [200, 'x\n'] as [number, string] };
+  await withServer({
+    servers: [{
+      listen: '127.0.0.1:0',
+      locations: {
+        '= /multi': {
+          content: async (r) => {
+            const [a, b, c] = await r.location.captureMulti(['/a', '/b', '/c']);
+            r.print(a.body, b.body, c.body);
+          },
+        },
+        '= /a': sub, '= /b': sub, '= /c': sub,
+      },
+    }],
+  } as SluiceConfig, async (s) => {
+    const { count, where } = await ownPromises(s.addresses()[0].port, 'GET /multi HTTP/1.1\r\nHost: a\r\n\r\n', N, true);
+    assert.ok(count / N <= 2, `${count / N} per request:\n${describe(where, N)}`);
+  });
+});
+
 test('a synchronous handler makes no promise; an asynchronous one costs sluice one', async () => {
   await withServer({
     servers: [{
