@@ -3,7 +3,12 @@
 // no event loop turn for a synchronous handler: what sluice's own JavaScript costs per request,
 // the part of the wrk figures that is ours (bench/RESULTS.md). Deterministic enough to compare
 // two builds of the hot path side by side, which the noisy wrk runs are not. Each request comes
-// as a read into the shared read buffer (src/core/read-buffer.ts), as on a real connection.
+// as a read into the shared read buffer (src/core/read-buffer.ts), as on a real connection, and
+// each response leaves as the server's writes do when the kernel takes them at once: straight to
+// the socket's handle (src/core/direct-write.ts), here a handle that only counts. (Before
+// 2026-12-03 the bench's socket had no handle, so every write took the socket.write() fallback;
+// the two measure the same within noise for r.say, 3 alternated rounds.) SLUICE_WRITE=stream
+// measures the fallback path.
 //
 //   npm run build && node dist/bench/http/path.bench.js
 //   BENCH_ONLY='4 KiB' node dist/bench/http/path.bench.js    (only the cases whose name has it)
@@ -18,6 +23,7 @@ import { join } from 'node:path';
 import { resolveConfig, SluiceServer, type Request, type SluiceConfig } from '../../src/index.js';
 import { HttpConnection, ListenContext } from '../../src/http/connection.js';
 import { readBuffer } from '../../src/core/read-buffer.js';
+import { directStats, selfTest as directWriteSelfTest } from '../../src/core/direct-write.js';
 
 
 const HELLO = { internal: true, return: [200, 'hello\n'] as [number, string] };
@@ -62,32 +68,51 @@ const config: SluiceConfig = {
 const server = new SluiceServer(resolveConfig(config)); // not listening: the socket below is ours
 const l = (server as unknown as { listeners: { ctx: ListenContext }[] }).listeners[0];
 
+// the direct write path, as a server turns it on before it accepts (a loopback self-test)
+const direct = await directWriteSelfTest();
+// the stream state slot a handle write sets: 0, "the kernel took it all at once"
+const streamState = direct
+  ? (process as unknown as { binding(n: string): { streamBaseState: Int32Array; kLastWriteWasAsync: number } }).binding('stream_wrap')
+  : null;
+
 /** Just enough of a net.Socket for HttpConnection: writes are counted, never sent. */
 class CountingSocket extends EventEmitter {
   remoteAddress = '127.0.0.1';
   remotePort = 40000;
   bytesWritten = 0;
   destroyed = false;
+  connecting = false;
   writable = true;
   writableNeedDrain = false;
+  writableLength = 0;
+  writableCorked = 0;
   responses = 0;
   last = '';
   hc: HttpConnection | null = null;
+  /** What direct-write.ts writes to: takes every byte at once, as the kernel does a small write. */
+  _handle = direct
+    ? {
+        writeBuffer: (_req: object, b: Buffer): number => { this.took(b, b.length); streamState!.streamBaseState[streamState!.kLastWriteWasAsync] = 0; return 0; },
+        writeLatin1String: (_req: object, t: string): number => { this.took(t, t.length); streamState!.streamBaseState[streamState!.kLastWriteWasAsync] = 0; return 0; },
+      }
+    : null;
   /** A read, as the server gets it: the bytes in the shared read buffer, then the callback. */
   feed(bytes: Buffer): void {
     bytes.copy(readBuffer(), 0);
     this.hc!.onRead(bytes.length);
   }
   private waiter: (() => void) | null = null;
-  write(data: Buffer | string, enc?: unknown, cb?: unknown): boolean {
-    const n = typeof data === 'string' ? Buffer.byteLength(data, 'latin1') : data.length;
+  private took(data: Buffer | string, n: number): void {
     this.bytesWritten += n;
     this.responses++;
     if (this.responses === 1) this.last = typeof data === 'string' ? data : data.toString('latin1');
-    const done = typeof enc === 'function' ? enc : cb;
-    if (typeof done === 'function') (done as () => void)();
     const w = this.waiter;
     if (w !== null) { this.waiter = null; w(); }
+  }
+  write(data: Buffer | string, enc?: unknown, cb?: unknown): boolean {
+    this.took(data, typeof data === 'string' ? Buffer.byteLength(data, 'latin1') : data.length);
+    const done = typeof enc === 'function' ? enc : cb;
+    if (typeof done === 'function') (done as () => void)();
     return true;
   }
   /** Resolves at the next write (an asynchronous handler's response). */
@@ -138,6 +163,10 @@ for (const [name, bytes, async] of cases) {
     assert.ok(s.last.includes('hello'), name);
   }
 }
+
+// the responses above went the way a server's do (a test of this bench, not of the server)
+if (direct) assert.ok(directStats.wrote > 0 && directStats.queued === 0, `direct writes: ${JSON.stringify(directStats)}`);
+console.log(`writes: ${direct ? 'straight to the handle (direct-write.ts)' : 'socket.write() (the fallback path)'}`);
 
 /** A connection for the next request: a new one before keepaliveRequests (1000) closes the old. */
 function rotating(): () => CountingSocket {
