@@ -199,13 +199,6 @@ function startCapture(sr: Request, decode: boolean, done: (res: CaptureResult) =
   runRequest(sr);
 }
 
-/** A capture of `sr` as a promise of what it produced (in an array of one with `wrap`). */
-function runCapture<T extends CaptureResult | CaptureResult[]>(sr: Request, decode: boolean, wrap: boolean): Promise<T> {
-  return new Promise<T>((resolve) => {
-    startCapture(sr, decode, wrap ? (res) => { resolve([res] as T); } : resolve as (res: CaptureResult) => void);
-  });
-}
-
 /** The `r.location` object: capture, captureMulti, captureStream, include. */
 export class LocationApi {
   constructor(private readonly r: Request) {}
@@ -220,7 +213,8 @@ export class LocationApi {
     } catch (e) {
       return Promise.reject(e);
     }
-    return runCapture<CaptureResult>(sr, options?.decode === true, false);
+    const decode = options?.decode === true;
+    return new Promise<CaptureResult>((resolve) => { startCapture(sr, decode, resolve); });
   }
 
   /** ngx.location.capture_multi: all at once; results in the order given. */
@@ -237,7 +231,6 @@ export class LocationApi {
     // each: that is 2n + 1 promises, each a microtask and, on Node 20, hook calls)
     const n = srs.length;
     if (n === 0) return Promise.resolve([]);
-    if (n === 1) return runCapture<CaptureResult[]>(srs[0], decode(0), true);
     return new Promise<CaptureResult[]>((resolve) => {
       const results = new Array<CaptureResult>(n);
       let left = n;
