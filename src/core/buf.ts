@@ -41,9 +41,10 @@ export class Buf {
   /** Which module made it, so a module can recognise and recycle its own bufs (ngx_buf_tag_t). */
   tag: unknown;
   /**
-   * A memory buf whose bytes are still a latin1 string (the header block): the write filter
-   * hands the string to the socket as it is, so it is encoded once, into the outgoing bytes.
-   * view() encodes it for anyone else who wants a Buffer.
+   * A memory buf whose bytes are still a latin1 string, one char per byte (the header block, the
+   * chunk framing, a handler's ASCII text): pos..last index the string, `mem` is null, and the
+   * buf is never B_TEMPORARY. The write filter hands the string to the socket as it is, so it is
+   * encoded once, into the outgoing bytes; view() encodes it for anyone else who wants a Buffer.
    */
   text: string | null;
 
@@ -69,7 +70,10 @@ export class Buf {
     return b;
   }
 
-  /** A memory Buf over a string of latin1 bytes (one char = one byte), encoded when it leaves. */
+  /**
+   * A memory Buf over a string of latin1 bytes (one char = one byte), encoded when it leaves. An
+   * ASCII string is the same bytes in UTF-8: `asciiText()` tells whether a handler's text is one.
+   */
   static latin1(text: string, flags = 0): Buf {
     const b = new Buf();
     b.text = text;
@@ -113,6 +117,20 @@ export class Buf {
     const m = this.mem!;
     return this.pos === 0 && this.last === m.length ? m : m.subarray(this.pos, this.last);
   }
+}
+
+/** The bytes of a text buf's window, as a latin1 string (the string itself when it is all of it). */
+export function bufText(b: Buf): string {
+  const t = b.text!;
+  return b.pos === 0 && b.last === t.length ? t : t.slice(b.pos, b.last);
+}
+
+/**
+ * True when `s` is ASCII: its UTF-8 bytes are its chars, one each, so it may travel as a latin1
+ * text buf (a char over 0x7f takes two bytes or more in UTF-8).
+ */
+export function asciiText(s: string): boolean {
+  return Buffer.byteLength(s, 'utf8') === s.length;
 }
 
 /** A link of a chain (ngx_chain_t). Links are recycled through a free list. */
@@ -207,6 +225,7 @@ export function chainSplit(cl: Chain, offset: number): Chain | null {
       // b straddles the offset: b keeps its first `offset` bytes, a new window takes the rest
       const nb = new Buf();
       nb.mem = b.mem;
+      nb.text = b.text;
       nb.file = b.file;
       nb.flags = b.flags;
       nb.tag = b.tag;
@@ -261,7 +280,7 @@ export function chainToBuffer(cl: Chain | null): Buffer {
   for (let c = cl; c !== null; c = c.next) {
     const b = c.buf;
     if (b.size() === 0) continue;
-    at += b.mem!.copy(out, at, b.pos, b.last);
+    at += b.text !== null ? out.write(bufText(b), at, 'latin1') : b.mem!.copy(out, at, b.pos, b.last);
   }
   return out;
 }

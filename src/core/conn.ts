@@ -32,6 +32,11 @@ let scratch: Buffer | null = null;
 /** The last write1() went to the kernel whole, at once. */
 let wroteAll = false;
 
+function allText(list: (Buffer | string)[], n: number): boolean {
+  for (let i = 0; i < n; i++) if (typeof list[i] !== 'string') return false;
+  return true;
+}
+
 export class Conn {
   readonly socket: Socket;
   /** Set by the owner: called (with this Conn) when a write left the socket over its mark. */
@@ -159,6 +164,13 @@ export class Conn {
     let ok: boolean;
     if (n === 1) {
       ok = this.write1(list[0], size, written);
+    } else if (size <= COALESCE_MAX && allText(list, n)) {
+      // latin1 strings only (a head and a handler's text, the chunk framing): one string, which
+      // Node encodes as it writes — no Buffer is made for them at all
+      let t = list[0] as string;
+      for (let i = 1; i < n; i++) t += list[i] as string;
+      if (written !== undefined) written();
+      ok = this.write1(t, size, undefined);
     } else if (size <= COALESCE_MAX) {
       // (without a free scratch buffer, Node's pool: a socket that never writes directly, such
       // as a TLS one, never makes one)

@@ -1,11 +1,12 @@
 // cf. ngx_http_chunked_filter_module.c — Transfer-Encoding: chunked when the length is unknown
 // and the client speaks HTTP/1.1; an HTTP/1.0 client gets a close-delimited body instead.
 
-import { Buf, Chain, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, link } from '../core/buf.js';
+import { Buf, Chain, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, link } from '../core/buf.js';
 import { BodyFilter, HeaderFilter, type FilterRequest } from './filter.js';
 
-const CRLF = Buffer.from('\r\n');
-const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+// the framing is latin1 text bufs: strings to the socket, joined with the data around them
+const CRLF = '\r\n';
+const LAST_CHUNK = '0\r\n\r\n';
 const TAG = 'chunked';
 
 export class ChunkedHeaderFilter extends HeaderFilter {
@@ -35,20 +36,26 @@ export class ChunkedBodyFilter extends BodyFilter {
     let size = 0;
     let last: Buf | null = null;
     let tail: Chain | null = null;
+    // the framing is of the data's kind: text around text (all strings to the socket, one
+    // string in the end), Buffers around Buffers (copied together, cheaper than a string's write)
+    let text = true;
     for (let c: Chain | null = cl; c !== null; c = c.next) {
-      size += c.buf.size();
-      if ((c.buf.flags & B_LAST_BUF) !== 0) last = c.buf;
+      const b = c.buf;
+      size += b.size();
+      if ((b.flags & B_LAST_BUF) !== 0) last = b;
+      if (b.text === null && (b.flags & B_MEMORY) !== 0 && b.last > b.pos) text = false;
       tail = c;
     }
     let out: Chain | null = cl;
     if (size > 0) {
-      const hdr = Buf.memory(sizeLine(size));
+      const hdr = text ? Buf.latin1(sizeLine(size)) : Buf.memory(sizeLineBytes(size));
       hdr.tag = TAG;
       out = link(hdr, cl);
-      tail!.next = link(Buf.memory(last !== null ? CRLF_LAST : CRLF));
+      const end = last !== null ? CRLF_LAST : CRLF;
+      tail!.next = link(text ? Buf.latin1(end) : Buf.memory(end === CRLF ? CRLF_BYTES : CRLF_LAST_BYTES));
       if (last !== null) { moveLast(last, tail!.next.buf); }
     } else if (last !== null) {
-      const b = Buf.memory(LAST_CHUNK);
+      const b = Buf.latin1(LAST_CHUNK);
       moveLast(last, b);
       tail!.next = link(b);
     }
@@ -56,14 +63,21 @@ export class ChunkedBodyFilter extends BodyFilter {
   }
 }
 
-const CRLF_LAST = Buffer.from('\r\n0\r\n\r\n');
+const CRLF_LAST = '\r\n0\r\n\r\n';
+const CRLF_BYTES = Buffer.from(CRLF, 'latin1');
+const CRLF_LAST_BYTES = Buffer.from(CRLF_LAST, 'latin1');
 
-// "size CRLF" lines for small chunks, made once (the bufs pointing at them are read-only)
-const SIZE_LINES: Buffer[] = [];
+// "size CRLF" lines for small chunks, made once
+const SIZE_LINES: string[] = [];
 const SIZE_LINES_MAX = 4096;
-function sizeLine(size: number): Buffer {
-  if (size >= SIZE_LINES_MAX) return Buffer.from(size.toString(16) + '\r\n', 'latin1');
-  return SIZE_LINES[size] ??= Buffer.from(size.toString(16) + '\r\n', 'latin1');
+function sizeLine(size: number): string {
+  if (size >= SIZE_LINES_MAX) return size.toString(16) + '\r\n';
+  return SIZE_LINES[size] ??= size.toString(16) + '\r\n';
+}
+const SIZE_LINE_BYTES: Buffer[] = [];
+function sizeLineBytes(size: number): Buffer {
+  if (size >= SIZE_LINES_MAX) return Buffer.from(sizeLine(size), 'latin1');
+  return SIZE_LINE_BYTES[size] ??= Buffer.from(sizeLine(size), 'latin1');
 }
 
 /** The last-buf flag moves to the framing buf that now ends the body. */

@@ -184,6 +184,7 @@ function window(b: Buf, from: number, to: number): Buf {
   // a window shares its memory (maybe with other windows): no tag, so it is never recycled
   if ((b.flags & B_MEMORY) !== 0) {
     w.mem = b.mem;
+    w.text = b.text;
     w.pos = b.pos + from;
     w.last = b.pos + to;
     w.flags = B_MEMORY;

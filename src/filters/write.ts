@@ -3,7 +3,7 @@
 // File bufs are read in bounded pieces and written as they come (Node has no sendfile), so a
 // file never sits whole in memory; while the socket is full nothing more is read.
 
-import { Buf, Chain, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, chainLast, freeLink } from '../core/buf.js';
+import { Buf, Chain, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, bufText, chainLast, freeLink } from '../core/buf.js';
 import { BodyFilter, AGAIN, ERROR, OK, type FilterRequest } from './filter.js';
 import { HEADER_BUF } from './header.js';
 import { FILE_PIECE, FILE_READ_SIZE, readFilePiece, readFileRestSync, recyclePiece } from '../core/file-read.js';
@@ -56,8 +56,8 @@ export class WriteFilter extends BodyFilter {
         b = l.buf = m;
       }
       if ((b.flags & B_MEMORY) !== 0 && b.last > b.pos) {
-        // the header block goes as its string: encoded once, straight into the outgoing bytes
-        scratch[n++] = b.text !== null && b.pos === 0 && b.last === b.text.length ? b.text : b.view();
+        // a text buf goes as its string: encoded once, straight into the outgoing bytes
+        scratch[n++] = b.text !== null ? bufText(b) : b.view();
         bytes += b.last - b.pos;
         if (b.tag === FILE_PIECE) (recycle ??= []).push(b.mem!);
       }

@@ -3,7 +3,7 @@
 // One object per request, main or sub. Every field is set in the constructor (one hidden class).
 // The handler API (say, print, exit, readBody, var, ctx, ...) mirrors OpenResty's names.
 
-import { Buf, ChainOut, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_TEMPORARY, chainToBuffer, link, type Chain } from '../core/buf.js';
+import { Buf, ChainOut, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_TEMPORARY, asciiText, chainToBuffer, link, type Chain } from '../core/buf.js';
 import { AGAIN, ERROR, OK, ctxSlotCount, type FilterRequest } from '../filters/filter.js';
 import type { FilterChains } from '../filters/index.js';
 import { HeadersOut } from '../filters/headers-out.js';
@@ -591,11 +591,16 @@ export class Request implements FilterRequest {
       return true;
     }
     if (args.length === 1 && typeof args[0] === 'string') {
-      // the common say('text'): one buf, the newline included
-      const b = Buffer.from(newline ? args[0] + '\n' : args[0]);
-      if (b.length === 0) return true;
-      this.bodyBytesSent += b.length;
-      const rc1 = this.chains.output(this, link(Buf.memory(b, 0, b.length, B_TEMPORARY)));
+      // the common say('text'): one buf, the newline included; ASCII text stays a string to the
+      // socket (encoded once, where it leaves), other text is encoded here, and so is a
+      // captured subrequest's (its handler is given Buffers)
+      const t = newline ? args[0] + '\n' : args[0];
+      if (t.length === 0) return true;
+      let b: Buf;
+      if (this.capture === null && asciiText(t)) b = Buf.latin1(t);
+      else { const m = Buffer.from(t); b = Buf.memory(m, 0, m.length, B_TEMPORARY); }
+      this.bodyBytesSent += b.last;
+      const rc1 = this.chains.output(this, link(b));
       if (rc1 === ERROR) throw new Error('output failed: the connection is gone');
       return rc1 !== AGAIN;
     }

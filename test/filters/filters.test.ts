@@ -80,6 +80,8 @@ test.before(async () => {
     },
     '/up/': { alias: root + '/' },
     '= /up-handler': { content: (r: Request) => { r.say('shout ', Buffer.from('quietly')); } },
+    '= /up-text': { content: (r: Request) => { r.say('shout it'); } },
+    '= /utf8-text': { content: (r: Request) => { r.say('h\u00e9llo \u2713'); r.print('ascii after'); } },
     '/traced/': { alias: root + '/', filterTrace: true },
   }, {}, { filters: [UppercaseFilter] });
 });
@@ -207,6 +209,12 @@ test('chunked: framing read back by node:http', timed(30000, async () => {
   assert.is(body.body, 'first,' + 'z'.repeat(20000) + ',last');
 }));
 
+test('chunked: text with and without non-ASCII chars keeps its exact UTF-8 bytes', timed(30000, async () => {
+  const a = (await raw(s.port, get('/utf8-text'), { responses: 1 })).responses[0];
+  assert.is(a.headers['transfer-encoding'], 'chunked');
+  assert.equal([...a.body], [...Buffer.from('h\u00e9llo \u2713\nascii after', 'utf8')]);
+}));
+
 test('headers: addHeader (always or not) and expires', timed(30000, async () => {
   const a = (await raw(s.port, get('/h/a.txt?q=1'), { responses: 1 })).responses[0];
   assert.is(a.headers['x-added'], 'yes');
@@ -236,6 +244,9 @@ test('a user filter installed through the public API rewrites the body (files an
   assert.is(b.body.toString(), 'in dir\n', 'skipped when not asked for');
   const c = (await raw(s.port, get('/up-handler', 'X-Uppercase: 1\r\n'), { responses: 1 })).responses[0];
   assert.is(c.body.toString(), 'SHOUT QUIETLY\n');
+  // a single ASCII string travels as a text buf: the filter's copy-then-change still works on it
+  const d = (await raw(s.port, get('/up-text', 'X-Uppercase: 1\r\n'), { responses: 1 })).responses[0];
+  assert.is(d.body.toString(), 'SHOUT IT\n');
   assert.ok(s.chainsOf().order().body.indexOf('uppercase') > s.chainsOf().order().body.indexOf('capture'));
   assert.ok(s.chainsOf().order().body.indexOf('uppercase') < s.chainsOf().order().body.indexOf('gzip'));
 }));

@@ -26,6 +26,7 @@ import { compileComplex, declareVariable, type Complex } from '../script.js';
 import { compileRegex, regexExec, type ConfigRegex } from '../regex.js';
 import { logError } from '../../core/log.js';
 import { typeFor } from './static-handler.js';
+import { asciiText } from '../../core/buf.js';
 
 export interface ReturnValue {
   code: number;
@@ -78,7 +79,7 @@ const ret = parser<number | string | readonly [number] | readonly [number, strin
  * `return` bodies without $variables, made into bytes once per directive. Main requests only:
  * a capture hands its body to the handler as a Buffer it may change, so a subrequest gets its own.
  */
-const returnBodies = new WeakMap<ReturnValue, Buffer>();
+const returnBodies = new WeakMap<ReturnValue, Buffer | string>();
 
 /** The type for the URI's extension (r->exten), else defaultType; most URIs have none. */
 function uriType(r: Request): string {
@@ -103,10 +104,14 @@ export function sendReturn(r: Request, ret: ReturnValue): void {
   }
   // a code alone from 400 up is an error page (and error_page may take it)
   if (text === null) r.exit(code === 0 ? 0 : code);
-  let body = r === r.main ? returnBodies.get(ret) : undefined;
-  if (body === undefined) {
-    body = Buffer.from(expandVariables(r, text));
-    if (r === r.main && !text.includes('$')) returnBodies.set(ret, body);
+  // A text without variables is worked out once. ASCII text stays a string (its bytes are its
+  // chars; it leaves as it is, and a capture makes its own Buffer of it); other text is a Buffer,
+  // kept for main requests only (a capture hands its body to a handler, who may change it)
+  let body = returnBodies.get(ret);
+  if (body === undefined || (r !== r.main && typeof body !== 'string')) {
+    const t = expandVariables(r, text);
+    body = asciiText(t) ? t : Buffer.from(t);
+    if ((r === r.main || typeof body === 'string') && !text.includes('$')) returnBodies.set(ret, body);
   }
   r.headersOut.status = code;
   // the type of the URI's extension, as for a file (ngx_http_send_response sets it so)
