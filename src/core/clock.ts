@@ -16,9 +16,31 @@ export interface Clock {
   clearTimeout(h: TimerHandle): void;
 }
 
-/** The system clock: Date.now() and Node's timers. */
+// nginx's cached time (ngx_current_msec, ngx_time_update): the clock is read once when the
+// handling of an event begins (a read on a client connection), and everything that asks during
+// it — the request's start, keep-alive checks, the read timer's deadline, the Date header, the
+// log's $request_time — gets that same millisecond, as nginx's modules do. Outside an event,
+// Date.now() itself.
+let eventMs = 0;
+let eventDepth = 0;
+
+/** An event's handling begins: read the clock once for it. Pair with eventEnd() (finally). */
+export function eventStart(): void {
+  if (eventDepth++ === 0) eventMs = Date.now();
+}
+
+export function eventEnd(): void {
+  eventDepth--;
+}
+
+/** Milliseconds since the epoch: the event's cached time inside one, else the clock's. */
+export function systemNow(): number {
+  return eventDepth > 0 ? eventMs : Date.now();
+}
+
+/** The system clock: Date.now() (cached while an event is handled, see eventStart) and Node's timers. */
 export const SYSTEM_CLOCK: Clock = {
-  now: Date.now,
+  now: systemNow,
   setTimeout<A>(fn: (arg: A) => void, ms: number, arg: A, unref: boolean): TimerHandle {
     const t = setTimeout(fn, ms, arg);
     if (unref) t.unref();
@@ -101,7 +123,7 @@ let cachedHttpDate = '';
 
 /** The IMF-fixdate for now, as in the Date header; formatted once per second. */
 export function httpDate(): string {
-  const now = Date.now();
+  const now = systemNow();
   const sec = (now / 1000) | 0;
   if (sec !== cachedSecond) {
     cachedSecond = sec;

@@ -13,7 +13,7 @@
 
 import type { Socket } from 'node:net';
 import { Conn } from '../core/conn.js';
-import { SYSTEM_CLOCK, type Clock, type TimerHandle } from '../core/clock.js';
+import { SYSTEM_CLOCK, eventEnd, eventStart, type Clock, type TimerHandle } from '../core/clock.js';
 import type { FilterChains } from '../filters/index.js';
 import type { ResolvedConfig, ResolvedServer } from './conf/config.js';
 import { finalizeRequest, runRequest } from './core.js';
@@ -224,8 +224,13 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
 
   /** A read into the shared buffer: its first `n` bytes. */
   onRead(n: number): void {
-    this.onData(readChunk(n));
-    if (this.state !== ST_CLOSED) this.keep();
+    eventStart();
+    try {
+      this.onData(readChunk(n));
+      if (this.state !== ST_CLOSED) this.keep();
+    } finally {
+      eventEnd();
+    }
     endRead();
   }
 
@@ -893,7 +898,10 @@ function keepaliveDisabled(r: Request, bits: number): boolean {
   return false;
 }
 
-function onSocketData(this: Socket, chunk: Buffer): void { hcOf(this).onData(chunk); }
+function onSocketData(this: Socket, chunk: Buffer): void {
+  eventStart();
+  try { hcOf(this).onData(chunk); } finally { eventEnd(); }
+}
 function onSocketRead(this: Socket, n: number): void { hcOf(this).onRead(n); }
 function onSocketEnd(this: Socket): void { hcOf(this).onEnd(); }
 function onSocketDrain(this: Socket): void { hcOf(this).onDrain(); }
