@@ -27,6 +27,9 @@ export class DirectiveTable {
   readonly modules: readonly HttpModule[];
   readonly list: readonly DirectiveEntry[];
   readonly byName: ReadonlyMap<string, DirectiveEntry>;
+  /** The constructor of this table's blocks (made on first use, see makeBlock). */
+  private blockCtor: BlockCtor | null;
+  private readonly defaults: readonly unknown[];
   constructor(modules: readonly HttpModule[]) {
     const list: DirectiveEntry[] = [];
     const byName = new Map<string, DirectiveEntry>();
@@ -42,26 +45,54 @@ export class DirectiveTable {
     this.modules = modules;
     this.list = list;
     this.byName = byName;
+    this.blockCtor = null;
+    this.defaults = list.map((e) => e.cmd.def);
   }
 
   /** Is `name` allowed in a block of kind `b`? */
   allowed(e: DirectiveEntry, b: Block): boolean {
     return (e.cmd.blocks as readonly Block[]).includes(b);
   }
+
+  /**
+   * A block's directives over `parent`: every field, in table order, inherited or the default.
+   *
+   * A request reads its block's directives all the time (`r.conf.gzip`, as nginx reads a module's
+   * loc_conf). An object given its ~120 fields one at a time by name — a loop of `o[name] = v` —
+   * is one V8 keeps in dictionary mode: every read a hash lookup. So the fields are assigned by
+   * one constructor, made once per table from the directive names (checked to be identifiers),
+   * whose body assigns each of them: V8 then keeps them in the object itself, in one hidden class
+   * shared by every block of the config, and a read is a load at a fixed offset.
+   */
+  makeBlock(parent: Directives | null): Directives {
+    const C = this.blockCtor ??= blockConstructor(this.list);
+    return new C(parent, this.defaults);
+  }
+}
+
+type BlockCtor = new (parent: Directives | null, defaults: readonly unknown[]) => Directives;
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function blockConstructor(list: readonly DirectiveEntry[]): BlockCtor {
+  const lines: string[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const { name, cmd } = list[i];
+    if (!IDENTIFIER.test(name)) throw new Error(`directive name "${name}" is not an identifier`);
+    lines.push(cmd.inherit ? `this.${name} = p === null ? d[${i}] : p.${name};` : `this.${name} = d[${i}];`);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the names are the module table's own identifiers
+  const C = new Function('p', 'd', lines.join('\n')) as unknown as BlockCtor;
+  C.prototype = Directives.prototype;
+  return C;
 }
 
 /** One block's resolved directives: set here, inherited from the enclosing block, or defaults. */
-// (declaration merging: the interface gives the fields their types, the constructor sets them)
+// (declaration merging: the interface gives the fields their types; the table's block
+// constructor sets them, see DirectiveTable.makeBlock)
 export interface Directives extends DirectiveValues {}
 export class Directives {
   constructor(table: DirectiveTable, parent: Directives | null) {
-    // every field, in table order, so all Directives share one hidden class
-    const self = this as unknown as Record<string, unknown>;
-    const p = parent as unknown as Record<string, unknown> | null;
-    const list = table.list;
-    for (let i = 0; i < list.length; i++) {
-      const e = list[i];
-      self[e.name] = p !== null && e.cmd.inherit ? p[e.name] : e.cmd.def;
-    }
+    return table.makeBlock(parent);
   }
 }
