@@ -140,9 +140,16 @@ function connection(): CountingSocket {
 }
 
 const req = (path: string) => Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\n\r\n`);
+// a browser's head: eleven fields, as real traffic brings them (wrk sends Host alone)
+const browser = (path: string) => Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nConnection: keep-alive\r\n` +
+  'sec-ch-ua: "Chromium";v="131", "Not_A Brand";v="24"\r\nsec-ch-ua-mobile: ?0\r\nsec-ch-ua-platform: "Linux"\r\n' +
+  'Upgrade-Insecure-Requests: 1\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\n' +
+  'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8\r\n' +
+  'Accept-Encoding: gzip, deflate, br, zstd\r\nAccept-Language: en-US,en;q=0.9\r\nCookie: session=0123456789abcdef; theme=dark\r\n\r\n');
 const cases: [string, Buffer, boolean][] = [
   ['return 200 "hello"', req('/return'), false],
   ['content r.say()', req('/say'), false],
+  ['content r.say(), a browser\'s head (11 fields)', browser('/say'), false],
   ['capture of a return', req('/capture'), true],
   ['captureMulti of three', req('/multi'), true],
   ['static file, plain location', req('/plain/hello.txt'), true],

@@ -19,9 +19,13 @@ export function knownHeaderId(lower: string): number {
 }
 
 export class HeadersIn {
-  /** Offset form: bytes, 5 ints per field (nameStart, nameEnd, valueStart, valueEnd, id). */
+  /**
+   * Offset form: bytes, 5 ints per field (nameStart, nameEnd, valueStart, valueEnd, id). A plain
+   * array of small ints: copying the parser's into one costs a fraction of an Int32Array slice,
+   * which past 64 bytes (a head of four fields or more) gets a backing store of its own.
+   */
   private buf: Buffer | null;
-  private offs: Int32Array | null;
+  private offs: number[] | null;
   /** Array form, made on demand (materialise()). */
   private names: string[] | null;
   private values: string[] | null;
@@ -87,7 +91,11 @@ export class HeadersIn {
     const n = h.headerCount;
     hi.buf = h.buf;
     hi.count = n;
-    hi.offs = h.headers.slice(0, n * 5);
+    const m = n * 5;
+    const src = h.headers;
+    const offs: number[] = new Array(m);
+    for (let i = 0; i < m; i++) offs[i] = src[i];
+    hi.offs = offs;
     return hi;
   }
 
