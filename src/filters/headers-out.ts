@@ -10,6 +10,13 @@
 
 import { FV_UTF8, checkFieldName, checkFieldValue } from '../core/field.js';
 
+/**
+ * What the arrays of other headers are until one is added: one empty array for every response,
+ * frozen, so a caller that pushed into it past set()/add() would fail, not leak the header into
+ * every other response.
+ */
+const NONE: string[] = Object.freeze([]) as unknown as string[];
+
 export class HeadersOut {
   status: number;
   /** Overrides the reason phrase of the status line. */
@@ -28,7 +35,8 @@ export class HeadersOut {
    *  not added, as nginx sets it only for what it serves itself. */
   typeAsIs: boolean;
   contentEncoding: string | null;
-  /** Other headers, in order; `keys` holds the lower-cased names. */
+  /** Other headers, in order; `keys` holds the lower-cased names. Add through set()/add(): until
+   *  the first one the three are a shared frozen empty array. */
   names: string[];
   keys: string[];
   values: string[];
@@ -46,10 +54,20 @@ export class HeadersOut {
     this.locationAsIs = false;
     this.typeAsIs = false;
     this.contentEncoding = null;
-    this.names = [];
-    this.keys = [];
-    this.values = [];
+    // (most responses add no other header: the three arrays are made at the first one)
+    this.names = NONE;
+    this.keys = NONE;
+    this.values = NONE;
     this.utf8 = false;
+  }
+
+  /** The arrays of other headers, made before the first is added. */
+  private own(): void {
+    if (this.names === NONE) {
+      this.names = [];
+      this.keys = [];
+      this.values = [];
+    }
   }
 
   /** Set a header, replacing every previous value; null or undefined removes it. */
@@ -73,6 +91,7 @@ export class HeadersOut {
    */
   setConstant(name: string, key: string, value: string): void {
     if (this.keys.length > 0) this.removeKey(key);
+    this.own();
     this.names.push(name);
     this.keys.push(key);
     this.values.push(value);
@@ -140,21 +159,23 @@ export class HeadersOut {
     this.locationAsIs = false;
     this.typeAsIs = false;
     this.contentEncoding = null;
-    this.names.length = 0;
-    this.keys.length = 0;
-    this.values.length = 0;
+    this.names = NONE;
+    this.keys = NONE;
+    this.values = NONE;
     this.utf8 = false;
   }
 
   private push(name: string, key: string, value: string): void {
     checkFieldName(name, 'response header');
     if (checkFieldValue(name, value, 'response header') === FV_UTF8) this.utf8 = true;
+    this.own();
     this.names.push(name);
     this.keys.push(key);
     this.values.push(value);
   }
 
   private removeKey(key: string): void {
+    if (this.keys === NONE) return;
     let j = 0;
     for (let i = 0; i < this.keys.length; i++) {
       if (this.keys[i] === key) continue;

@@ -7,6 +7,7 @@ import { FieldError } from '../../src/core/field.js';
 import { SERVER_NAME, SERVER_VERSION } from '../../src/core/version.js';
 import { Buf, B_LAST_BUF, link } from '../../src/core/buf.js';
 import { FakeRequest, chains } from './fake.js';
+import { HeadersOut } from '../../src/filters/headers-out.js';
 
 /** Serialise r's head and end the response (the write filter holds a head until its body flushes it). */
 function send(r: FakeRequest): void {
@@ -26,6 +27,10 @@ function head(r: FakeRequest): string[] {
 /** Push a header past HeadersOut's own checks, as a buggy caller could (the serialiser must catch it). */
 function pushRaw(r: FakeRequest, name: string, value: string): void {
   const h = r.headersOut;
+  // (its own arrays: until a header is added they are one frozen array shared by every response)
+  h.names = [...h.names];
+  h.keys = [...h.keys];
+  h.values = [...h.values];
   h.names.push(name);
   h.keys.push(name.toLowerCase());
   h.values.push(value);
@@ -179,6 +184,25 @@ test('the head waits for the body (postpone_output), and is sent once', () => {
   ch.output(r, link(Buf.special(B_LAST_BUF)));
   assert.is(r.fakeConn.responses().length, 1, 'one head');
   assert.is(r.fakeConn.writes.length, 1);
+});
+
+test('HeadersOut: responses without other headers share nothing — one\'s headers never show in another', () => {
+  const a = new HeadersOut(), b = new HeadersOut(), c = new HeadersOut();
+  assert.equal(a.entries(), []);
+  a.set('X-One', '1');
+  a.setConstant('Accept-Ranges', 'accept-ranges', 'bytes');
+  b.remove('X-One');
+  b.reset();
+  assert.equal(b.entries(), [], 'the other is still empty');
+  assert.equal(c.entries(), []);
+  c.add('Set-Cookie', 'k=v');
+  assert.equal(a.entries(), [['X-One', '1'], ['Accept-Ranges', 'bytes']]);
+  assert.equal(c.entries(), [['Set-Cookie', 'k=v']]);
+  a.reset();
+  assert.equal(a.entries(), []);
+  assert.equal(new HeadersOut().entries(), [], 'a new one starts empty');
+  assert.throws(() => new HeadersOut().names.push('X-Leak'), TypeError, 'the shared empty arrays cannot be written');
+  assert.equal(new HeadersOut().entries(), []);
 });
 
 test.run();
