@@ -11,7 +11,7 @@
 
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { SYSTEM_CLOCK, type Clock } from '../../core/clock.js';
+import { SYSTEM_CLOCK, eventEnd, eventStart, type Clock } from '../../core/clock.js';
 import { DeadlineTimer } from '../../core/timer.js';
 import { connectRead, endRead, forwardToStream, isTransient, readChunk } from '../../core/read-buffer.js';
 import { QUEUED, UNAVAILABLE, WROTE, writeDirect } from '../../core/direct-write.js';
@@ -176,10 +176,15 @@ export class UpstreamConnection implements ParserSink, Keepable {
 function connOf(s: Socket): UpstreamConnection {
   return (s as unknown as Record<symbol, UpstreamConnection>)[CONN];
 }
-function onData(this: Socket, chunk: Buffer): void { connOf(this).data(chunk); }
+// (a read is one event: the system clock is read once for it, as nginx's time is per event)
+function onData(this: Socket, chunk: Buffer): void {
+  eventStart();
+  try { connOf(this).data(chunk); } finally { eventEnd(); }
+}
 /** A read into the shared buffer (connectRead): its first `n` bytes, valid until this returns. */
 function onRead(this: Socket, n: number): void {
-  connOf(this).data(readChunk(n));
+  eventStart();
+  try { connOf(this).data(readChunk(n)); } finally { eventEnd(); }
   endRead();
 }
 function onEnd(this: Socket): void { connOf(this).closed(null); }
