@@ -416,7 +416,9 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     // location matches it, so it ends in 404
     const t = parseRequestTarget(h.buf, h.urlStart, h.urlEnd, true);
     const hostHeader = r.headersIn.known(H_HOST);
-    let host = t !== null && t.host !== null && t.host !== undefined ? t.host : hostHeader;
+    const absoluteHost = t !== null && t.host !== undefined ? t.host : null;
+    const absolute = absoluteHost !== null;
+    let host = absolute ? absoluteHost : hostHeader;
     // HTTP/1.0 may come without Host: the server's name then
     if (host === null && r.httpVersion < 1001) host = '';
     else if (host !== null) {
@@ -424,8 +426,9 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       if (host === this.lastHost) host = this.lastValid;
       else { this.lastHost = host; host = this.lastValid = validateHost(host); }
     }
-    // an absolute-form target wins, but a Host header beside it must still be valid (as nginx checks it)
-    if (host !== null && hostHeader !== null && host !== hostHeader && validateHost(hostHeader) === null) host = null;
+    // an absolute-form target wins, but a Host header beside it must still be valid (as nginx
+    // checks it); a Host header that gave the name was checked above (once per connection)
+    if (absolute && host !== null && hostHeader !== null && host !== hostHeader && validateHost(hostHeader) === null) host = null;
     if (t !== null && host !== null) {
       r.uri = t.uri;
       r.args = t.args;
