@@ -17,6 +17,25 @@ function check(list: ServerConfig[], cases: [string | null, number][], label: st
   }
 }
 
+test('the Host header: checked once per connection when it names the server; beside an absolute-form target, still checked', async () => {
+  const { listen, raw } = await import('../helpers.js');
+  const srv = await listen({ '/': { return: [200, 'host=$host'] } });
+  try {
+    // keep-alive requests with a ported Host, then another Host on the same connection
+    const a = await raw(srv.port, 'GET / HTTP/1.1\r\nHost: A.Test:8080\r\n\r\n'.repeat(3) + 'GET / HTTP/1.1\r\nHost: b.test\r\n\r\n', { responses: 4 });
+    assert.equal(a.responses.map((x) => x.body.toString()), ['host=a.test', 'host=a.test', 'host=a.test', 'host=b.test']);
+    const bad = await raw(srv.port, 'GET / HTTP/1.1\r\nHost: a.test\r\n\r\nGET / HTTP/1.1\r\nHost: bad..host\r\n\r\n', { responses: 2 });
+    assert.equal(bad.responses.map((x) => x.status), [200, 400], 'a bad Host after a good one on the same connection');
+    // an absolute-form target's host wins, but the Host header beside it must be valid (nginx: 400)
+    const abs = await raw(srv.port, 'GET http://c.test/ HTTP/1.1\r\nHost: a.test:8080\r\n\r\n', { responses: 1 });
+    assert.is(abs.responses[0].body.toString(), 'host=c.test');
+    const absBad = await raw(srv.port, 'GET http://c.test/ HTTP/1.1\r\nHost: bad..host\r\n\r\n', { responses: 1 });
+    assert.is(absBad.responses[0].status, 400);
+  } finally {
+    await srv.close();
+  }
+});
+
 test('parseServerName: kinds', () => {
   const cases: [string, string, string, boolean][] = [
     ['example.com', 'exact', 'example.com', false],
