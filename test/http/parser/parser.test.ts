@@ -440,6 +440,15 @@ test('limits: request line', () => {
   const bytes = CRLF(`${line(200)}\nHost: a\n\n`);
   const o = feed(HttpParser, Array.from(bytes, (b) => Buffer.from([b])), { limits });
   assert.is(o.rc, E_URI_TOO_LONG);
+  // a line at the limit and no fields: the head ends while the line is still the start line,
+  // and a read that ends inside the empty line's CRLF must not count those bytes into it (the
+  // fuzzer found it: tools/fuzz/regressions/start-line-at-limit-no-fields)
+  const bare = CRLF(`${line(20).replace('1.1', '1.0')}\n\n`);
+  for (const cut of [bare.length - 1, bare.length - 2, bare.length - 3]) {
+    assert.is(feed(HttpParser, [bare.subarray(0, cut), bare.subarray(cut)], { limits }).rc, E_OK, `cut at ${cut}`);
+  }
+  assert.is(feed(HttpParser, Array.from(bare, (b) => Buffer.from([b])), { limits }).rc, E_OK, 'a byte at a time');
+  assert.is(feed(HttpParser, Array.from(CRLF(`${line(21).replace('1.1', '1.0')}\n\n`), (b) => Buffer.from([b])), { limits }).rc, E_URI_TOO_LONG, 'one over, a byte at a time');
 });
 
 test('limits: field line, head size, field count', () => {

@@ -92,7 +92,14 @@ static int32_t check_open_line(sluice_t* g) {
 
   switch (g->line_kind) {
     case LK_START:
-      if (end - g->head_start > (int64_t) g->max_start_line + 2) {
+      /*
+       * The start line and its CRLF; and the CRLF of an empty line after it: a head without
+       * fields ends while the line is still the start line (only a field's first byte moves
+       * it on), so a line at the limit must not fail here when a buffer ends inside that CRLF.
+       * (The line itself is measured exactly where its length is known: sluice_on_url,
+       * sluice_on_reason.)
+       */
+      if (end - g->head_start > (int64_t) g->max_start_line + 4) {
         return g->kind == PARSER_REQUEST
             ? set_error(g, E_URI_TOO_LONG, "request line too long", g->end)
             : set_error(g, E_HEADER_TOO_LARGE, "status line too long", g->end);
