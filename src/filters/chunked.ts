@@ -1,7 +1,7 @@
 // cf. ngx_http_chunked_filter_module.c — Transfer-Encoding: chunked when the length is unknown
 // and the client speaks HTTP/1.1; an HTTP/1.0 client gets a close-delimited body instead.
 
-import { Buf, Chain, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, B_MEMORY, link } from '../core/buf.js';
+import { Buf, Chain, B_FLUSH, B_LAST_BUF, B_LAST_IN_CHAIN, link } from '../core/buf.js';
 import { BodyFilter, HeaderFilter, type FilterRequest } from './filter.js';
 
 // the framing is latin1 text bufs: strings to the socket, joined with the data around them
@@ -37,13 +37,14 @@ export class ChunkedBodyFilter extends BodyFilter {
     let last: Buf | null = null;
     let tail: Chain | null = null;
     // the framing is of the data's kind: text around text (all strings to the socket, one
-    // string in the end), Buffers around Buffers (copied together, cheaper than a string's write)
+    // string in the end), Buffers around Buffers or file data (copied together, cheaper than a
+    // string's write)
     let text = true;
     for (let c: Chain | null = cl; c !== null; c = c.next) {
       const b = c.buf;
       size += b.size();
       if ((b.flags & B_LAST_BUF) !== 0) last = b;
-      if (b.text === null && (b.flags & B_MEMORY) !== 0 && b.last > b.pos) text = false;
+      if (b.text === null && b.size() > 0) text = false;
       tail = c;
     }
     let out: Chain | null = cl;

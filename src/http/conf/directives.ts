@@ -81,7 +81,7 @@ function blockConstructor(list: readonly DirectiveEntry[]): BlockCtor {
     if (!IDENTIFIER.test(name)) throw new Error(`directive name "${name}" is not an identifier`);
     lines.push(cmd.inherit ? `this.${name} = p === null ? d[${i}] : p.${name};` : `this.${name} = d[${i}];`);
   }
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the names are the module table's own identifiers
+  // (code made from the module table's own names, each checked to be an identifier above)
   const C = new Function('p', 'd', lines.join('\n')) as unknown as BlockCtor;
   C.prototype = Directives.prototype;
   return C;

@@ -76,8 +76,10 @@ const ret = parser<number | string | readonly [number] | readonly [number, strin
 });
 
 /**
- * `return` bodies without $variables, made into bytes once per directive. Main requests only:
- * a capture hands its body to the handler as a Buffer it may change, so a subrequest gets its own.
+ * `return` bodies without $variables, worked out once per directive: an ASCII text as its string
+ * (for any request: a capture makes its own Buffer of it), other text as a Buffer for main
+ * requests only (a capture hands its body to the handler as a Buffer it may change, so a
+ * subrequest gets its own).
  */
 const returnBodies = new WeakMap<ReturnValue, Buffer | string>();
 
