@@ -12,6 +12,13 @@
 // A write with nothing queued goes straight to the socket's handle (src/core/direct-write.ts);
 // when the kernel does not take it all, the rest waits in libuv and the Conn is full until it
 // has gone (what is sent meanwhile is gathered, and follows it). Otherwise socket.write().
+//
+// Two things nginx has for free from accept(2) and its own state cost Node a system call each
+// per connection, so they are done only when needed: the peer's address (getpeername(2), read
+// when first asked for, or by keepPeer() while the socket is surely open), and TCP_NODELAY
+// (setsockopt(2), set before the connection's second write: a first write has nothing unacked
+// before it for Nagle's algorithm to wait on, so a connection that writes once never needs it —
+// nginx likewise sets it only when a connection goes keep-alive).
 
 import type { Socket } from 'node:net';
 import { QUEUED, UNAVAILABLE, WROTE, writeDirect } from './direct-write.js';
@@ -48,8 +55,16 @@ export class Conn {
   closed: boolean;
   /** Bytes handed to the socket in all (for logs and tests). */
   sent: number;
-  remoteAddress: string;
-  remotePort: number;
+  /** The peer's address and port once read (null: not yet; see remoteAddress). */
+  private peerAddr: string | null;
+  private peerPort: number;
+  /** TCP_NODELAY as the owner wants it (noDelay()), and as it is on the socket. */
+  private nodelayWanted: boolean;
+  private nodelaySet: boolean;
+  /** The owner wants TCP_NODELAY and it is not set yet: sendv looks at each write. */
+  private nodelayCheck: boolean;
+  /** A write has gone (the next one sets TCP_NODELAY first, when wanted). */
+  private wrote: boolean;
   /** Inside batch()..flush(): sendv gathers into `pend` instead of writing. */
   batching: boolean;
   private pend: (Buffer | string)[];
@@ -71,8 +86,12 @@ export class Conn {
     this.full = false;
     this.closed = false;
     this.sent = 0;
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort ?? 0;
+    this.peerAddr = null;
+    this.peerPort = 0;
+    this.nodelayWanted = false;
+    this.nodelaySet = false;
+    this.nodelayCheck = false;
+    this.wrote = false;
     this.batching = false;
     this.pend = [];
     this.pendN = 0;
@@ -85,6 +104,55 @@ export class Conn {
     this.directBytes = 0;
     this.directSize = 0;
     this.directDone = (err: Error | null) => this.afterDirect(err);
+  }
+
+  /**
+   * The peer's address ('' when the socket cannot tell): read from the socket the first time it
+   * is asked for, then kept. Once the socket has closed it cannot be read any more: an owner
+   * whose work may go on past the current event calls keepPeer() first.
+   */
+  get remoteAddress(): string {
+    if (this.peerAddr === null) this.readPeer();
+    return this.peerAddr!;
+  }
+
+  get remotePort(): number {
+    if (this.peerAddr === null) this.readPeer();
+    return this.peerPort;
+  }
+
+  /** Read the peer's address now if it was not yet (the socket is open: it may close later). */
+  keepPeer(): void {
+    if (this.peerAddr === null) this.readPeer();
+  }
+
+  private readPeer(): void {
+    const s = this.socket;
+    this.peerAddr = s.remoteAddress ?? '';
+    this.peerPort = s.remotePort ?? 0;
+  }
+
+  /**
+   * TCP_NODELAY on or off (tcp_nodelay), as the owner wants it now (the server's, then the
+   * location's): the socket is set before the next write but the first, so choices that change
+   * between writes cost nothing; `now` sets it at once (a TLS connection: its handshake wrote).
+   */
+  noDelay(on: boolean, now = false): void {
+    this.nodelayWanted = on;
+    this.nodelayCheck = on !== this.nodelaySet;
+    if (now && this.nodelayCheck) this.applyNoDelay();
+  }
+
+  /** A write goes: after the first, TCP_NODELAY is brought to what is wanted first. */
+  private beforeWrite(): void {
+    if (!this.wrote) { this.wrote = true; return; }
+    this.applyNoDelay();
+  }
+
+  private applyNoDelay(): void {
+    this.nodelayCheck = false;
+    this.nodelaySet = this.nodelayWanted;
+    this.socket.setNoDelay(this.nodelaySet);
   }
 
   /** Bytes the socket has written so far (a write timeout looks for progress). */
@@ -161,6 +229,7 @@ export class Conn {
       this.batching = true;
       return !this.full;
     }
+    if (this.nodelayCheck) this.beforeWrite(); else this.wrote = true;
     let ok: boolean;
     if (n === 1) {
       ok = this.write1(list[0], size, written);
@@ -231,6 +300,8 @@ export class Conn {
   handOver(): void {
     this.batching = false;
     const s = this.socket;
+    // the new owner writes as it likes (a tunnel: TCP_NODELAY, as nginx sets it for WebSocket proxying)
+    if (this.nodelayCheck) this.applyNoDelay();
     for (let i = 0; i < this.pendN; i++) {
       const p = this.pend[i];
       if (typeof p === 'string') s.write(p, 'latin1'); else s.write(p);

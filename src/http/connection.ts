@@ -202,7 +202,9 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     (socket as unknown as { _hc: HttpConnection })._hc = this;
     this.nodelay = conf.tcpNodelay;
     this.keepaliveMs = conf.keepaliveTimeout;
-    socket.setNoDelay(conf.tcpNodelay);
+    // (set before the second write, or at once on TLS, as nginx sets it on SSL connections: the
+    // handshake has written already; see Conn.noDelay)
+    this.conn.noDelay(conf.tcpNodelay, (socket as { encrypted?: boolean }).encrypted === true);
     // the shared read buffer when Node allows it; 'data' stays the way in either way
     userRead(socket, onSocketRead);
     socket.on('data', onSocketData);
@@ -357,6 +359,11 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
       this.starting = null;
       if (this.state !== ST_CLOSED) runRequest(r);
     }
+    // a request that goes on after this parse (its handler, or its output) may ask for the
+    // client's address once the socket has closed, when it cannot be read any more: read it now
+    // (Conn.remoteAddress)
+    const running = this.r;
+    if (running !== null && (!running.finalized || running.waitingOutput)) this.conn.keepPeer();
     this.inFeed = false;
     if (rc === E_OK || rc === E_PAUSED) return;
     if (rc === E_CLOSED) {
@@ -568,7 +575,7 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     }
     if (conf.tcpNodelay !== this.nodelay) {
       this.nodelay = conf.tcpNodelay;
-      this.socket.setNoDelay(this.nodelay);
+      this.conn.noDelay(this.nodelay);
     }
   }
 

@@ -264,13 +264,9 @@ export class Request implements FilterRequest {
   /** An error_page has redirected this request (r->error_page): a second one is not taken
    *  unless recursiveErrorPages is on. */
   errorPage: boolean;
-  /**
-   * The client's address as $remote_addr, the logs and access rules see it (main request; from
-   * the connection, or what the realip module found in a header).
-   */
-  remoteAddr: string;
-  /** The client's port ($remote_port); 0 when realip took an address without one. */
-  remotePort: number;
+  /** The address and port the realip module put in the connection's place (null: none). */
+  private addrSet: string | null;
+  private portSet: number;
   /** The connection's own address and port when realip replaced them ($realip_remote_addr), else null. */
   realipAddr: string | null;
   realipPort: number;
@@ -353,8 +349,8 @@ export class Request implements FilterRequest {
     this.openedFile = null;
     this.errStatus = 0;
     this.errorPage = false;
-    this.remoteAddr = conn?.remoteAddress ?? '';
-    this.remotePort = conn?.remotePort ?? 0;
+    this.addrSet = null;
+    this.portSet = 0;
     this.realipAddr = null;
     this.realipPort = 0;
     this.accessCode = 0;
@@ -367,6 +363,35 @@ export class Request implements FilterRequest {
     this.headerProxy = null;
     this.headersObject = null;
   }
+  /**
+   * The client's address as $remote_addr, the logs and access rules see it (main request): the
+   * connection's (read from its socket when first asked for, see Conn.remoteAddress), or what the
+   * realip module found in a header.
+   */
+  get remoteAddr(): string {
+    const a = this.addrSet;
+    if (a !== null) return a;
+    const c = this.conn;
+    return c === null ? '' : c.remoteAddress;
+  }
+
+  set remoteAddr(a: string) {
+    if (this.addrSet === null) this.portSet = this.remotePort;
+    this.addrSet = a;
+  }
+
+  /** The client's port ($remote_port); 0 when realip took an address without one. */
+  get remotePort(): number {
+    if (this.addrSet !== null) return this.portSet;
+    const c = this.conn;
+    return c === null ? 0 : c.remotePort;
+  }
+
+  set remotePort(p: number) {
+    if (this.addrSet === null) this.addrSet = this.remoteAddr;
+    this.portSet = p;
+  }
+
 
   // ---------------------------------------------------------------- what a handler reads
 
