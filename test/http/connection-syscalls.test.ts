@@ -106,38 +106,46 @@ test('the peer address: read when first asked for, once; keepPeer() reads it if 
 
 // (remoteAddress is a getter that cannot be replaced; the method behind it, where Node calls
 // getpeername(2) and keeps the answer, can: test code only)
-const proto = Socket.prototype as unknown as {
-  setNoDelay: (this: Socket, on?: boolean) => Socket;
-  _getpeername: (this: Socket) => unknown;
-};
+const proto = Socket.prototype as unknown as { _getpeername: (this: Socket) => unknown };
 
-/** Run `fn` counting server-side setNoDelay calls and remoteAddress reads (client sockets are not counted). */
-async function counting(fn: (n: { nodelay: boolean[]; peer: number }) => Promise<void>): Promise<void> {
+/**
+ * Run `fn` counting setNoDelay calls on the TCP handles of the server's sockets (the accepted
+ * ones and the upstream ones it connects; not the test's clients) — at the handle, where Node's
+ * `noDelay` connect option goes too — and the server's peer-address reads.
+ */
+async function counting(port: number, fn: (n: { nodelay: boolean[]; peer: number }) => Promise<void>): Promise<void> {
   const n = { nodelay: [] as boolean[], peer: 0 };
-  const setNoDelay = proto.setNoDelay;
-  proto.setNoDelay = function (this: Socket, on?: boolean) {
-    if (!clients.has(this)) { n.nodelay.push(on !== false); }
+  // the handles' prototype, from a client's socket (Node's TCP wrap)
+  const probe = await client(port);
+  const tcp = Object.getPrototypeOf((probe.socket as unknown as { _handle: object })._handle) as { setNoDelay: (this: object, on: boolean) => number };
+  probe.close();
+  const setNoDelay = tcp.setNoDelay;
+  assert.type(setNoDelay, 'function', 'this Node\'s TCP handles have setNoDelay');
+  tcp.setNoDelay = function (this: object, on: boolean) {
+    if (!clientHandles.has(this)) n.nodelay.push(on !== false);
     return setNoDelay.call(this, on);
   };
   const getpeername = proto._getpeername;
   assert.type(getpeername, 'function', 'this Node has Socket.prototype._getpeername');
   proto._getpeername = function (this: Socket) {
     // (Node asks again for the port; a socket that has its answer does not call getpeername)
-    if (!clients.has(this) && (this as unknown as { _peername?: unknown })._peername === undefined) { n.peer++; }
+    if (!clients.has(this) && (this as unknown as { _peername?: unknown })._peername === undefined) n.peer++;
     return getpeername.call(this);
   };
   try {
     await fn(n);
   } finally {
-    proto.setNoDelay = setNoDelay;
+    tcp.setNoDelay = setNoDelay;
     proto._getpeername = getpeername;
   }
 }
 
 const clients = new WeakSet<Socket>();
+const clientHandles = new WeakSet<object>();
 async function client(port: number): Promise<RawClient> {
   const c = await RawClient.open(port);
   clients.add(c.socket);
+  clientHandles.add((c.socket as unknown as { _handle: object })._handle);
   return c;
 }
 
@@ -173,7 +181,7 @@ async function withServer(fn: (s: SluiceServer) => Promise<void>, extra: Partial
 
 test('a connection answered once (Connection: close): no setsockopt, no getpeername', async () => {
   await withServer(async (s) => {
-    await counting(async (n) => {
+    await counting(s.addresses()[0].port, async (n) => {
       const c = await client(s.addresses()[0].port);
       const [res] = await c.exchange('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
       assert.is(res.status, 200);
@@ -186,7 +194,7 @@ test('a connection answered once (Connection: close): no setsockopt, no getpeern
 
 test('a keep-alive connection: TCP_NODELAY once, before its second response; tcpNodelay off: never', async () => {
   await withServer(async (s) => {
-    await counting(async (n) => {
+    await counting(s.addresses()[0].port, async (n) => {
       const c = await client(s.addresses()[0].port);
       await c.exchange('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
       assert.equal(n.nodelay, [], 'the first response goes without it');
@@ -205,7 +213,7 @@ test('a keep-alive connection: TCP_NODELAY once, before its second response; tcp
 
 test('$remote_addr is read when asked for, and a request that outlives the client still has it', async () => {
   await withServer(async (s) => {
-    await counting(async (n) => {
+    await counting(s.addresses()[0].port, async (n) => {
       const c = await client(s.addresses()[0].port);
       const [res] = await c.exchange('GET /addr HTTP/1.1\r\nHost: a\r\n\r\n');
       assert.is(res.body.toString(), '127.0.0.1\n');
@@ -221,6 +229,31 @@ test('$remote_addr is read when asked for, and a request that outlives the clien
       await done;
       assert.is(seen, '127.0.0.1', 'read while the socket was open (the request outlived its read)');
     });
+  });
+});
+
+test('an upstream connection: TCP_NODELAY before its second request, not with its first', async () => {
+  await withServer(async (back) => {
+    const s = await startServer({
+      accessLog: false,
+      errorLog: { write() {} },
+      upstreams: { b: { servers: [`127.0.0.1:${back.addresses()[0].port}`], keepalive: 4 } },
+      servers: [{ listen: '127.0.0.1:0', locations: { '/': { proxyPass: 'http://b' } } }],
+    } as SluiceConfig);
+    try {
+      await counting(s.addresses()[0].port, async (n) => {
+        const c = await client(s.addresses()[0].port);
+        const [a] = await c.exchange('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+        assert.is(a.body.toString(), 'hello\n');
+        assert.equal(n.nodelay, [], 'one request: no socket of the three (client side, upstream, backend side) set it');
+        const [b] = await c.exchange('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+        assert.is(b.body.toString(), 'hello\n');
+        assert.equal(n.nodelay, [true, true, true], 'before each one\'s second write: the upstream connection was kept and used again');
+        c.close();
+      });
+    } finally {
+      await s.close();
+    }
   });
 });
 

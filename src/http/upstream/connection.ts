@@ -92,6 +92,13 @@ export class UpstreamConnection implements ParserSink, Keepable {
   tcpUp: boolean;
   /** A direct write that had to wait in libuv has gone (the socket's 'drain' for it). */
   readonly written: (err: Error | null) => void;
+  /**
+   * TCP_NODELAY is set; else whether a write has gone: it is set before the second (a first
+   * write has nothing unacked before it for Nagle's algorithm to hold back — most connections a
+   * full keepalive cache closes carried one request — as the client side does, src/core/conn.ts).
+   */
+  nodelay: boolean;
+  private wrote: boolean;
 
   constructor(socket: Socket, clock: Clock = SYSTEM_CLOCK, tls: TlsDial | null = null) {
     this.socket = socket;
@@ -105,6 +112,8 @@ export class UpstreamConnection implements ParserSink, Keepable {
     this.timer = new DeadlineTimer<UpstreamConnection>(this, onTimer, clock, true);
     this.tls = tls;
     this.tcpUp = false;
+    this.nodelay = false;
+    this.wrote = false;
     this.written = (err) => {
       if (err !== null) this.socket.destroy(err);
       else this.x?.drain();
@@ -119,10 +128,11 @@ export class UpstreamConnection implements ParserSink, Keepable {
 
   /** A fresh connection; with `tls`, node:tls over it (the handshake follows the TCP connect). */
   static connect(host: string, port: number, clock: Clock = SYSTEM_CLOCK, tls: TlsDial | null = null): UpstreamConnection {
-    if (tls === null) return new UpstreamConnection(connect({ host, port, noDelay: true, onread: connectRead(onRead) }), clock);
+    if (tls === null) return new UpstreamConnection(connect({ host, port, onread: connectRead(onRead) }), clock);
     const s = tlsConnect(tls.options(host, port));
-    s.setNoDelay(true);
+    s.setNoDelay(true); // (the handshake writes first)
     const c = new UpstreamConnection(s, clock, tls);
+    c.nodelay = true;
     s.once('connect', onTcpConnect);
     if (tls.client.sessionReuse) s.on('session', onSession);
     return c;
@@ -130,8 +140,17 @@ export class UpstreamConnection implements ParserSink, Keepable {
 
   destroy(): void { this.socket.destroy(); }
 
+  /** TCP_NODELAY before any write but the first (see `nodelay`); at once with `now` (a tunnel). */
+  beforeWrite(now = false): void {
+    if (this.nodelay) return;
+    if (!this.wrote && !now) { this.wrote = true; return; }
+    this.nodelay = true;
+    this.socket.setNoDelay(true);
+  }
+
   /** Send `b`: false when it has to wait (the socket's 'drain', or `written` for a direct write). */
   write(b: Buffer): boolean {
+    this.beforeWrite();
     const s = this.socket;
     const rc = writeDirect(s, b, this.written);
     if (rc === WROTE) return true;
@@ -412,6 +431,7 @@ export class Exchange {
       for (let i = 0; i < parts.length; i++) at += parts[i].copy(out, at);
       ok = c.write(out);
     } else {
+      c.beforeWrite();
       s.cork();
       ok = s.write(head);
       for (let i = 0; i < parts.length; i++) ok = s.write(parts[i]);
@@ -494,6 +514,7 @@ export class Exchange {
     s.off('drain', onDrain);
     forwardToStream(s); // reads come as 'data' (copies) for the new owner
     if (this.handler.onUpgraded === undefined) { s.destroy(); return; }
+    c.beforeWrite(true); // a tunnel's writes go as they come (nginx: tcp_nodelay for WebSocket proxying)
     this.handler.onUpgraded(this, s, rest);
   }
 
