@@ -3,10 +3,10 @@
 // only when someone asks for bytes; and a write of text pieces only leaves as one string.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Buf, B_MEMORY, B_TEMPORARY, asciiText, bufText, chainSplit, chainToBuffer, link } from '../../src/core/buf.js';
 import { Conn } from '../../src/core/conn.js';
+import { FakeSocket } from './fake-socket.js';
 
 test('asciiText: true only when every char is below 0x80', () => {
   assert.ok(asciiText('hello\n'));
@@ -50,30 +50,8 @@ test('chainToBuffer: text and Buffer bufs joined in order', () => {
   assert.is(chainToBuffer(cl).toString('latin1'), 'abcdef');
 });
 
-/** Just what Conn uses of a socket, with no handle: every write takes socket.write(). */
-class RecordingSocket extends EventEmitter {
-  remoteAddress = '127.0.0.1';
-  remotePort = 1;
-  destroyed = false;
-  connecting = false;
-  writableLength = 0;
-  writableCorked = 0;
-  writableNeedDrain = false;
-  bytesWritten = 0;
-  _handle = null;
-  writes: (string | Buffer)[] = [];
-  write(d: string | Buffer, enc?: unknown, cb?: unknown): boolean {
-    this.writes.push(d);
-    const done = typeof enc === 'function' ? enc : cb;
-    if (typeof done === 'function') (done as () => void)();
-    return true;
-  }
-  cork(): void { this.writableCorked++; }
-  uncork(): void { this.writableCorked--; }
-}
-
 test('Conn.sendv: text pieces leave as one string; with a Buffer among them, as one Buffer', () => {
-  const s = new RecordingSocket();
+  const s = new FakeSocket();
   const c = new Conn(s as unknown as Socket);
   let freed = 0;
   assert.ok(c.sendv(['HTTP/1.1 200 OK\r\n\r\n', '5\r\n', 'hello', '\r\n0\r\n\r\n'], 4, 33, () => { freed++; }));

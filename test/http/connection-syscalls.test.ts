@@ -5,33 +5,16 @@
 // on every connection of a connection-per-request load.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { Conn } from '../../src/core/conn.js';
 import { startServer, type SluiceConfig, type SluiceServer } from '../../src/index.js';
 import { RawClient } from '../helpers.js';
+import { FakeSocket } from '../core/fake-socket.js';
 
-/** Just what Conn uses of a socket (no handle: every write takes socket.write()), with a log. */
-class LoggingSocket extends EventEmitter {
-  log: string[] = [];
-  destroyed = false;
-  connecting = false;
-  writableLength = 0;
-  writableCorked = 0;
-  writableNeedDrain = false;
-  bytesWritten = 0;
-  _handle = null;
-  get remoteAddress(): string { this.log.push('getpeername'); return '10.0.0.7'; }
-  get remotePort(): number { this.log.push('getpeername'); return 4321; }
-  setNoDelay(on: boolean): this { this.log.push(`nodelay ${on}`); return this; }
-  write(d: string | Buffer, enc?: unknown, cb?: unknown): boolean {
-    this.log.push(`write ${String(d)}`);
-    const done = typeof enc === 'function' ? enc : cb;
-    if (typeof done === 'function') (done as () => void)();
-    return true;
-  }
-  cork(): void { this.writableCorked++; }
-  uncork(): void { this.writableCorked--; }
+/** The fake socket, with its address read as getpeername would be: logged. */
+class LoggingSocket extends FakeSocket {
+  override get remoteAddress(): string { this.log.push('getpeername'); return '10.0.0.7'; }
+  override get remotePort(): number { this.log.push('getpeername'); return 4321; }
 }
 
 function conn(): [Conn, LoggingSocket] {
