@@ -154,7 +154,6 @@ export class HttpConnection implements ParserSink, HttpConnectionLike {
     this.socket = socket;
     this.conn = new Conn(socket);
     this.clock = ctx.clock;
-    (this.conn as unknown as { id: number }).id = this.id;
     this.server0 = server0;
     this.plainOnTls = plainOnTls;
     this.lastHost = null;
