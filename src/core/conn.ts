@@ -61,8 +61,6 @@ export class Conn {
   /** TCP_NODELAY as the owner wants it (noDelay()), and as it is on the socket. */
   private nodelayWanted: boolean;
   private nodelaySet: boolean;
-  /** The owner wants TCP_NODELAY and it is not set yet: sendv looks at each write. */
-  private nodelayCheck: boolean;
   /** A write has gone (the next one sets TCP_NODELAY first, when wanted). */
   private wrote: boolean;
   /** Inside batch()..flush(): sendv gathers into `pend` instead of writing. */
@@ -90,7 +88,6 @@ export class Conn {
     this.peerPort = 0;
     this.nodelayWanted = false;
     this.nodelaySet = false;
-    this.nodelayCheck = false;
     this.wrote = false;
     this.batching = false;
     this.pend = [];
@@ -112,21 +109,18 @@ export class Conn {
    * whose work may go on past the current event calls keepPeer() first.
    */
   get remoteAddress(): string {
-    if (this.peerAddr === null) this.readPeer();
+    this.keepPeer();
     return this.peerAddr!;
   }
 
   get remotePort(): number {
-    if (this.peerAddr === null) this.readPeer();
+    this.keepPeer();
     return this.peerPort;
   }
 
   /** Read the peer's address now if it was not yet (the socket is open: it may close later). */
   keepPeer(): void {
-    if (this.peerAddr === null) this.readPeer();
-  }
-
-  private readPeer(): void {
+    if (this.peerAddr !== null) return;
     const s = this.socket;
     this.peerAddr = s.remoteAddress ?? '';
     this.peerPort = s.remotePort ?? 0;
@@ -139,8 +133,7 @@ export class Conn {
    */
   noDelay(on: boolean, now = false): void {
     this.nodelayWanted = on;
-    this.nodelayCheck = on !== this.nodelaySet;
-    if (now && this.nodelayCheck) this.applyNoDelay();
+    if (now && on !== this.nodelaySet) this.applyNoDelay();
   }
 
   /** A write goes: after the first, TCP_NODELAY is brought to what is wanted first. */
@@ -150,7 +143,6 @@ export class Conn {
   }
 
   private applyNoDelay(): void {
-    this.nodelayCheck = false;
     this.nodelaySet = this.nodelayWanted;
     this.socket.setNoDelay(this.nodelaySet);
   }
@@ -229,7 +221,7 @@ export class Conn {
       this.batching = true;
       return !this.full;
     }
-    if (this.nodelayCheck) this.beforeWrite(); else this.wrote = true;
+    if (this.nodelayWanted !== this.nodelaySet) this.beforeWrite(); else this.wrote = true;
     let ok: boolean;
     if (n === 1) {
       ok = this.write1(list[0], size, written);
@@ -301,7 +293,7 @@ export class Conn {
     this.batching = false;
     const s = this.socket;
     // the new owner writes as it likes (a tunnel: TCP_NODELAY, as nginx sets it for WebSocket proxying)
-    if (this.nodelayCheck) this.applyNoDelay();
+    if (this.nodelayWanted !== this.nodelaySet) this.applyNoDelay();
     for (let i = 0; i < this.pendN; i++) {
       const p = this.pend[i];
       if (typeof p === 'string') s.write(p, 'latin1'); else s.write(p);
