@@ -10,6 +10,12 @@
 // the two measure the same within noise for r.say, 3 alternated rounds.) SLUICE_WRITE=stream
 // measures the fallback path.
 //
+// Output is written as it is sent (setHoldOutput(false)), not held for the end of the turn as a
+// server holds it (src/core/conn.ts, "one write per turn"): a synchronous case is one call, with
+// no event loop turn in it. The case marked "held" measures the server's way for one request a
+// turn, its worst case: the response waits for the check phase (a setImmediate per request,
+// where a server's turn shares one among all the reads it handles).
+//
 //   npm run build && node dist/bench/http/path.bench.js
 //   BENCH_ONLY='4 KiB' node dist/bench/http/path.bench.js    (only the cases whose name has it)
 
@@ -24,6 +30,7 @@ import { resolveConfig, SluiceServer, type Request, type SluiceConfig } from '..
 import { HttpConnection, ListenContext } from '../../src/http/connection.js';
 import { readBuffer } from '../../src/core/read-buffer.js';
 import { directStats, selfTest as directWriteSelfTest } from '../../src/core/direct-write.js';
+import { setHoldOutput } from '../../src/core/conn.js';
 
 
 const HELLO = { internal: true, return: [200, 'hello\n'] as [number, string] };
@@ -146,9 +153,11 @@ const browser = (path: string) => Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127
   'Upgrade-Insecure-Requests: 1\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\n' +
   'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8\r\n' +
   'Accept-Encoding: gzip, deflate, br, zstd\r\nAccept-Language: en-US,en;q=0.9\r\nCookie: session=0123456789abcdef; theme=dark\r\n\r\n');
+const HELD = 'content r.say(), held to the turn\'s end';
 const cases: [string, Buffer, boolean][] = [
   ['return 200 "hello"', req('/return'), false],
   ['content r.say()', req('/say'), false],
+  [HELD, req('/say'), true],
   ['content r.say(), a browser\'s head (11 fields)', browser('/say'), false],
   ['capture of a return', req('/capture'), true],
   ['captureMulti of three', req('/multi'), true],
@@ -163,9 +172,14 @@ const cases: [string, Buffer, boolean][] = [
   ['static 4 KiB, try_files, openFileCache on', req('/cached-tf/4k.txt'), true],
 ].filter(([name]) => process.env.BENCH_ONLY === undefined || (name as string).includes(process.env.BENCH_ONLY)) as [string, Buffer, boolean][];
 
+setHoldOutput(false);
+/** The case runs as a server does: its output held for the turn's end. */
+const held = (name: string): void => { setHoldOutput(name === HELD); };
+
 // sanity: each answers, and the connection goes on to the next request
 for (const [name, bytes, async] of cases) {
   const s = connection();
+  held(name);
   for (let i = 0; i < 2; i++) {
     s.responses = 0;
     const w = async ? s.nextWrite() : null;
@@ -193,10 +207,11 @@ function rotating(): () => CountingSocket {
 const bench = new Bench({ name: 'request path (in-process)', time: 1500 });
 for (const [name, bytes, async] of cases) {
   const next = rotating();
+  const opts = { beforeAll: () => held(name) };
   if (async) {
-    bench.add(name, async () => { const s = next(); const w = s.nextWrite(); s.feed(bytes); await w; });
+    bench.add(name, async () => { const s = next(); const w = s.nextWrite(); s.feed(bytes); await w; }, opts);
   } else {
-    bench.add(name, () => { next().feed(bytes); });
+    bench.add(name, () => { next().feed(bytes); }, opts);
   }
 }
 await bench.run();

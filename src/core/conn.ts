@@ -9,6 +9,16 @@
 // requests pipelined in one read go out together, as nginx's do when its write filter runs
 // once per event. Past BATCH_MAX the batch is written at once (the bound stays).
 //
+// One write per turn: what every connection sends while the event loop runs its I/O callbacks
+// (the reads, and the promises they settle: a capture's answer, an upstream's body) is held
+// and written when they are done, one connection after the other, in the loop's check phase
+// (setImmediate). Nothing waits longer than the rest of this turn's callbacks. On loopback,
+// and on a VM, a write that finds the peer's CPU asleep pays for waking it (an interrupt to
+// another core); the writes of a turn made back to back wake it once, where writes spread
+// between the requests' work wake it again and again (bench/RESULTS.md, "One write per turn").
+// A Conn that closes writes what is held first (end()); destroy() drops only what the read
+// being handled had gathered, as before.
+//
 // A write with nothing queued goes straight to the socket's handle (src/core/direct-write.ts);
 // when the kernel does not take it all, the rest waits in libuv and the Conn is full until it
 // has gone (what is sent meanwhile is gathered, and follows it). Otherwise socket.write().
@@ -39,6 +49,40 @@ let scratch: Buffer | null = null;
 /** The last write1() went to the kernel whole, at once. */
 let wroteAll = false;
 
+/** Conns whose output waits for the end of this turn's I/O, in the order they first sent. */
+const held: (Conn | null)[] = [];
+let heldScheduled = false;
+/** Output is held until the check phase (setHoldOutput). */
+let holdOutput = true;
+
+/** The check phase: every held Conn writes what it gathered (in one write each). */
+function writeHeld(): void {
+  writeHeldNow();
+  heldScheduled = false;
+}
+
+function writeHeldNow(): void {
+  // (a write's callback may send more, on this Conn or another: it joins the list and is
+  // written in this same pass)
+  for (let i = 0; i < held.length; i++) {
+    const c = held[i]!;
+    held[i] = null;
+    c.release();
+  }
+  held.length = 0;
+}
+
+/**
+ * Hold output until the end of the turn's I/O (the default), or write it as it is sent (off:
+ * each response leaves as soon as it is made, one write per read at most). Returns the old value.
+ */
+export function setHoldOutput(on: boolean): boolean {
+  const was = holdOutput;
+  holdOutput = on;
+  if (!on && held.length > 0) writeHeld();
+  return was;
+}
+
 function allText(list: (Buffer | string)[], n: number): boolean {
   for (let i = 0; i < n; i++) if (typeof list[i] !== 'string') return false;
   return true;
@@ -65,7 +109,13 @@ export class Conn {
   private wrote: boolean;
   /** Inside batch()..flush(): sendv gathers into `pend` instead of writing. */
   batching: boolean;
+  /** Where the current batch's pieces start in `pend` (what destroy() drops). */
+  private batchFrom: number;
+  /** On the list of Conns written in the check phase (writeHeld). */
+  private held: boolean;
   private pend: (Buffer | string)[];
+  /** The other list, while one is being written (writePend). */
+  private spare: (Buffer | string)[] | null;
   private pendN: number;
   private pendSize: number;
   private pendDone: (() => void)[] | null;
@@ -90,7 +140,10 @@ export class Conn {
     this.nodelaySet = false;
     this.wrote = false;
     this.batching = false;
+    this.batchFrom = 0;
+    this.held = false;
     this.pend = [];
+    this.spare = [];
     this.pendN = 0;
     this.pendSize = 0;
     this.pendDone = null;
@@ -168,7 +221,7 @@ export class Conn {
       return;
     }
     if (this.closed) return;
-    // what was sent meanwhile follows now
+    // what was sent meanwhile follows (now, or with the turn's other writes)
     if (this.pendN > 0 && !this.batching) this.flush();
     if (!this.direct && this.full && !this.socket.writableNeedDrain) {
       this.full = false;
@@ -179,21 +232,52 @@ export class Conn {
   /** Start gathering output (the owner is about to handle a read). */
   batch(): void {
     this.batching = true;
+    this.batchFrom = this.pendN;
   }
 
-  /** Stop gathering and write what was gathered, in one write. */
+  /**
+   * Stop gathering: what was gathered leaves in one write, with the turn's other writes (or at
+   * once when output is not held).
+   */
   flush(): void {
     this.batching = false;
+    if (this.pendN === 0 || this.direct) return; // (after a waiting direct write: when it has gone)
+    if (holdOutput) this.hold();
+    else this.writePend();
+  }
+
+  /** Join the Conns written in the check phase. */
+  private hold(): void {
+    if (this.held) return;
+    this.held = true;
+    held.push(this);
+    if (!heldScheduled) {
+      heldScheduled = true;
+      setImmediate(writeHeld);
+    }
+  }
+
+  /** The check phase: write what was held (unless a batch or a waiting write has it now). */
+  release(): void {
+    this.held = false;
+    if (this.pendN > 0 && !this.batching && !this.direct && !this.closed) this.writePend();
+  }
+
+  /** Write what was gathered, in one write. */
+  private writePend(): void {
     const n = this.pendN;
-    if (n === 0 || this.direct) return; // (after a waiting direct write: when it has gone)
     const size = this.pendSize;
     const done = this.pendDone;
+    // (a callback run by the write may send again: that goes to the other list)
+    const list = this.pend;
+    this.pend = this.spare ?? [];
+    this.spare = null;
     this.pendN = 0;
     this.pendSize = 0;
     this.pendDone = null;
-    this.sent -= size; // sendv counts them again
-    this.sendv(this.pend, n, size, done === null ? undefined : done.length === 1 ? done[0] : () => { for (let i = 0; i < done.length; i++) done[i](); });
-    for (let i = 0; i < n; i++) this.pend[i] = '';
+    this.write(list, n, size, done === null ? undefined : done.length === 1 ? done[0] : () => { for (let i = 0; i < done.length; i++) done[i](); });
+    for (let i = 0; i < n; i++) list[i] = '';
+    this.spare = list;
   }
 
   /**
@@ -206,7 +290,7 @@ export class Conn {
     const s = this.socket;
     if (this.closed || s.destroyed) return true;
     this.sent += size;
-    if (this.batching || this.direct) {
+    if (this.batching || this.direct || holdOutput) {
       // (while a direct write waits, what follows is gathered and sent when it has gone)
       const pend = this.pend;
       for (let i = 0; i < n; i++) pend[this.pendN++] = list[i];
@@ -216,11 +300,21 @@ export class Conn {
         if (!this.full) { this.full = true; if (this.onFull !== null) this.onFull(); }
         return false;
       }
-      if (this.pendSize < BATCH_MAX) return true;
-      this.flush();
-      this.batching = true;
-      return !this.full;
+      if (this.pendSize >= BATCH_MAX) {
+        // the bound on what is held back: all of it leaves now
+        this.writePend();
+        this.batchFrom = 0;
+        return !this.full;
+      }
+      if (!this.batching) this.hold();
+      return true;
     }
+    return this.write(list, n, size, written);
+  }
+
+  /** The write itself: one piece, or several copied or corked into one write. */
+  private write(list: (Buffer | string)[], n: number, size: number, written: (() => void) | undefined): boolean {
+    const s = this.socket;
     if (this.nodelayWanted !== this.nodelaySet) this.beforeWrite(); else this.wrote = true;
     let ok: boolean;
     if (n === 1) {
@@ -315,13 +409,28 @@ export class Conn {
       this.ending = true;
       return;
     }
-    if (this.pendN > 0) this.flush();
+    if (this.pendN > 0) this.writePend();
     this.closed = true;
     this.socket.end();
   }
 
-  /** Close now, dropping unsent output (framing in doubt, timeouts). */
+  /**
+   * Close now (framing in doubt, timeouts), dropping what the read being handled gathered; what
+   * was sent before it, and only held for the turn's end, is written first, as it would have
+   * been written already without the hold.
+   */
   destroy(): void {
+    const keep = this.batching ? this.batchFrom : this.pendN;
+    if (keep > 0 && !this.direct && !this.closed && !this.socket.destroyed) {
+      let size = 0;
+      for (let i = 0; i < keep; i++) { const p = this.pend[i]; size += p.length; }
+      for (let i = keep; i < this.pendN; i++) this.pend[i] = '';
+      this.pendN = keep;
+      this.pendSize = size;
+      this.batching = false;
+      // (the dropped pieces' callbacks run with the others': their buffers are free either way)
+      this.writePend();
+    }
     this.closed = true;
     this.pendN = 0;
     this.pendSize = 0;

@@ -2,6 +2,7 @@
 // socket.write(): a test sees each write as it is given (`writes`, and `log` for the order of
 // writes and the other calls a test records there).
 import { EventEmitter } from 'node:events';
+import { setHoldOutput } from '../../src/core/conn.js';
 
 export class FakeSocket extends EventEmitter {
   peerAddress = '127.0.0.1';
@@ -27,4 +28,22 @@ export class FakeSocket extends EventEmitter {
   cork(): void { this.writableCorked++; }
   uncork(): void { this.writableCorked--; }
   setNoDelay(on: boolean): this { this.log.push(`nodelay ${on}`); return this; }
+}
+
+/**
+ * Run `fn` with output written as it is sent (src/core/conn.ts setHoldOutput(false)), not held
+ * for the end of the turn: for tests of what one write is made of, or of what comes between two.
+ */
+export function writesAtOnce(fn: () => void): void {
+  const was = setHoldOutput(false);
+  try {
+    fn();
+  } finally {
+    setHoldOutput(was);
+  }
+}
+
+/** The end of this turn's I/O callbacks: held output has been written (the check phase). */
+export function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -9,7 +9,7 @@ import { Socket } from 'node:net';
 import { Conn } from '../../src/core/conn.js';
 import { startServer, type SluiceConfig, type SluiceServer } from '../../src/index.js';
 import { RawClient } from '../helpers.js';
-import { FakeSocket } from '../core/fake-socket.js';
+import { FakeSocket, turn, writesAtOnce } from '../core/fake-socket.js';
 
 /** The fake socket, with its address read as getpeername would be: logged. */
 class LoggingSocket extends FakeSocket {
@@ -22,7 +22,7 @@ function conn(): [Conn, LoggingSocket] {
   return [new Conn(s as unknown as Socket), s];
 }
 
-test('TCP_NODELAY: not for the first write, set before the second', () => {
+test('TCP_NODELAY: not for the first write, set before the second', () => writesAtOnce(() => {
   const [c, s] = conn();
   c.noDelay(true);
   assert.equal(s.log, [], 'nothing at once');
@@ -31,9 +31,9 @@ test('TCP_NODELAY: not for the first write, set before the second', () => {
   c.sendv(['two'], 1, 3);
   c.sendv(['three'], 1, 5);
   assert.equal(s.log, ['write one', 'nodelay true', 'write two', 'write three'], 'once, before the second write');
-});
+}));
 
-test('TCP_NODELAY: before the next write when one has gone already; at once when asked (TLS); never when off', () => {
+test('TCP_NODELAY: before the next write when one has gone already; at once when asked (TLS); never when off', () => writesAtOnce(() => {
   let [c, s] = conn();
   c.sendv(['one'], 1, 3);
   c.noDelay(true);
@@ -50,9 +50,9 @@ test('TCP_NODELAY: before the next write when one has gone already; at once when
   c.sendv(['one'], 1, 3);
   c.sendv(['two'], 1, 3);
   assert.equal(s.log, ['write one', 'write two']);
-});
+}));
 
-test('TCP_NODELAY: turned off again once set (a location with tcpNodelay off); gathered writes count once', () => {
+test('TCP_NODELAY: turned off again once set (a location with tcpNodelay off); gathered writes count once', () => writesAtOnce(() => {
   const [c, s] = conn();
   c.noDelay(true);
   c.batch();
@@ -67,6 +67,22 @@ test('TCP_NODELAY: turned off again once set (a location with tcpNodelay off); g
   c.noDelay(false);
   c.sendv(['e'], 1, 1);
   assert.equal(s.log, ['write ab', 'nodelay true', 'write c', 'nodelay false', 'write d', 'write e']);
+}));
+
+test('held output: the sends of one turn leave in one write when the turn\'s I/O is done, TCP_NODELAY before the second', async () => {
+  const [c, s] = conn();
+  c.noDelay(true);
+  c.sendv(['one'], 1, 3);
+  c.sendv(['two'], 1, 3);
+  assert.equal(s.log, [], 'held until the check phase');
+  await turn();
+  assert.equal(s.log, ['write onetwo'], 'one write, and the first: no setsockopt');
+  c.batch();
+  c.sendv(['three'], 1, 5);
+  c.flush();
+  assert.equal(s.log, ['write onetwo']);
+  await turn();
+  assert.equal(s.log, ['write onetwo', 'nodelay true', 'write three']);
 });
 
 test('the peer address: read when first asked for, once; keepPeer() reads it if not yet', () => {
