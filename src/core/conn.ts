@@ -260,7 +260,14 @@ export class Conn {
   /** The check phase: write what was held (unless a batch or a waiting write has it now). */
   release(): void {
     this.held = false;
-    if (this.pendN > 0 && !this.batching && !this.direct && !this.closed) this.writePend();
+    if (this.pendN === 0 || this.batching || this.direct) return;
+    if (!this.closed && !this.socket.destroyed) { this.writePend(); return; }
+    // closed meanwhile (the peer went): nothing to write to; the pieces are free
+    for (let i = 0; i < this.pendN; i++) this.pend[i] = '';
+    const done = this.pendDone;
+    this.pendN = this.pendSize = 0;
+    this.pendDone = null;
+    if (done !== null) for (let i = 0; i < done.length; i++) done[i]();
   }
 
   /** Write what was gathered, in one write. */

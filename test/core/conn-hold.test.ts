@@ -90,4 +90,15 @@ test('the bound: past 64 KiB held, all of it is written at once', async () => {
   assert.is(c[0].sent, 4 * piece.length + 4);
 });
 
+test('closed while held (the peer went): nothing is written, the pieces\' callbacks run', async () => {
+  const { all, c, s } = conns('a');
+  let freed = 0;
+  c[0].sendv(['lost'], 1, 4, () => { freed++; });
+  s[0].destroyed = true;
+  c[0].closed = true;
+  await turn();
+  assert.equal(all, []);
+  assert.is(freed, 1);
+});
+
 test.run();
