@@ -55,21 +55,29 @@ let heldScheduled = false;
 /** Output is held until the check phase (setHoldOutput). */
 let holdOutput = true;
 
-/** The check phase: every held Conn writes what it gathered (in one write each). */
+/**
+ * The check phase: every held Conn writes what it gathered (in one write each). A write's
+ * callback may send more, on this Conn or another: it joins the list and is written in this same
+ * pass. A throw (a callback's bug) goes on to the process's handler, and the Conns after it are
+ * written in a pass of their own: one bug must not leave every connection silent.
+ */
 function writeHeld(): void {
-  writeHeldNow();
-  heldScheduled = false;
-}
-
-function writeHeldNow(): void {
-  // (a write's callback may send more, on this Conn or another: it joins the list and is
-  // written in this same pass)
-  for (let i = 0; i < held.length; i++) {
-    const c = held[i]!;
-    held[i] = null;
-    c.release();
+  let i = 0;
+  try {
+    for (; i < held.length; i++) {
+      const c = held[i]!;
+      held[i] = null;
+      c.release();
+    }
+  } finally {
+    if (i < held.length) {
+      held.splice(0, i + 1);
+      setImmediate(writeHeld); // (heldScheduled stays true)
+    } else {
+      held.length = 0;
+      heldScheduled = false;
+    }
   }
-  held.length = 0;
 }
 
 /**
@@ -109,8 +117,8 @@ export class Conn {
   private wrote: boolean;
   /** Inside batch()..flush(): sendv gathers into `pend` instead of writing. */
   batching: boolean;
-  /** Where the current batch's pieces start in `pend` (what destroy() drops). */
-  private batchFrom: number;
+  /** push() was called inside the batch: the batch is written when it ends, not held. */
+  private pushWanted = false;
   /** On the list of Conns written in the check phase (writeHeld). */
   private held: boolean;
   private pend: (Buffer | string)[];
@@ -140,7 +148,6 @@ export class Conn {
     this.nodelaySet = false;
     this.wrote = false;
     this.batching = false;
-    this.batchFrom = 0;
     this.held = false;
     this.pend = [];
     this.spare = [];
@@ -232,7 +239,6 @@ export class Conn {
   /** Start gathering output (the owner is about to handle a read). */
   batch(): void {
     this.batching = true;
-    this.batchFrom = this.pendN;
   }
 
   /**
@@ -241,9 +247,20 @@ export class Conn {
    */
   flush(): void {
     this.batching = false;
+    const push = this.pushWanted;
+    this.pushWanted = false;
     if (this.pendN === 0 || this.direct) return; // (after a waiting direct write: when it has gone)
-    if (holdOutput) this.hold();
+    if (holdOutput && !push) this.hold();
     else this.writePend();
+  }
+
+  /**
+   * Write what is held now, not at the turn's end (ngx.flush: the handler goes on after it and
+   * expects the bytes to have left). Inside a read's batch, the batch is written when it ends.
+   */
+  push(): void {
+    if (this.batching) { this.pushWanted = true; return; }
+    if (this.pendN > 0 && !this.direct && !this.closed && !this.socket.destroyed) this.writePend();
   }
 
   /** Join the Conns written in the check phase. */
@@ -310,7 +327,6 @@ export class Conn {
       if (this.pendSize >= BATCH_MAX) {
         // the bound on what is held back: all of it leaves now
         this.writePend();
-        this.batchFrom = 0;
         return !this.full;
       }
       if (!this.batching) this.hold();
@@ -422,27 +438,22 @@ export class Conn {
   }
 
   /**
-   * Close now (framing in doubt, timeouts), dropping what the read being handled gathered; what
-   * was sent before it, and only held for the turn's end, is written first, as it would have
-   * been written already without the hold.
+   * Close now (framing in doubt, timeouts, 444): what was sent before, and only held for the
+   * batch or the turn's end, is written first, as it would have left already without the hold
+   * (the answers to requests pipelined before this one, say); then the socket goes. When nothing
+   * can be written, the held pieces are dropped and their callbacks run (their buffers are free).
    */
   destroy(): void {
-    const keep = this.batching ? this.batchFrom : this.pendN;
-    if (keep > 0 && !this.direct && !this.closed && !this.socket.destroyed) {
-      let size = 0;
-      for (let i = 0; i < keep; i++) { const p = this.pend[i]; size += p.length; }
-      for (let i = keep; i < this.pendN; i++) this.pend[i] = '';
-      this.pendN = keep;
-      this.pendSize = size;
-      this.batching = false;
-      // (the dropped pieces' callbacks run with the others': their buffers are free either way)
-      this.writePend();
-    }
+    this.batching = false;
+    this.pushWanted = false;
+    if (this.pendN > 0 && !this.direct && !this.closed && !this.socket.destroyed) this.writePend();
     this.closed = true;
+    const done = this.pendDone;
+    for (let i = 0; i < this.pendN; i++) this.pend[i] = '';
     this.pendN = 0;
     this.pendSize = 0;
     this.pendDone = null;
-    this.batching = false;
+    if (done !== null) for (let i = 0; i < done.length; i++) done[i]();
     this.socket.destroy();
   }
 }

@@ -550,6 +550,8 @@ export class Request implements FilterRequest {
   flush(wait = true): Promise<void> {
     if (!this.headerSent) this.sendHeader();
     if (!this.outputDone) this.chains.output(this, link(Buf.special(B_FLUSH)));
+    // (the connection holds output to the turn's end: a flush writes it now)
+    if (this.capture === null) this.main.conn?.push();
     if (!wait) return Promise.resolve();
     return this.waitWritable();
   }

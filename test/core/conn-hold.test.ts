@@ -1,8 +1,8 @@
 // One write per turn (src/core/conn.ts): what Conns send while the event loop runs its I/O
 // callbacks is held and written in the check phase, each Conn's in one write, in the order the
-// Conns first sent; end() writes what is held before the FIN; destroy() writes what was held
-// from before the read being handled and drops only that read's output; the bound on what is
-// held (64 KiB) writes at once.
+// Conns first sent; end() and destroy() write what is held before the socket goes; push()
+// (ngx.flush) writes at once; the bound on what is held (64 KiB) writes at once; a throw in the
+// pass does not stop the others.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Socket } from 'node:net';
@@ -58,23 +58,74 @@ test('end(): what is held goes before the FIN', () => {
   assert.equal(all, ['a last', 'a end'], 'nothing after the end');
 });
 
-test('destroy(): what was sent before the read being handled is written; that read\'s output is dropped', async () => {
+test('destroy(): everything sent before it is written first (the answers to earlier pipelined requests of the same read too), then the socket goes', async () => {
   const { all, c, s } = conns('a');
   let freed = 0;
-  c[0].sendv(['before'], 1, 6, () => { freed++; });
+  c[0].sendv(['before '], 1, 7, () => { freed++; });
   c[0].batch();
   c[0].sendv(['during'], 1, 6, () => { freed++; });
   c[0].destroy();
-  assert.equal(all, ['a before']);
+  assert.equal(all, ['a before during'], 'one write, in order');
   assert.equal(s[0].log.slice(-1), ['destroy']);
   assert.is(freed, 2, 'both pieces are free');
   await turn();
-  assert.equal(all, ['a before'], 'nothing written for it in the check phase');
-  const d = conns('b');
-  d.c[0].batch();
-  d.c[0].sendv(['during'], 1, 6);
-  d.c[0].destroy();
-  assert.equal(d.all, [], 'a destroy in the first read writes nothing');
+  assert.equal(all, ['a before during'], 'nothing written for it in the check phase');
+  c[0].sendv(['after'], 1, 5);
+  await turn();
+  assert.equal(all, ['a before during'], 'nothing after the destroy');
+});
+
+test('destroy() on a socket already destroyed (a socket error): nothing is written, the held pieces\' callbacks run', async () => {
+  const { all, c, s } = conns('a');
+  let freed = 0;
+  c[0].sendv(['lost'], 1, 4, () => { freed++; });
+  s[0].destroyed = true;
+  c[0].destroy();
+  assert.equal(all, []);
+  assert.is(freed, 1);
+  await turn();
+  assert.equal(all, []);
+  assert.is(freed, 1, 'once');
+});
+
+test('push() (ngx.flush) writes what is held at once; inside a batch, the batch is written when it ends instead of being held', async () => {
+  const { all, c } = conns('a', 'b');
+  c[0].sendv(['one'], 1, 3);
+  assert.equal(all, []);
+  c[0].push();
+  assert.equal(all, ['a one'], 'written before the turn ends');
+  c[1].batch();
+  c[1].sendv(['two'], 1, 3);
+  c[1].push();
+  assert.equal(all, ['a one'], 'not inside the batch');
+  c[1].sendv(['three'], 1, 5);
+  c[1].flush();
+  assert.equal(all, ['a one', 'b twothree'], 'the batch in one write, at its end');
+  c[1].sendv(['four'], 1, 4);
+  assert.equal(all.length, 2, 'the next output is held again');
+  await turn();
+  assert.equal(all, ['a one', 'b twothree', 'b four']);
+});
+
+test('a throw in the check phase (a callback\'s bug) does not stop the other connections\' output, then or later', async () => {
+  const { all, c } = conns('a', 'b', 'c');
+  const thrown: unknown[] = [];
+  const listeners = process.listeners('uncaughtException');
+  process.removeAllListeners('uncaughtException');
+  process.on('uncaughtException', (e) => { thrown.push(e); });
+  try {
+    c[0].sendv(['a1'], 1, 2, () => { throw new Error('bug'); });
+    c[1].sendv(['b1'], 1, 2);
+    await turn();
+    await turn();
+    c[2].sendv(['c1'], 1, 2);
+    await turn();
+  } finally {
+    process.removeAllListeners('uncaughtException');
+    for (const l of listeners) process.on('uncaughtException', l);
+  }
+  assert.is(thrown.length, 1);
+  assert.equal(all, ['a a1', 'b b1', 'c c1']);
 });
 
 test('the bound: past 64 KiB held, all of it is written at once', async () => {

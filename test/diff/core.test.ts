@@ -219,6 +219,8 @@ const returnCases: DiffCase[] = [
       '/204', '/404', { method: 'HEAD', path: '/404' }, '/403t', '/200', '/200t', '/500t', '/301', '/302abs', '/303',
       '/307?q=1', '/308', '/bare', '/302v?x=y', '/201t', { method: 'HEAD', path: '/200t' }, '/444',
       { path: '/301', headers: { Host: 'other.test:99' } },
+      // a 444 pipelined behind a request in the same packet: the first is still answered
+      { name: '/200t then /444, pipelined', raw: 'GET /200t HTTP/1.1\r\nHost: localhost\r\n\r\nGET /444 HTTP/1.1\r\nHost: localhost\r\n\r\n' },
     ],
   },
   {

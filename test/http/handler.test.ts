@@ -52,6 +52,8 @@ test.before(async () => {
     '= /return-redirect': { return: [302, '/target'] },
     '= /return-code': { return: [404] },
     '= /flush': { content: async (r: Request) => { r.print('one'); await r.flush(); r.print('two'); } },
+    '= /flush-progress': { content: async (r: Request) => { r.print('one'); await r.flush(); seen.push(`flushed ${r.conn!.progress()}`); r.print('two'); } },
+    '= /close-444': { return: [444] },
     '= /empty': { content: () => {} },
     '= /status-only': { content: (r: Request) => { r.status = 204; } },
   });
@@ -150,6 +152,21 @@ test('flush sends what is buffered; an empty handler sends an empty 200; status-
   assert.is(b.responses[0].headers['content-length'], '0');
   const c = await raw(s.port, get('/status-only'), { responses: 1 });
   assert.is(c.responses[0].status, 204);
+}));
+
+test('await r.flush(): the bytes have left when it resolves (not held to the turn\'s end)', timed(30000, async () => {
+  seen.length = 0;
+  const a = await raw(s.port, get('/flush-progress'), { responses: 1 });
+  assert.is(a.responses[0].body.toString(), 'onetwo');
+  assert.is(seen.length, 1);
+  assert.ok(Number(seen[0].split(' ')[1]) > 0, `written when flush resolved: ${seen[0]}`);
+}));
+
+test('return 444 after a pipelined request in the same read: the first is answered, then the connection closes (as nginx)', timed(30000, async () => {
+  const a = await raw(s.port, get('/empty') + get('/close-444'));
+  assert.is(a.responses.length, 1);
+  assert.is(a.responses[0].status, 200);
+  assert.ok(a.closed);
 }));
 
 test('no matching location is 404', timed(30000, async () => {
