@@ -278,8 +278,12 @@ export class Conn {
   release(): void {
     this.held = false;
     if (this.pendN === 0 || this.batching || this.direct) return;
-    if (!this.closed && !this.socket.destroyed) { this.writePend(); return; }
-    // closed meanwhile (the peer went): nothing to write to; the pieces are free
+    if (!this.closed && !this.socket.destroyed) this.writePend();
+    else this.dropPend(); // closed meanwhile (the peer went): nothing to write to
+  }
+
+  /** Drop what was gathered, unwritten: the pieces are free, their callbacks run. */
+  private dropPend(): void {
     for (let i = 0; i < this.pendN; i++) this.pend[i] = '';
     const done = this.pendDone;
     this.pendN = this.pendSize = 0;
@@ -448,12 +452,7 @@ export class Conn {
     this.pushWanted = false;
     if (this.pendN > 0 && !this.direct && !this.closed && !this.socket.destroyed) this.writePend();
     this.closed = true;
-    const done = this.pendDone;
-    for (let i = 0; i < this.pendN; i++) this.pend[i] = '';
-    this.pendN = 0;
-    this.pendSize = 0;
-    this.pendDone = null;
-    if (done !== null) for (let i = 0; i < done.length; i++) done[i]();
+    this.dropPend();
     this.socket.destroy();
   }
 }
