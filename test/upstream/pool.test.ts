@@ -49,11 +49,25 @@ test('take: most recently used first; per key; null when empty', () => {
   assert.ok(c.closed, 'clear() closes what is kept');
 });
 
-test('put: a full cache closes the oldest; maxRequests and dead sockets are refused', () => {
-  const p = new KeepalivePool<Fake>(2, 60000, 5);
+/** A TurnScheduler whose turns a test ends by hand. */
+function turns() {
+  const queued: (() => void)[] = [];
+  return { schedule: (fn: () => void) => { queued.push(fn); }, queued, end: () => { for (const fn of queued.splice(0)) fn(); } };
+}
+
+test('put: a full cache closes the oldest once the next turn has passed; maxRequests and dead sockets are refused', () => {
+  const t = turns();
+  const p = new KeepalivePool<Fake>(2, 60000, 5, new ManualClock(0), 3600000, t.schedule);
   const [a, b, c] = [new Fake('a'), new Fake('b'), new Fake('c')];
-  p.put('k', a); p.put('k', b); p.put('k', c);
+  p.put('k', a); p.put('k', b);
+  assert.is(t.queued.length, 0, 'not full: nothing to trim');
+  p.put('k', c);
+  assert.not.ok(a.closed, 'the surplus waits for the next turn');
+  assert.is(p.count('k'), 3);
+  assert.is(t.queued.length, 1, 'one trim scheduled');
+  t.end();
   assert.ok(a.closed, 'the least recently used went');
+  assert.is(a.keptIn, null);
   assert.not.ok(b.closed || c.closed);
   assert.is(p.count('k'), 2);
   const worn = new Fake('worn');
@@ -67,6 +81,46 @@ test('put: a full cache closes the oldest; maxRequests and dead sockets are refu
   gone.closed = true;
   p.put('k', gone);
   assert.is(p.take('k'), b, 'a closed one is skipped over by take');
+  p.clear();
+});
+
+test('put: a surplus taken before the next turn ends is not closed; one trim per turn', () => {
+  const t = turns();
+  const p = new KeepalivePool<Fake>(1, 60000, 100, new ManualClock(0), 3600000, t.schedule);
+  const [a, b, c] = [new Fake('a'), new Fake('b'), new Fake('c')];
+  // a turn's responses all come back (three puts into a cache of one)...
+  p.put('k', a); p.put('k', b); p.put('k', c);
+  assert.is(t.queued.length, 1, 'the first put over the size schedules the trim, the next ones share it');
+  // ...and the next turn's requests take them before its end
+  assert.is(p.take('k'), c);
+  assert.is(p.take('k'), b);
+  t.end();
+  assert.not.ok(a.closed || b.closed || c.closed, 'nothing over the size at the trim: nothing closed');
+  assert.is(p.count('k'), 1);
+  // more keys: each trimmed to the size on its own, least recently used first
+  const [j1, j2] = [new Fake('j1'), new Fake('j2')];
+  p.put('k', b); p.put('k', c); p.put('j', j1); p.put('j', j2);
+  t.end();
+  assert.ok(a.closed && b.closed, 'k: the two oldest went');
+  assert.not.ok(c.closed);
+  assert.is(p.take('k'), c);
+  assert.ok(j1.closed);
+  assert.not.ok(j2.closed);
+  assert.is(p.count('j'), 1);
+  p.clear();
+});
+
+test('the default scheduler runs after the next turn: a setImmediate of this turn comes first', async () => {
+  const p = new KeepalivePool<Fake>(1);
+  const [a, b] = [new Fake('a'), new Fake('b')];
+  p.put('k', a); p.put('k', b);
+  let closedAtFirstCheck: boolean | null = null;
+  await new Promise<void>((resolve) => setImmediate(() => { closedAtFirstCheck = a.closed; resolve(); }));
+  assert.is(closedAtFirstCheck, false, 'still kept at the end of this turn');
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  assert.ok(a.closed, 'closed after the next turn');
+  assert.not.ok(b.closed);
   p.clear();
 });
 
