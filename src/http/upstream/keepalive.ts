@@ -4,7 +4,8 @@
 // `keepalive N` is a cache size, not a cap on connections: at most N idle connections are kept
 // per pool; more may be open while busy, and one put back when the cache is full is closed —
 // not at once, as nginx does, but once the event loop's next turn has passed (`afterNextTurn`),
-// and only if the cache is still over N then. Why: one turn's responses all come back before
+// and only if the cache is still over N then. (One trim is queued at a time: puts over N while it
+// waits share it, so a surplus put in the next turn may go at that turn's end, oldest first.) Why: one turn's responses all come back before
 // the next turn's requests go out (each connection's output leaves at its turn's end, so the
 // clients' next requests arrive in the next turn), so under more concurrent requests than N
 // the cache would close the surplus in one turn and open as many fresh connections in the
@@ -155,11 +156,7 @@ export class KeepalivePool<T extends Keepable = Keepable> implements SocketCache
   /** Close the least recently used idle connections of each key over the cache's size. */
   trim(): void {
     for (const list of this.idle.values()) {
-      while (list.length > this.size) {
-        const old = list.shift()!;
-        old.keptIn = null;
-        old.destroy();
-      }
+      while (list.length > this.size) closeOldest(list);
     }
   }
 
@@ -181,11 +178,7 @@ export class KeepalivePool<T extends Keepable = Keepable> implements SocketCache
     let next = Infinity;
     for (const list of this.idle.values()) {
       // each list is in the order the connections came back, so the expired ones lead
-      while (list.length > 0 && list[0].keptUntil <= now) {
-        const c = list.shift()!;
-        c.keptIn = null;
-        c.destroy();
-      }
+      while (list.length > 0 && list[0].keptUntil <= now) closeOldest(list);
       if (list.length > 0 && list[0].keptUntil < next) next = list[0].keptUntil;
     }
     if (next !== Infinity) this.sweeper.arm(SWEEP, Math.max(1, next - now));
@@ -197,3 +190,10 @@ export class KeepalivePool<T extends Keepable = Keepable> implements SocketCache
 const SWEEP = 1;
 
 function onSweep<T extends Keepable>(p: KeepalivePool<T>): void { p.sweep(); }
+
+/** Close the least recently used of an idle list (its first) and take it out of the pool. */
+function closeOldest(list: Keepable[]): void {
+  const c = list.shift()!;
+  c.keptIn = null;
+  c.destroy();
+}
