@@ -3,6 +3,7 @@
 
 import { selfTest as readBufferSelfTest } from '../core/read-buffer.js';
 import { selfTest as directWriteSelfTest } from '../core/direct-write.js';
+import { tuneHeap } from '../core/v8-heap.js';
 import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { FilterChains, type FilterStep } from '../filters/index.js';
@@ -139,6 +140,7 @@ export class SluiceServer {
 
   /** Start listening on every address; resolves when all are bound. */
   async listen(): Promise<this> {
+    tuneHeap(); // V8's pretenuring off before any request runs (src/core/v8-heap.ts)
     // the shared read buffer's private path is checked once per process before anything is accepted
     await readBufferSelfTest();
     await directWriteSelfTest();
