@@ -48,10 +48,18 @@ test('SLUICE_V8_PRETENURING=on keeps V8 default', () => {
   assert.ok(decisions > 0, out);
 });
 
-test('tuneHeap is done once per process and says so again', () => {
-  // this process: the test runner started no server here before, or one did (then it is tuned)
-  const first = tuneHeap();
-  assert.is(tuneHeap(), first);
+test('tuneHeap decides once per process: a later call neither re-reads the switch nor changes the answer', () => {
+  // this process: a server in an earlier suite may have tuned it already; either way the first
+  // answer stands, even with SLUICE_V8_PRETENURING turned the other way afterwards
+  const saved = process.env.SLUICE_V8_PRETENURING;
+  try {
+    const first = tuneHeap();
+    process.env.SLUICE_V8_PRETENURING = first ? 'on' : '';
+    assert.is(tuneHeap(), first);
+  } finally {
+    if (saved === undefined) delete process.env.SLUICE_V8_PRETENURING;
+    else process.env.SLUICE_V8_PRETENURING = saved;
+  }
 });
 
 test.run();
