@@ -1,18 +1,18 @@
 // cf. ngx_http_upstream_keepalive_module.c — a cache of idle connections per key (an upstream
 // peer "host:port"), shared by proxy_pass and the HTTP client.
 //
-// `keepalive N` is a cache size, not a cap on connections: at most N idle connections are kept
-// per pool; more may be open while busy, and one put back when the cache is full is closed —
-// not at once, as nginx does, but once the event loop's next turn has passed (`afterNextTurn`),
-// and only if the cache is still over N then. (One trim is queued at a time: puts over N while
-// it waits share it, so a surplus put in the next turn may go at that turn's end, oldest first.)
-// Why: one turn's responses all come back before the next turn's requests go out (each
-// connection's output leaves at its turn's end, so the clients' next requests arrive in the
-// next turn), so under more concurrent requests than N the cache would close the surplus in
-// one turn and open as many fresh connections in the next. Measured on the md5 scenario (keepalive 20, 50 clients): 8.6% of the requests went out
-// on a fresh connection (nginx: 2.2%); with the close deferred, 2% (bench/RESULTS.md). The
-// surplus are connections that were busy one turn before, so it is bounded by the concurrency
-// that opened them; docs/differences.md, 'keepalive-surplus-turn'.
+// `keepalive N` is a cache size, not a cap on connections: at most N idle connections are kept per
+// pool; more may be open while busy, and one put back when the cache is full is closed — not at
+// once, as nginx does, but once the event loop's next turn has passed (`afterNextTurn`), and only
+// if the cache is still over N then. (One trim is queued at a time: puts over N while it waits
+// share it, so a surplus put in the next turn may go at that turn's end, oldest first.) Why: one
+// turn's responses all come back before the next turn's requests go out (each connection's output
+// leaves at its turn's end, so the clients' next requests arrive in the next turn), so under more
+// concurrent requests than N the cache would close the surplus in one turn and open as many fresh
+// connections in the next. Measured on the md5 scenario (keepalive 20, 50 clients): 8.6% of the
+// requests went out on a fresh connection (nginx: 2.2%); with the close deferred, 2%
+// (bench/RESULTS.md). The surplus are connections that were busy one turn before, so it is bounded
+// by the concurrency that opened them; docs/differences.md, 'keepalive-surplus-turn'.
 // An idle connection that turns readable (the peer sent something unasked) or closes is
 // dropped at once; one idle past `timeout`, used `maxRequests` times or opened more than
 // `maxTime` ago (keepalive_time) is closed when it comes back.
